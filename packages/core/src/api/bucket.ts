@@ -1,0 +1,280 @@
+import { NotFoundError } from '../errors.js';
+import type { BucketId } from '../ids.js';
+import { validateKey } from '../model/key.js';
+import { validateSize } from '../model/limits.js';
+import { type Tags, validateTag } from '../model/tags.js';
+import type { ListQuery } from '../storage/bucket-store.js';
+import type { BucketRow } from '../storage/schema.js';
+import type { ByteSource } from '../worker/protocol.js';
+import type { CofferContext } from './context.js';
+import { ObjectVersion } from './object-version.js';
+import { commitOrDiscard, type PutOptions, writeFile } from './write-file.js';
+
+/** Settings of a new bucket. */
+export interface BucketOptions {
+  /** Most bytes the bucket may hold (all versions count); `null` (default) is unlimited. */
+  quotaSize?: number | null;
+  /** Largest single file; `null` (default) is unlimited. */
+  maxFileSize?: number | null;
+  /** Create it locked. */
+  locked?: boolean;
+}
+
+/** Options of {@link BucketObjects.list}. */
+export interface ListOptions {
+  /** List every version, not only heads (newest first within a key). */
+  versions?: boolean;
+  /** Include delete markers. */
+  withDeleted?: boolean;
+  /** Only keys starting with this. */
+  prefix?: string;
+  /** At most this many items (default: all). */
+  limit?: number;
+  /** Continue after this key, or after this version (the last item of the previous page). */
+  after?: string | ObjectVersion;
+}
+
+/** One change made by {@link Bucket.sync}. */
+export type SyncChange = { type: 'add'; key: string; version: ObjectVersion } | { type: 'delete'; key: string };
+
+/**
+ * A bucket: a container of versioned objects with a size, limits and a lock. Its fields are a
+ * snapshot, refreshed by its own writes and by {@link Bucket.reload}.
+ */
+export class Bucket {
+  /** The objects of this bucket. */
+  readonly objects: BucketObjects;
+  /** @internal */
+  row: BucketRow;
+
+  /** @internal */
+  constructor(
+    private readonly context: CofferContext,
+    row: BucketRow,
+  ) {
+    this.row = row;
+    this.objects = new BucketObjects(context, this);
+  }
+
+  get id(): BucketId {
+    return this.row.id;
+  }
+  /** Bytes held: every stored version's file size plus open multipart reservations. */
+  get size(): number {
+    return this.row.size;
+  }
+  /** Most bytes the bucket may hold; `null` is unlimited, `0` holds nothing. */
+  get quotaSize(): number | null {
+    return this.row.quotaSize;
+  }
+  /** Largest single file; `null` is unlimited. */
+  get maxFileSize(): number | null {
+    return this.row.maxFileSize;
+  }
+  get locked(): boolean {
+    return this.row.locked === 1;
+  }
+  get deleted(): boolean {
+    return this.row.deleted === 1;
+  }
+  /** Where the bytes live (`"idb"`). */
+  get location(): string {
+    return this.row.location;
+  }
+  /** The storage class, `"S"` (standard) by default. */
+  get storageClass(): string {
+    return this.row.storageClass;
+  }
+  get created(): Date {
+    return new Date(this.row.created);
+  }
+  get updated(): Date {
+    return new Date(this.row.updated);
+  }
+
+  /** Re-read this bucket's fields. @throws {NotFoundError} once it is deleted. */
+  async reload(): Promise<this> {
+    this.row = await this.context.store.getBucket(this.id);
+    return this;
+  }
+
+  /** Change the quota or the maximum file size (`null` for unlimited). */
+  async update(settings: Pick<BucketOptions, 'quotaSize' | 'maxFileSize'>): Promise<void> {
+    const patch: Partial<BucketRow> = {};
+    if (settings.quotaSize !== undefined) {
+      validateSize('quotaSize', settings.quotaSize, true);
+      patch.quotaSize = settings.quotaSize;
+    }
+    if (settings.maxFileSize !== undefined) {
+      validateSize('maxFileSize', settings.maxFileSize, true);
+      patch.maxFileSize = settings.maxFileSize;
+    }
+    this.row = await this.context.store.updateBucket(this.id, () => patch);
+  }
+
+  /** Lock the bucket: every write is refused until {@link Bucket.unlock}. */
+  async lock(): Promise<void> {
+    this.row = await this.context.store.updateBucket(this.id, () => ({ locked: 1 }));
+  }
+
+  async unlock(): Promise<void> {
+    this.row = await this.context.store.updateBucket(this.id, () => ({ locked: 0 }));
+  }
+
+  /** Soft delete: the bucket disappears from `get` and `list`; its data stays. */
+  async delete(): Promise<void> {
+    this.row = await this.context.store.updateBucket(this.id, () => ({ deleted: 1 }));
+  }
+
+  /**
+   * Remove the bucket for good, with every version and tag; bytes are freed by `gc()`.
+   *
+   * @throws {BucketLockedError} while locked; {@link InvalidOperationError} while a record owns it.
+   */
+  async remove(): Promise<void> {
+    await this.context.store.removeBucket(this.id);
+  }
+
+  /**
+   * A new bucket with a copy of every live head, sharing their file instances.
+   *
+   * @param options.lock lock the snapshot (it is locked anyway when this bucket is).
+   */
+  async snapshot(options: { lock?: boolean } = {}): Promise<Bucket> {
+    return new Bucket(this.context, await this.context.store.snapshot(this.id, options.lock ?? false));
+  }
+
+  /**
+   * Make `dest` mirror this bucket's heads and return what changed.
+   *
+   * @param options.deleteExtras also delete keys of `dest` this bucket never had.
+   */
+  async sync(dest: Bucket | BucketId, options: { deleteExtras?: boolean } = {}): Promise<SyncChange[]> {
+    const destId = typeof dest === 'string' ? dest : dest.id;
+    const changes = await this.context.store.sync(this.id, destId, options.deleteExtras ?? false);
+    if (typeof dest !== 'string') await dest.reload();
+    return changes.map((change) =>
+      change.type === 'add' ? { ...change, version: new ObjectVersion(this.context, change.version) } : change,
+    );
+  }
+
+  /** Every tag of the bucket. */
+  async tags(): Promise<Tags> {
+    return this.context.store.bucketTags(this.id);
+  }
+
+  /** One tag's value, or `undefined`. */
+  async getTag(key: string): Promise<string | undefined> {
+    return (await this.tags())[key];
+  }
+
+  /** Create a tag. @throws {DuplicateTagError} when it exists; {@link InvalidTagError} when invalid. */
+  async createTag(key: string, value: string): Promise<void> {
+    validateTag(key, value);
+    await this.context.store.setBucketTag(this.id, key, value, 'create');
+  }
+
+  /** Create or replace a tag. @throws {InvalidTagError} when invalid. */
+  async setTag(key: string, value: string): Promise<void> {
+    validateTag(key, value);
+    await this.context.store.setBucketTag(this.id, key, value, 'upsert');
+  }
+
+  /** Delete a tag; deleting a missing tag does nothing. */
+  async deleteTag(key: string): Promise<void> {
+    await this.context.store.deleteBucketTag(this.id, key);
+  }
+}
+
+/** The objects of a bucket: `bucket.objects`. */
+export class BucketObjects {
+  /** @internal */
+  constructor(
+    private readonly context: CofferContext,
+    private readonly bucket: Bucket,
+  ) {}
+
+  /**
+   * Store `source` as the new head version of `key`. The previous head stays as an older
+   * version. If anything fails (limits, abort, a failing source), nothing changes.
+   *
+   * @throws {InvalidKeyError} for a bad key; {@link BucketLockedError}; {@link FileSizeError}
+   *   subclasses for the quota and the maximum file size; {@link AbortError}.
+   */
+  async put(key: string, source: ByteSource, options: PutOptions = {}): Promise<ObjectVersion> {
+    const { context } = this;
+    const bucketRow = await context.store.getBucket(this.bucket.id);
+    const content = await writeFile(context, bucketRow, key, source, options);
+    const { version, bucket } = await commitOrDiscard(context, content, options.signal, () =>
+      context.store.addVersion({
+        bucketId: bucketRow.id,
+        key,
+        content,
+        mimetype: options.mimetype ?? null,
+        tags: options.tags ?? {},
+        dedupe: context.settings.dedupe,
+      }),
+    );
+    this.bucket.row = bucket;
+    return new ObjectVersion(context, version);
+  }
+
+  /**
+   * The live head of `key`, or `undefined` when it has none or it is deleted. With
+   * `versionId`, that exact version (delete markers too), or `undefined`.
+   */
+  async get(key: string, options: { versionId?: string } = {}): Promise<ObjectVersion | undefined> {
+    validateKey(key);
+    const { store } = this.context;
+    if (options.versionId !== undefined) {
+      const row = await store.getVersion(options.versionId);
+      return row && row.bucketId === this.bucket.id && row.key === key ? new ObjectVersion(this.context, row) : undefined;
+    }
+    const head = await store.getHead(this.bucket.id, key);
+    return head && head.fileId !== null ? new ObjectVersion(this.context, head) : undefined;
+  }
+
+  /** Every version of `key`, delete markers included, newest first. */
+  async versions(key: string): Promise<ObjectVersion[]> {
+    validateKey(key);
+    const rows = await this.context.store.versions(this.bucket.id, key);
+    return rows.map((row) => new ObjectVersion(this.context, row));
+  }
+
+  /** Heads (or every version) ordered by key; page with `limit` and `after`. */
+  async list(options: ListOptions = {}): Promise<ObjectVersion[]> {
+    const { after } = options;
+    const query: ListQuery = {
+      versions: options.versions ?? false,
+      withDeleted: options.withDeleted ?? false,
+      prefix: options.prefix ?? '',
+      limit: options.limit ?? Number.POSITIVE_INFINITY,
+      after:
+        after === undefined
+          ? undefined
+          : typeof after === 'string'
+            ? { key: after }
+            : { key: after.key, ...(options.versions ? { rank: -after.sequence } : {}) },
+    };
+    if (query.limit !== Number.POSITIVE_INFINITY) validateSize('limit', query.limit);
+    const rows = await this.context.store.list(this.bucket.id, query);
+    return rows.map((row) => new ObjectVersion(this.context, row));
+  }
+
+  /**
+   * Delete `key`: a delete marker becomes its head and hides it; older versions stay.
+   *
+   * @throws {NotFoundError} when the key has no live head.
+   */
+  async delete(key: string): Promise<ObjectVersion> {
+    validateKey(key);
+    const marker = await this.context.store.deleteObject(this.bucket.id, key);
+    if (!marker) {
+      throw Object.assign(new NotFoundError(`${key} does not exist.`, { bucketId: this.bucket.id, key }), {
+        resource: 'object',
+      });
+    }
+    await this.bucket.reload();
+    return new ObjectVersion(this.context, marker);
+  }
+}

@@ -1,0 +1,150 @@
+import { UnsupportedEnvironmentError } from '../errors.js';
+import type { BucketId } from '../ids.js';
+import { validateSize } from '../model/limits.js';
+import { BucketStore } from '../storage/bucket-store.js';
+import { type ChunkStorage, probeBlobStorage } from '../storage/chunks.js';
+import { mapErrors } from '../storage/map-storage-error.js';
+import { CofferDb } from '../storage/schema.js';
+import { createInProcessPipeline } from '../worker/in-process.js';
+import type { BytePipeline } from '../worker/protocol.js';
+import { Bucket, type BucketOptions } from './bucket.js';
+import type { CofferContext, CofferSettings } from './context.js';
+
+/** Options of {@link openCoffer}. */
+export interface CofferOptions {
+  /** The database name: one coffer per name and origin. */
+  name: string;
+  /** Bytes per stored chunk (default 8 MiB). */
+  chunkSize?: number;
+  /**
+   * How chunk bytes are stored: `"blob"`, `"buffer"` (ArrayBuffer), or `"auto"` (default):
+   * Blobs when a write-and-read-back probe at open succeeds.
+   */
+  chunkStorage?: ChunkStorage | 'auto';
+  /** Chunks smaller than this are stored inline as ArrayBuffers even in Blob mode (default 64 KiB). */
+  inlineBelow?: number;
+  /** Also compute a sha256 digest of every file (default false; md5 is always computed). */
+  sha256?: boolean;
+  /** Link identical content to one file instance instead of storing it twice (default true). */
+  dedupe?: boolean;
+  /** Where the service worker serves stored files (default `"/coffer/"`). */
+  urlPrefix?: string;
+  /** The byte pipeline; by default the worker where `Worker` exists, else in process. @internal */
+  pipeline?: (db: CofferDb) => BytePipeline;
+}
+
+const MiB = 1024 * 1024;
+
+/**
+ * An open coffer: buckets of versioned files (and records that own them) in one IndexedDB
+ * database. Get one from {@link openCoffer}.
+ */
+export class Coffer {
+  /** The buckets of this coffer. */
+  readonly buckets: Buckets;
+
+  /** @internal */
+  constructor(
+    /** @internal */
+    readonly context: CofferContext,
+  ) {
+    this.buckets = new Buckets(context);
+  }
+
+  /** The database name. */
+  get name(): string {
+    return this.context.settings.name;
+  }
+
+  /** How chunk bytes are stored here, as decided at open. */
+  get chunkStorage(): ChunkStorage {
+    return this.context.settings.chunkStorage;
+  }
+
+  /** Close the database and stop the worker. */
+  close(): void {
+    this.context.pipeline.close();
+    this.context.db.close();
+  }
+}
+
+/** The buckets of a coffer: `coffer.buckets`. */
+export class Buckets {
+  /** @internal */
+  constructor(private readonly context: CofferContext) {}
+
+  /** Create a bucket in the default location. */
+  async create(options: BucketOptions = {}): Promise<Bucket> {
+    const quotaSize = options.quotaSize ?? null;
+    const maxFileSize = options.maxFileSize ?? null;
+    validateSize('quotaSize', quotaSize, true);
+    validateSize('maxFileSize', maxFileSize, true);
+    const { settings } = this.context;
+    const row = await this.context.store.createBucket({
+      location: settings.location,
+      storageClass: settings.storageClass,
+      quotaSize,
+      maxFileSize,
+      locked: options.locked ?? false,
+    });
+    return new Bucket(this.context, row);
+  }
+
+  /** The bucket, or `undefined` when it does not exist or is deleted. */
+  async get(id: BucketId | string): Promise<Bucket | undefined> {
+    const row = await this.context.store.findBucket(id);
+    return row && new Bucket(this.context, row);
+  }
+
+  /** Every bucket that is not deleted. */
+  async list(): Promise<Bucket[]> {
+    return (await this.context.store.listBuckets()).map((row) => new Bucket(this.context, row));
+  }
+}
+
+/**
+ * Open (or create) the coffer named `options.name`.
+ *
+ * @throws {UnsupportedEnvironmentError} when IndexedDB is missing.
+ * @example
+ * ```ts
+ * const coffer = await openCoffer({ name: 'field-notes' });
+ * const bucket = await coffer.buckets.create({ quotaSize: 100 * 1024 ** 2 });
+ * await bucket.objects.put('site.jpg', file);
+ * ```
+ */
+export async function openCoffer(options: CofferOptions): Promise<Coffer> {
+  if (typeof indexedDB === 'undefined') {
+    throw new UnsupportedEnvironmentError('This environment has no IndexedDB.');
+  }
+  const chunkSize = options.chunkSize ?? 8 * MiB;
+  const inlineBelow = options.inlineBelow ?? 64 * 1024;
+  validateSize('chunkSize', chunkSize);
+  validateSize('inlineBelow', inlineBelow);
+  const db = new CofferDb(options.name);
+  await mapErrors(() => db.open());
+  await mapErrors(async () => {
+    if (!(await db.locations.get('idb'))) {
+      await db.locations.put({ name: 'idb', isDefault: 1, created: Date.now() });
+    }
+  });
+  const chunkStorage =
+    options.chunkStorage === undefined || options.chunkStorage === 'auto'
+      ? (await probeBlobStorage(db))
+        ? 'blob'
+        : 'buffer'
+      : options.chunkStorage;
+  const settings: CofferSettings = {
+    name: options.name,
+    location: 'idb',
+    storageClass: 'S',
+    chunkSize: Math.max(chunkSize, 1),
+    chunkStorage,
+    inlineBelow,
+    sha256: options.sha256 ?? false,
+    dedupe: options.dedupe ?? true,
+    urlPrefix: options.urlPrefix ?? '/coffer/',
+  };
+  const pipeline = (options.pipeline ?? createInProcessPipeline)(db);
+  return new Coffer({ db, store: new BucketStore(db), pipeline, settings });
+}

@@ -1,0 +1,21 @@
+import type { BucketStore } from '../storage/bucket-store.js';
+import type { CofferDb } from '../storage/schema.js';
+import type { BytePipeline, WriteSettings } from '../worker/protocol.js';
+
+/** Settings every part of the API reads. */
+export interface CofferSettings extends WriteSettings {
+  name: string;
+  location: string;
+  storageClass: string;
+  dedupe: boolean;
+  /** Where the service worker serves files, e.g. `/coffer/`. */
+  urlPrefix: string;
+}
+
+/** What the API classes share: the database, its stores, the byte pipeline and the settings. */
+export interface CofferContext {
+  readonly db: CofferDb;
+  readonly store: BucketStore;
+  readonly pipeline: BytePipeline;
+  readonly settings: CofferSettings;
+}

@@ -1,0 +1,202 @@
+import { InvalidArgumentError, NotFoundError } from '../errors.js';
+import type { BucketId, FileId, VersionId } from '../ids.js';
+import { validateKey } from '../model/key.js';
+import { guessMimetype } from '../model/mimetype.js';
+import { type Tags, validateTag } from '../model/tags.js';
+import { readBlob, readStream } from '../storage/chunks.js';
+import type { FileRow, ObjectVersionRow } from '../storage/schema.js';
+import type { CofferContext } from './context.js';
+
+/** A file instance: the stored bytes one or more versions share. */
+export interface FileInstance {
+  id: FileId;
+  size: number;
+  /** `"md5:<hex>"`. */
+  checksum: string | null;
+  /** `"sha256:<hex>"` when the coffer computes sha256. */
+  sha256: string | null;
+  readable: boolean;
+  writable: boolean;
+  /** The result of the last fixity check; `null` before any. */
+  lastCheck: boolean | null;
+  lastCheckAt: Date | null;
+  created: Date;
+  updated: Date;
+}
+
+export const toFileInstance = (row: FileRow): FileInstance => ({
+  id: row.id,
+  size: row.size,
+  checksum: row.checksum,
+  sha256: row.sha256,
+  readable: row.readable === 1,
+  writable: row.writable === 1,
+  lastCheck: row.lastCheck,
+  lastCheckAt: row.lastCheckAt === null ? null : new Date(row.lastCheckAt),
+  created: new Date(row.created),
+  updated: new Date(row.updated),
+});
+
+/** Encode a key for a URL path, keeping its `/` separators. */
+export const encodeKeyPath = (key: string): string => key.split('/').map(encodeURIComponent).join('/');
+
+/**
+ * One version of an object: a file (`fileId` set) or a delete marker. A snapshot of the row
+ * when it was read: `isHead` does not change when a newer version arrives.
+ */
+export class ObjectVersion {
+  readonly bucketId: BucketId;
+  readonly key: string;
+  readonly versionId: VersionId;
+  /** The file instance; `null` for a delete marker. */
+  readonly fileId: FileId | null;
+  /** Bytes of the file; 0 for a delete marker. */
+  readonly size: number;
+  /** `"md5:<hex>"`; `null` for a delete marker. */
+  readonly checksum: string | null;
+  readonly isHead: boolean;
+  readonly created: Date;
+  readonly updated: Date;
+  /** The stored media type, if one was given; see {@link ObjectVersion.mimetype}. */
+  readonly storedMimetype: string | null;
+  /** @internal Orders versions; the cursor of a version listing. */
+  readonly sequence: number;
+
+  /** @internal */
+  constructor(
+    private readonly context: CofferContext,
+    row: ObjectVersionRow,
+  ) {
+    this.bucketId = row.bucketId;
+    this.key = row.key;
+    this.versionId = row.versionId;
+    this.fileId = row.fileId;
+    this.size = row.size;
+    this.checksum = row.checksum;
+    this.isHead = row.isHead === 1;
+    this.created = new Date(row.created);
+    this.updated = new Date(row.updated);
+    this.storedMimetype = row.mimetype;
+    this.sequence = row.seq;
+  }
+
+  /** Whether this version is a delete marker. */
+  get isDeleteMarker(): boolean {
+    return this.fileId === null;
+  }
+
+  /** The stored media type, or the one guessed from the key. */
+  get mimetype(): string {
+    return this.storedMimetype ?? guessMimetype(this.key);
+  }
+
+  /** The URL the service worker serves this version at (see `@coffer/core/sw`). */
+  get url(): string {
+    const base = `${this.context.settings.urlPrefix}buckets/${encodeURIComponent(this.bucketId)}/objects/${encodeKeyPath(this.key)}`;
+    return this.isHead ? base : `${base}?versionId=${encodeURIComponent(this.versionId)}`;
+  }
+
+  /** The file instance holding the bytes. @throws {NotFoundError} for a delete marker. */
+  async file(): Promise<FileInstance> {
+    return toFileInstance(await this.fileRow());
+  }
+
+  /** The whole file as a Blob; with Blob chunks, made of handles, not bytes in memory. */
+  async blob(): Promise<Blob> {
+    return this.slice(0, this.size);
+  }
+
+  /**
+   * Bytes `[start, end)` as a Blob, reading only the chunks the range covers. Negative or
+   * out-of-range positions are clamped like `Blob.slice`.
+   */
+  async slice(start = 0, end = this.size): Promise<Blob> {
+    const file = await this.fileRow();
+    const [from, to] = clampRange(start, end, file.size);
+    return readBlob(this.context.db, file.extents, from, to, this.mimetype);
+  }
+
+  /** The bytes as a stream that reads one chunk at a time. */
+  async stream(start = 0, end = this.size): Promise<ReadableStream<Uint8Array>> {
+    const file = await this.fileRow();
+    const [from, to] = clampRange(start, end, file.size);
+    return readStream(this.context.db, file.extents, from, to);
+  }
+
+  /** This version's tags. */
+  async tags(): Promise<Tags> {
+    return this.context.store.versionTags(this.versionId);
+  }
+
+  /** Set (create or replace) a tag. @throws {InvalidTagError} for a bad key or value. */
+  async setTag(key: string, value: string): Promise<void> {
+    validateTag(key, value);
+    await this.context.store.setVersionTag(this.versionId, key, value);
+  }
+
+  /** Delete a tag; deleting a missing tag does nothing. */
+  async deleteTag(key: string): Promise<void> {
+    await this.context.store.deleteVersionTag(this.versionId, key);
+  }
+
+  /**
+   * Remove this version for good. If it is the head, the newest remaining version becomes head.
+   *
+   * @throws {BucketLockedError} when the bucket is locked.
+   */
+  async remove(): Promise<void> {
+    await this.context.store.removeVersion(this.versionId);
+  }
+
+  /**
+   * Make this old version current again: a new head sharing its file and tags. History is
+   * append-only: this version stays as it is.
+   *
+   * @throws {InvalidOperationError} for the head or a delete marker.
+   */
+  async restore(): Promise<ObjectVersion> {
+    const { version } = await this.context.store.copyVersion(
+      this.versionId,
+      { bucketId: this.bucketId, key: this.key },
+      'restore',
+    );
+    return new ObjectVersion(this.context, version);
+  }
+
+  /**
+   * Copy this version to `key` of `bucket` (by default the same bucket and key) as a new head
+   * sharing the file instance; tags are copied.
+   *
+   * @throws {InvalidOperationError} for a delete marker.
+   */
+  async copy(bucket: { id: BucketId } | BucketId = this.bucketId, key: string = this.key): Promise<ObjectVersion> {
+    validateKey(key);
+    const bucketId = typeof bucket === 'string' ? bucket : bucket.id;
+    const { version } = await this.context.store.copyVersion(this.versionId, { bucketId, key }, 'copy');
+    return new ObjectVersion(this.context, version);
+  }
+
+  private async fileRow(): Promise<FileRow> {
+    const row = this.fileId === null ? undefined : await this.context.store.getFile(this.fileId);
+    if (!row?.readable) {
+      throw Object.assign(
+        new NotFoundError(`${this.key} (${this.versionId}) has no readable file.`, {
+          bucketId: this.bucketId,
+          key: this.key,
+          versionId: this.versionId,
+        }),
+        { resource: 'file' },
+      );
+    }
+    return row;
+  }
+}
+
+function clampRange(start: number, end: number, size: number): [number, number] {
+  if (!Number.isFinite(start) || !Number.isFinite(end)) {
+    throw Object.assign(new InvalidArgumentError('A range needs finite numbers.'), { argument: 'range' });
+  }
+  const clamp = (n: number) => Math.min(Math.max(n < 0 ? size + n : n, 0), size);
+  const from = clamp(Math.trunc(start));
+  return [from, Math.max(clamp(Math.trunc(end)), from)];
+}

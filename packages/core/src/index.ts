@@ -1,0 +1,47 @@
+/**
+ * Coffer: JSON records that own buckets of versioned files, stored in IndexedDB.
+ *
+ * @packageDocumentation
+ */
+export { Coffer, Buckets, openCoffer, type CofferOptions } from './api/coffer.js';
+export { Bucket, BucketObjects, type BucketOptions, type ListOptions, type SyncChange } from './api/bucket.js';
+export { ObjectVersion, type FileInstance } from './api/object-version.js';
+export type { PutOptions } from './api/write-file.js';
+export type { ByteSource, OperationHooks, Progress } from './worker/protocol.js';
+export type { ChunkStorage } from './storage/chunks.js';
+export type { BucketId, FileId, RecordId, UploadId, VersionId } from './ids.js';
+export type { Tags } from './model/tags.js';
+export { guessMimetype, sanitizeMimetype } from './model/mimetype.js';
+export { MAX_KEY_LENGTH } from './model/key.js';
+export { MAX_TAG_LENGTH } from './model/tags.js';
+export {
+  AbortError,
+  BucketDeletedError,
+  BucketLockedError,
+  BucketQuotaExceededError,
+  CofferError,
+  DuplicateTagError,
+  FileSizeError,
+  IntegrityError,
+  InvalidArgumentError,
+  InvalidKeyError,
+  InvalidOperationError,
+  InvalidTagError,
+  KeyExistsError,
+  MaxFileSizeExceededError,
+  MultipartAlreadyCompletedError,
+  MultipartError,
+  MultipartInvalidChunkSizeError,
+  MultipartInvalidPartNumberError,
+  MultipartInvalidSizeError,
+  MultipartMissingPartsError,
+  NotFoundError,
+  ReservedMetadataError,
+  RevisionConflictError,
+  StorageError,
+  StorageQuotaExceededError,
+  UnexpectedFileSizeError,
+  UnsupportedEnvironmentError,
+  ValidationError,
+  type ErrorContext,
+} from './errors.js';

@@ -1,0 +1,35 @@
+import { InvalidKeyError } from '../errors.js';
+
+/** The longest object key, in characters (invenio's `FILES_REST_OBJECT_KEY_MAX_LEN`). */
+export const MAX_KEY_LENGTH = 255;
+
+/** Characters, not UTF-16 code units: an emoji counts once, as in Python. */
+export const characterCount = (text: string): number => {
+  let count = 0;
+  for (const _ of text) count++;
+  return count;
+};
+
+/**
+ * Check that `key` is a valid object key: a string of 1 to 255 characters without NUL.
+ *
+ * @throws {InvalidKeyError} otherwise.
+ */
+export function validateKey(key: unknown): asserts key is string {
+  if (typeof key !== 'string') {
+    throw new InvalidKeyError(`A key must be a string, not ${typeof key}.`, { key: String(key) });
+  }
+  if (key.length === 0) throw new InvalidKeyError('A key cannot be empty.', { key });
+  if (key.includes('\0')) throw new InvalidKeyError('A key cannot contain NUL.', { key });
+  const length = characterCount(key);
+  if (length > MAX_KEY_LENGTH) {
+    throw new InvalidKeyError(`Key is too long (${length} > ${MAX_KEY_LENGTH} characters).`, {
+      key,
+      limit: MAX_KEY_LENGTH,
+      actual: length,
+    });
+  }
+}
+
+/** The last path segment of a key: `a/b/c.txt` → `c.txt`. */
+export const basename = (key: string): string => key.slice(key.lastIndexOf('/') + 1);

@@ -1,0 +1,42 @@
+import { InvalidTagError } from '../errors.js';
+import { characterCount } from './key.js';
+
+/** The longest tag key or value, in characters. */
+export const MAX_TAG_LENGTH = 255;
+
+/** Tags of a bucket or an object version: key → value. */
+export type Tags = Record<string, string>;
+
+/**
+ * Check that a tag's key and value are strings of 1 to 255 characters.
+ *
+ * @throws {InvalidTagError} otherwise.
+ */
+export function validateTag(key: unknown, value: unknown): asserts value is string {
+  for (const [what, text] of [
+    ['key', key],
+    ['value', value],
+  ] as const) {
+    if (typeof text !== 'string') {
+      throw Object.assign(new InvalidTagError(`A tag ${what} must be a string.`), { tag: String(key) });
+    }
+    const length = characterCount(text);
+    if (length < 1 || length > MAX_TAG_LENGTH) {
+      throw Object.assign(
+        new InvalidTagError(`A tag ${what} must have 1 to ${MAX_TAG_LENGTH} characters, not ${length}.`, {
+          limit: MAX_TAG_LENGTH,
+          actual: length,
+        }),
+        { tag: String(key) },
+      );
+    }
+  }
+}
+
+/** Check every entry of a tag map. */
+export function validateTags(tags: unknown): asserts tags is Tags {
+  if (typeof tags !== 'object' || tags === null || Array.isArray(tags)) {
+    throw new InvalidTagError('Tags must be an object of string keys and values.');
+  }
+  for (const [key, value] of Object.entries(tags)) validateTag(key, value);
+}

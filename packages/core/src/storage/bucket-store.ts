@@ -1,0 +1,568 @@
+import { Dexie } from 'dexie';
+import {
+  BucketDeletedError,
+  BucketLockedError,
+  DuplicateTagError,
+  InvalidOperationError,
+  NotFoundError,
+} from '../errors.js';
+import { type BucketId, type FileId, newId, type VersionId } from '../ids.js';
+import { assertFits, assertWritable, type BucketLimits } from '../model/limits.js';
+import type { Tags } from '../model/tags.js';
+import { deleteData } from './chunks.js';
+import { mapErrors } from './map-storage-error.js';
+import type { BucketRow, CofferDb, FileRow, ObjectVersionRow } from './schema.js';
+
+/** Settings of a new bucket. */
+export interface NewBucket {
+  location: string;
+  storageClass: string;
+  quotaSize: number | null;
+  maxFileSize: number | null;
+  locked: boolean;
+}
+
+/** The file a new version points to: bytes just written, or an existing file instance. */
+export type VersionContent =
+  | { kind: 'written'; fileId: FileId; size: number; checksum: string; sha256: string | null }
+  | { kind: 'linked'; fileId: FileId }
+  | { kind: 'marker' };
+
+/** A new version to add as head. */
+export interface NewVersion {
+  bucketId: BucketId;
+  key: string;
+  content: VersionContent;
+  mimetype: string | null;
+  tags: Tags;
+  /** Link an existing readable file with the same size and checksum instead of keeping new bytes. */
+  dedupe: boolean;
+  /** Write even to a locked bucket: only snapshots filling their new bucket do this. */
+  ignoreLock?: boolean;
+}
+
+/** Options of a listing. */
+export interface ListQuery {
+  versions: boolean;
+  withDeleted: boolean;
+  prefix: string;
+  limit: number;
+  after: { key: string; rank?: number } | undefined;
+}
+
+/** One change made by a sync. */
+export type SyncChange = { type: 'add'; key: string; version: ObjectVersionRow } | { type: 'delete'; key: string };
+
+export const toLimits = (row: BucketRow): BucketLimits => ({
+  id: row.id,
+  size: row.size,
+  quotaSize: row.quotaSize,
+  maxFileSize: row.maxFileSize,
+  locked: row.locked === 1,
+  deleted: row.deleted === 1,
+});
+
+/**
+ * Buckets, object versions and their tags: each method is one short transaction that applies
+ * the model's rules (or joins the caller's transaction, so that records can add their own
+ * writes to the same commit). No method awaits anything but IndexedDB.
+ */
+export class BucketStore {
+  constructor(private readonly db: CofferDb) {}
+
+  private get versionTables() {
+    const { db } = this;
+    return [db.buckets, db.objects, db.heads, db.objectTags, db.files, db.chunks, db.meta];
+  }
+
+  // --- Buckets ---
+
+  async createBucket(settings: NewBucket, id: BucketId = newId<BucketId>()): Promise<BucketRow> {
+    const now = Date.now();
+    const row: BucketRow = {
+      id,
+      location: settings.location,
+      storageClass: settings.storageClass,
+      size: 0,
+      quotaSize: settings.quotaSize,
+      maxFileSize: settings.maxFileSize,
+      locked: settings.locked ? 1 : 0,
+      deleted: 0,
+      created: now,
+      updated: now,
+    };
+    await mapErrors(() => this.db.buckets.add(row));
+    return row;
+  }
+
+  /** The bucket, or `undefined` when missing (or deleted, unless asked). */
+  async findBucket(id: string, withDeleted = false): Promise<BucketRow | undefined> {
+    const row = await mapErrors(() => this.db.buckets.get(id as BucketId));
+    return row && (withDeleted || row.deleted === 0) ? row : undefined;
+  }
+
+  /** @throws {NotFoundError} when the bucket is missing or deleted. */
+  async getBucket(id: string): Promise<BucketRow> {
+    const row = await this.findBucket(id);
+    if (!row) throw bucketNotFound(id);
+    return row;
+  }
+
+  async listBuckets(withDeleted = false): Promise<BucketRow[]> {
+    return mapErrors(() =>
+      withDeleted ? this.db.buckets.toArray() : this.db.buckets.where('deleted').equals(0).toArray(),
+    );
+  }
+
+  async updateBucket(
+    id: BucketId,
+    change: (row: BucketRow) => Partial<BucketRow> | undefined,
+  ): Promise<BucketRow> {
+    return mapErrors(() =>
+      this.db.transaction('rw', this.db.buckets, async () => {
+        const row = await this.getBucket(id);
+        const patch = change(row);
+        if (!patch) return row;
+        const updated = { ...row, ...patch, updated: Date.now() };
+        await this.db.buckets.put(updated);
+        return updated;
+      }),
+    );
+  }
+
+  /**
+   * Remove a bucket for good: every version, marker, tag and upload. File instances stay
+   * for garbage collection. Refused while locked, or while a record owns the bucket.
+   */
+  async removeBucket(id: BucketId): Promise<void> {
+    const { db } = this;
+    await mapErrors(() =>
+      db.transaction(
+        'rw',
+        [db.buckets, db.bucketTags, db.objects, db.heads, db.objectTags, db.recordsBuckets, db.multipartUploads, db.parts],
+        async () => {
+          const row = await db.buckets.get(id);
+          if (!row) throw bucketNotFound(id);
+          if (row.locked) throw new BucketLockedError(id);
+          if ((await db.recordsBuckets.where('bucketId').equals(id).count()) > 0) {
+            throw new InvalidOperationError(`Bucket ${id} belongs to a record; delete the record first.`, {
+              bucketId: id,
+            });
+          }
+          const versionIds = await db.objects.where('bucketId').equals(id).primaryKeys();
+          for (const versionId of versionIds) {
+            await db.objectTags.where('[versionId+key]').between([versionId, Dexie.minKey], [versionId, Dexie.maxKey]).delete();
+          }
+          await db.objects.bulkDelete(versionIds);
+          await db.heads.where('[bucketId+key]').between([id, Dexie.minKey], [id, Dexie.maxKey]).delete();
+          await db.bucketTags.where('[bucketId+key]').between([id, Dexie.minKey], [id, Dexie.maxKey]).delete();
+          const uploadIds = await db.multipartUploads.where('bucketId').equals(id).primaryKeys();
+          for (const uploadId of uploadIds) {
+            await db.parts.where('[uploadId+partNumber]').between([uploadId, Dexie.minKey], [uploadId, Dexie.maxKey]).delete();
+          }
+          await db.multipartUploads.bulkDelete(uploadIds);
+          await db.buckets.delete(id);
+        },
+      ),
+    );
+  }
+
+  // --- Bucket tags ---
+
+  async bucketTags(bucketId: BucketId): Promise<Tags> {
+    const rows = await mapErrors(() =>
+      this.db.bucketTags.where('[bucketId+key]').between([bucketId, Dexie.minKey], [bucketId, Dexie.maxKey]).toArray(),
+    );
+    return Object.fromEntries(rows.map((r) => [r.key, r.value]));
+  }
+
+  async setBucketTag(bucketId: BucketId, key: string, value: string, mode: 'create' | 'upsert'): Promise<void> {
+    const { db } = this;
+    await mapErrors(() =>
+      db.transaction('rw', db.buckets, db.bucketTags, async () => {
+        await this.getBucket(bucketId);
+        if (mode === 'create' && (await db.bucketTags.get([bucketId, key]))) {
+          throw Object.assign(new DuplicateTagError(`Bucket ${bucketId} already has tag ${key}.`, { bucketId }), {
+            tag: key,
+          });
+        }
+        await db.bucketTags.put({ bucketId, key, value });
+      }),
+    );
+  }
+
+  async deleteBucketTag(bucketId: BucketId, key: string): Promise<void> {
+    await mapErrors(() => this.db.bucketTags.delete([bucketId, key]));
+  }
+
+  // --- Versions: reads ---
+
+  async getVersion(versionId: string): Promise<ObjectVersionRow | undefined> {
+    return mapErrors(() => this.db.objects.get(versionId as VersionId));
+  }
+
+  /** The head of a key, marker or not. */
+  async getHead(bucketId: BucketId, key: string): Promise<ObjectVersionRow | undefined> {
+    return mapErrors(() => this.db.objects.where('[bucketId+isHead+key]').equals([bucketId, 1, key]).first());
+  }
+
+  /** Every version of a key, markers included, newest first. */
+  async versions(bucketId: BucketId, key: string): Promise<ObjectVersionRow[]> {
+    return mapErrors(() =>
+      this.db.objects
+        .where('[bucketId+key+rank]')
+        .between([bucketId, key, Dexie.minKey], [bucketId, key, Dexie.maxKey])
+        .toArray(),
+    );
+  }
+
+  /** Heads (or every version) ordered by key, newest first within a key; paginated. */
+  async list(bucketId: BucketId, query: ListQuery): Promise<ObjectVersionRow[]> {
+    const { prefix, after, limit, withDeleted } = query;
+    const upper = prefix ? `${prefix}\uffff` : Dexie.maxKey;
+    const startKey = after && after.key >= prefix ? after.key : prefix;
+    const keep = (row: ObjectVersionRow) =>
+      (withDeleted || row.fileId !== null) && (!prefix || row.key.startsWith(prefix));
+    return mapErrors(() => {
+      if (!query.versions) {
+        return this.db.objects
+          .where('[bucketId+isHead+key]')
+          .between([bucketId, 1, startKey], [bucketId, 1, upper], !(after && after.key >= prefix), true)
+          .filter(keep)
+          .limit(limit)
+          .toArray();
+      }
+      const lower = after && after.key >= prefix ? [bucketId, after.key, after.rank ?? Dexie.maxKey] : [bucketId, prefix, Dexie.minKey];
+      return this.db.objects
+        .where('[bucketId+key+rank]')
+        .between(lower, [bucketId, upper, Dexie.maxKey], !after, true)
+        .filter(keep)
+        .limit(limit)
+        .toArray();
+    });
+  }
+
+  async versionTags(versionId: VersionId): Promise<Tags> {
+    const rows = await mapErrors(() =>
+      this.db.objectTags.where('[versionId+key]').between([versionId, Dexie.minKey], [versionId, Dexie.maxKey]).toArray(),
+    );
+    return Object.fromEntries(rows.map((r) => [r.key, r.value]));
+  }
+
+  async getFile(fileId: FileId): Promise<FileRow | undefined> {
+    return mapErrors(() => this.db.files.get(fileId));
+  }
+
+  // --- Versions: writes ---
+
+  /**
+   * The last step of every write: in one transaction, re-check the bucket, make new bytes
+   * readable (or link an identical file instance and drop them), insert the version, move the
+   * head and update the bucket's size. Joins the caller's transaction when there is one.
+   */
+  async addVersion(version: NewVersion): Promise<{ version: ObjectVersionRow; bucket: BucketRow }> {
+    const { db } = this;
+    return mapErrors(() =>
+      db.transaction('rw', this.versionTables, async () => {
+        const bucket = await db.buckets.get(version.bucketId);
+        if (!bucket) throw bucketNotFound(version.bucketId);
+        if (bucket.deleted) throw new BucketDeletedError(bucket.id, { key: version.key });
+        if (bucket.locked && !version.ignoreLock) throw new BucketLockedError(bucket.id, { key: version.key });
+
+        const file = await this.resolveContent(version);
+        if (file) assertFits(toLimits(bucket), file.size, version.key);
+
+        const now = Date.now();
+        const seq = await this.nextSeq();
+        const previous = await this.getHead(bucket.id, version.key);
+        if (previous) await db.objects.update(previous.versionId, { isHead: 0, updated: now });
+        const row: ObjectVersionRow = {
+          versionId: newId<VersionId>(),
+          bucketId: bucket.id,
+          key: version.key,
+          fileId: file?.id ?? null,
+          size: file?.size ?? 0,
+          checksum: file?.checksum ?? null,
+          mimetype: version.mimetype,
+          isHead: 1,
+          seq,
+          rank: -seq,
+          created: now,
+          updated: now,
+        };
+        await db.objects.add(row);
+        await db.heads.put({ bucketId: bucket.id, key: version.key, versionId: row.versionId });
+        await db.objectTags.bulkPut(
+          Object.entries(version.tags).map(([key, value]) => ({ versionId: row.versionId, key, value })),
+        );
+        const updatedBucket = { ...bucket, size: bucket.size + row.size, updated: now };
+        await db.buckets.put(updatedBucket);
+        return { version: row, bucket: updatedBucket };
+      }),
+    );
+  }
+
+  /** The file a new version will point to, made readable (or deduplicated) on the way. */
+  private async resolveContent(version: NewVersion): Promise<FileRow | undefined> {
+    const { db } = this;
+    const { content } = version;
+    if (content.kind === 'marker') return undefined;
+    if (content.kind === 'linked') {
+      const file = await db.files.get(content.fileId);
+      if (!file?.readable) throw new NotFoundError(`File ${content.fileId} is not readable.`, { fileId: content.fileId });
+      return file;
+    }
+    const written = await db.files.get(content.fileId);
+    if (!written?.writable) {
+      throw new InvalidOperationError(`File ${content.fileId} is not being written.`, { fileId: content.fileId });
+    }
+    if (version.dedupe) {
+      const twin = await db.files
+        .where('[size+checksum]')
+        .equals([content.size, content.checksum])
+        .filter(
+          (f) =>
+            f.readable === 1 &&
+            f.location === written.location &&
+            (f.sha256 === null || content.sha256 === null || f.sha256 === content.sha256),
+        )
+        .first();
+      if (twin) {
+        await deleteData(db, written.dataIds);
+        await db.files.delete(written.id);
+        return twin;
+      }
+    }
+    const readable: FileRow = {
+      ...written,
+      size: content.size,
+      checksum: content.checksum,
+      sha256: content.sha256,
+      readable: 1,
+      writable: 0,
+      extents: written.extents.map((e) => ({ ...e, size: content.size })),
+      updated: Date.now(),
+    };
+    await db.files.put(readable);
+    return readable;
+  }
+
+  private async nextSeq(): Promise<number> {
+    const row = await this.db.meta.get('seq');
+    const seq = ((row?.value as number | undefined) ?? 0) + 1;
+    await this.db.meta.put({ key: 'seq', value: seq });
+    return seq;
+  }
+
+  /**
+   * Hide a key behind a delete marker. Returns the marker, or `undefined` when the key has no
+   * live head. A marker frees nothing: the versions it hides still count in the bucket's size.
+   */
+  async deleteObject(bucketId: BucketId, key: string): Promise<ObjectVersionRow | undefined> {
+    const { db } = this;
+    return mapErrors(() =>
+      db.transaction('rw', this.versionTables, async () => {
+        const bucket = await this.getBucket(bucketId);
+        assertWritable(toLimits(bucket), key);
+        const head = await this.getHead(bucketId, key);
+        if (!head || head.fileId === null) return undefined;
+        const { version } = await this.addVersion({
+          bucketId,
+          key,
+          content: { kind: 'marker' },
+          mimetype: null,
+          tags: {},
+          dedupe: false,
+        });
+        return version;
+      }),
+    );
+  }
+
+  /**
+   * Remove one version for good, and its tags; the bucket's size drops by its bytes. If it was
+   * the head, the newest remaining version becomes head. The file instance stays for gc.
+   */
+  async removeVersion(versionId: VersionId): Promise<void> {
+    const { db } = this;
+    await mapErrors(() =>
+      db.transaction('rw', this.versionTables, async () => {
+        const row = await db.objects.get(versionId);
+        if (!row) throw versionNotFound(versionId);
+        const bucket = await db.buckets.get(row.bucketId);
+        if (!bucket) throw bucketNotFound(row.bucketId);
+        assertWritable(toLimits(bucket), row.key);
+        await db.objects.delete(versionId);
+        await db.objectTags.where('[versionId+key]').between([versionId, Dexie.minKey], [versionId, Dexie.maxKey]).delete();
+        if (row.isHead) {
+          const next = await db.objects
+            .where('[bucketId+key+rank]')
+            .between([row.bucketId, row.key, Dexie.minKey], [row.bucketId, row.key, Dexie.maxKey])
+            .first();
+          if (next) {
+            await db.objects.update(next.versionId, { isHead: 1 });
+            await db.heads.put({ bucketId: row.bucketId, key: row.key, versionId: next.versionId });
+          } else {
+            await db.heads.delete([row.bucketId, row.key]);
+          }
+        }
+        await db.buckets.put({ ...bucket, size: Math.max(bucket.size - row.size, 0), updated: Date.now() });
+      }),
+    );
+  }
+
+  /**
+   * Add a new head in `bucketId`/`key` sharing the file instance and tags of `versionId`:
+   * Invenio's `copy()`, and `restore()` when the target is the version's own key.
+   */
+  async copyVersion(
+    versionId: VersionId,
+    target: { bucketId: BucketId; key: string },
+    mode: 'copy' | 'restore',
+  ): Promise<{ version: ObjectVersionRow; bucket: BucketRow }> {
+    const { db } = this;
+    return mapErrors(() =>
+      db.transaction('rw', this.versionTables, async () => {
+        const source = await db.objects.get(versionId);
+        if (!source) throw versionNotFound(versionId);
+        const context = { bucketId: source.bucketId, key: source.key, versionId };
+        if (mode === 'restore' && source.isHead) {
+          throw new InvalidOperationError('Cannot restore the latest version.', context);
+        }
+        if (source.fileId === null) throw new InvalidOperationError('Cannot copy a delete marker.', context);
+        return this.addVersion({
+          bucketId: target.bucketId,
+          key: target.key,
+          content: { kind: 'linked', fileId: source.fileId },
+          mimetype: source.mimetype,
+          tags: await this.versionTags(versionId),
+          dedupe: false,
+        });
+      }),
+    );
+  }
+
+  /**
+   * A new bucket holding a copy of every live head (sharing file instances, tags copied),
+   * locked when asked or when the source is. Settings, max file size included, are copied.
+   */
+  async snapshot(bucketId: BucketId, lock: boolean): Promise<BucketRow> {
+    const { db } = this;
+    return mapErrors(() =>
+      db.transaction('rw', this.versionTables, async () => {
+        const source = await db.buckets.get(bucketId);
+        if (!source) throw bucketNotFound(bucketId);
+        if (source.deleted) throw new InvalidOperationError('Cannot make a snapshot of a deleted bucket.', { bucketId });
+        let snapshot = await this.createBucket({
+          location: source.location,
+          storageClass: source.storageClass,
+          quotaSize: source.quotaSize,
+          maxFileSize: source.maxFileSize,
+          locked: false,
+        });
+        const heads = await this.list(bucketId, {
+          versions: false,
+          withDeleted: false,
+          prefix: '',
+          limit: Number.POSITIVE_INFINITY,
+          after: undefined,
+        });
+        for (const head of heads) {
+          ({ bucket: snapshot } = await this.copyVersion(head.versionId, { bucketId: snapshot.id, key: head.key }, 'copy'));
+        }
+        const locked = lock || source.locked === 1;
+        if (locked) {
+          snapshot = { ...snapshot, locked: 1 };
+          await db.buckets.put(snapshot);
+        }
+        return snapshot;
+      }),
+    );
+  }
+
+  /**
+   * Make `destId`'s heads mirror `sourceId`'s: add what is new or changed, delete what the
+   * source deleted, and with `deleteExtras` delete keys the source never had.
+   */
+  async sync(sourceId: BucketId, destId: BucketId, deleteExtras: boolean): Promise<SyncChange[]> {
+    const { db } = this;
+    return mapErrors(() =>
+      db.transaction('rw', this.versionTables, async () => {
+        const source = await db.buckets.get(sourceId);
+        if (!source) throw bucketNotFound(sourceId);
+        if (source.deleted) throw new InvalidOperationError('Cannot sync a deleted bucket.', { bucketId: sourceId });
+        const dest = await this.getBucket(destId);
+        assertWritable(toLimits(dest));
+        const all = { versions: false, withDeleted: true, prefix: '', limit: Number.POSITIVE_INFINITY, after: undefined };
+        const sourceHeads = await this.list(sourceId, all);
+        const destHeads = new Map((await this.list(destId, all)).map((row) => [row.key, row]));
+        const changes: SyncChange[] = [];
+        for (const head of sourceHeads) {
+          const current = destHeads.get(head.key);
+          if (head.fileId === null) {
+            if (current && current.fileId !== null) {
+              await this.deleteObject(destId, head.key);
+              changes.push({ type: 'delete', key: head.key });
+            }
+          } else if (!current || current.fileId !== head.fileId) {
+            const { version } = await this.copyVersion(head.versionId, { bucketId: destId, key: head.key }, 'copy');
+            changes.push({ type: 'add', key: head.key, version });
+          }
+        }
+        if (deleteExtras) {
+          const sourceKeys = new Set(sourceHeads.map((row) => row.key));
+          for (const [key, row] of destHeads) {
+            if (!sourceKeys.has(key) && row.fileId !== null) {
+              await this.deleteObject(destId, key);
+              changes.push({ type: 'delete', key });
+            }
+          }
+        }
+        return changes;
+      }),
+    );
+  }
+
+  // --- Version tags ---
+
+  async setVersionTag(versionId: VersionId, key: string, value: string): Promise<void> {
+    await this.changeVersionTags(versionId, () => this.db.objectTags.put({ versionId, key, value }));
+  }
+
+  async deleteVersionTag(versionId: VersionId, key: string): Promise<void> {
+    await this.changeVersionTags(versionId, () => this.db.objectTags.delete([versionId, key]));
+  }
+
+  private async changeVersionTags(versionId: VersionId, change: () => Promise<unknown>): Promise<void> {
+    const { db } = this;
+    await mapErrors(() =>
+      db.transaction('rw', db.objects, db.buckets, db.objectTags, async () => {
+        const row = await db.objects.get(versionId);
+        if (!row) throw versionNotFound(versionId);
+        assertWritable(toLimits(await this.getBucket(row.bucketId)), row.key);
+        await change();
+      }),
+    );
+  }
+}
+
+export const bucketNotFound = (bucketId: string): NotFoundError =>
+  Object.assign(new NotFoundError(`Bucket ${bucketId} does not exist.`, { bucketId }), { resource: 'bucket' });
+
+export const versionNotFound = (versionId: string): NotFoundError =>
+  Object.assign(new NotFoundError(`Version ${versionId} does not exist.`, { versionId }), { resource: 'version' });
+
+/**
+ * Drop a file instance that never became readable, with its chunks. A readable file is never
+ * touched here. Failures are left for garbage collection.
+ */
+export async function discardWrittenFile(db: CofferDb, fileId: FileId): Promise<void> {
+  await db
+    .transaction('rw', db.files, db.chunks, async () => {
+      const file = await db.files.get(fileId);
+      if (!file || file.readable) return;
+      await deleteData(db, file.dataIds);
+      await db.files.delete(fileId);
+    })
+    .catch(() => undefined);
+}

@@ -1,0 +1,13 @@
+import type { CofferDb } from '../storage/schema.js';
+import type { BytePipeline } from './protocol.js';
+import { digestData, ingestFile, writeData } from './write-data.js';
+
+/** The byte pipeline running on the calling thread: for Node, and where no Worker exists. */
+export function createInProcessPipeline(db: CofferDb): BytePipeline {
+  return {
+    ingestFile: (request, hooks) => ingestFile(db, request, hooks),
+    writeData: (request, hooks) => writeData(db, request, hooks),
+    digest: (request, hooks) => digestData(db, request, hooks),
+    close: () => undefined,
+  };
+}
