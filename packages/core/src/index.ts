@@ -11,6 +11,8 @@ export type { ByteSource, OperationHooks, Progress } from './worker/protocol.js'
 export type { ChunkStorage } from './storage/chunks.js';
 export type { BucketId, FileId, RecordId, UploadId, VersionId } from './ids.js';
 export type { Tags } from './model/tags.js';
+/** Dexie's `liveQuery`: an observable that re-runs a read whenever the data it read changes, in any tab. */
+export { liveQuery } from './storage/live.js';
 export { guessMimetype, sanitizeMimetype } from './model/mimetype.js';
 export { MAX_KEY_LENGTH } from './model/key.js';
 export { MAX_TAG_LENGTH } from './model/tags.js';

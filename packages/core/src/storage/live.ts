@@ -1,0 +1,1 @@
+export { liveQuery } from 'dexie';
