@@ -1,5 +1,5 @@
-import { test as base } from 'vitest';
 import { type Coffer, type CofferOptions, openCoffer } from '@coffer/core';
+import { test as base } from 'vitest';
 
 /** A coffer on a fresh database, closed and deleted after the test. */
 export async function freshCoffer(options: Partial<CofferOptions> = {}): Promise<Coffer> {
@@ -33,3 +33,63 @@ export const blob = (text: string, type = ''): Blob => new Blob([text], { type }
 
 /** The text of a Blob. */
 export const text = (b: Blob): Promise<string> => b.text();
+
+/** `length` bytes counting up from `seed` (mod 256): distinct content that is easy to check. */
+export const bytes = (length: number, seed = 0): Uint8Array<ArrayBuffer> => {
+  const out = new Uint8Array(length);
+  for (let i = 0; i < length; i++) out[i] = (seed + i) % 256;
+  return out;
+};
+
+/** The bytes of a Blob. */
+export const bytesOf = async (b: Blob): Promise<Uint8Array> => new Uint8Array(await b.arrayBuffer());
+
+/** A stream that delivers `pieces` (strings as UTF-8), then `error` if one is given, else ends. */
+export function streamOf(pieces: (string | Uint8Array)[], error?: unknown): ReadableStream<Uint8Array> {
+  const queue = pieces.map((p) => (typeof p === 'string' ? new TextEncoder().encode(p) : p));
+  return new ReadableStream<Uint8Array>({
+    pull(controller) {
+      const next = queue.shift();
+      if (next) controller.enqueue(next);
+      else if (error !== undefined) controller.error(error);
+      else controller.close();
+    },
+  });
+}
+
+/** Every bytes of a stream, joined. */
+export async function readAll(stream: ReadableStream<Uint8Array>): Promise<Uint8Array> {
+  const parts: Uint8Array[] = [];
+  const reader = stream.getReader();
+  for (let next = await reader.read(); !next.done; next = await reader.read()) parts.push(next.value);
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const part of parts) {
+    out.set(part, at);
+    at += part.length;
+  }
+  return out;
+}
+
+/** How many rows the coffer's tables hold (the Blob-storage probe's chunk excluded). */
+export async function rowCounts(
+  coffer: Coffer,
+): Promise<{ files: number; chunks: number; objects: number; heads: number }> {
+  const { db } = coffer.context;
+  return {
+    files: await db.files.count(),
+    chunks: await db.chunks.filter((chunk) => !chunk.dataId.startsWith('\u0000')).count(),
+    objects: await db.objects.count(),
+    heads: await db.heads.count(),
+  };
+}
+
+/** Run `operation` and return what it threw; fails the test when it does not throw. */
+export async function caught(operation: () => Promise<unknown>): Promise<Error & Record<string, unknown>> {
+  try {
+    await operation();
+  } catch (error) {
+    return error as Error & Record<string, unknown>;
+  }
+  throw new Error('Expected the operation to throw.');
+}

@@ -51,7 +51,9 @@ export interface ListQuery {
 }
 
 /** One change made by a sync. */
-export type SyncChange = { type: 'add'; key: string; version: ObjectVersionRow } | { type: 'delete'; key: string };
+export type SyncChange =
+  | { type: 'add'; key: string; version: ObjectVersionRow }
+  | { type: 'delete'; key: string };
 
 export const toLimits = (row: BucketRow): BucketLimits => ({
   id: row.id,
@@ -139,7 +141,16 @@ export class BucketStore {
     await mapErrors(() =>
       db.transaction(
         'rw',
-        [db.buckets, db.bucketTags, db.objects, db.heads, db.objectTags, db.recordsBuckets, db.multipartUploads, db.parts],
+        [
+          db.buckets,
+          db.bucketTags,
+          db.objects,
+          db.heads,
+          db.objectTags,
+          db.recordsBuckets,
+          db.multipartUploads,
+          db.parts,
+        ],
         async () => {
           const row = await db.buckets.get(id);
           if (!row) throw bucketNotFound(id);
@@ -151,14 +162,23 @@ export class BucketStore {
           }
           const versionIds = await db.objects.where('bucketId').equals(id).primaryKeys();
           for (const versionId of versionIds) {
-            await db.objectTags.where('[versionId+key]').between([versionId, Dexie.minKey], [versionId, Dexie.maxKey]).delete();
+            await db.objectTags
+              .where('[versionId+key]')
+              .between([versionId, Dexie.minKey], [versionId, Dexie.maxKey])
+              .delete();
           }
           await db.objects.bulkDelete(versionIds);
           await db.heads.where('[bucketId+key]').between([id, Dexie.minKey], [id, Dexie.maxKey]).delete();
-          await db.bucketTags.where('[bucketId+key]').between([id, Dexie.minKey], [id, Dexie.maxKey]).delete();
+          await db.bucketTags
+            .where('[bucketId+key]')
+            .between([id, Dexie.minKey], [id, Dexie.maxKey])
+            .delete();
           const uploadIds = await db.multipartUploads.where('bucketId').equals(id).primaryKeys();
           for (const uploadId of uploadIds) {
-            await db.parts.where('[uploadId+partNumber]').between([uploadId, Dexie.minKey], [uploadId, Dexie.maxKey]).delete();
+            await db.parts
+              .where('[uploadId+partNumber]')
+              .between([uploadId, Dexie.minKey], [uploadId, Dexie.maxKey])
+              .delete();
           }
           await db.multipartUploads.bulkDelete(uploadIds);
           await db.buckets.delete(id);
@@ -171,20 +191,31 @@ export class BucketStore {
 
   async bucketTags(bucketId: BucketId): Promise<Tags> {
     const rows = await mapErrors(() =>
-      this.db.bucketTags.where('[bucketId+key]').between([bucketId, Dexie.minKey], [bucketId, Dexie.maxKey]).toArray(),
+      this.db.bucketTags
+        .where('[bucketId+key]')
+        .between([bucketId, Dexie.minKey], [bucketId, Dexie.maxKey])
+        .toArray(),
     );
     return Object.fromEntries(rows.map((r) => [r.key, r.value]));
   }
 
-  async setBucketTag(bucketId: BucketId, key: string, value: string, mode: 'create' | 'upsert'): Promise<void> {
+  async setBucketTag(
+    bucketId: BucketId,
+    key: string,
+    value: string,
+    mode: 'create' | 'upsert',
+  ): Promise<void> {
     const { db } = this;
     await mapErrors(() =>
       db.transaction('rw', db.buckets, db.bucketTags, async () => {
         await this.getBucket(bucketId);
         if (mode === 'create' && (await db.bucketTags.get([bucketId, key]))) {
-          throw Object.assign(new DuplicateTagError(`Bucket ${bucketId} already has tag ${key}.`, { bucketId }), {
-            tag: key,
-          });
+          throw Object.assign(
+            new DuplicateTagError(`Bucket ${bucketId} already has tag ${key}.`, { bucketId }),
+            {
+              tag: key,
+            },
+          );
         }
         await db.bucketTags.put({ bucketId, key, value });
       }),
@@ -232,10 +263,15 @@ export class BucketStore {
           .limit(limit)
           .toArray();
       }
-      const lower = after && after.key >= prefix ? [bucketId, after.key, after.rank ?? Dexie.maxKey] : [bucketId, prefix, Dexie.minKey];
+      const lower =
+        after && after.key >= prefix
+          ? [bucketId, after.key, after.rank ?? Dexie.maxKey]
+          : [bucketId, prefix, Dexie.minKey];
+      // IndexedDB rejects a key that holds the same array twice, and `Dexie.maxKey` is one array.
+      const upperKey = prefix ? [bucketId, upper, Dexie.maxKey] : [bucketId, Dexie.maxKey];
       return this.db.objects
         .where('[bucketId+key+rank]')
-        .between(lower, [bucketId, upper, Dexie.maxKey], !after, true)
+        .between(lower, upperKey, !after, true)
         .filter(keep)
         .limit(limit)
         .toArray();
@@ -244,7 +280,10 @@ export class BucketStore {
 
   async versionTags(versionId: VersionId): Promise<Tags> {
     const rows = await mapErrors(() =>
-      this.db.objectTags.where('[versionId+key]').between([versionId, Dexie.minKey], [versionId, Dexie.maxKey]).toArray(),
+      this.db.objectTags
+        .where('[versionId+key]')
+        .between([versionId, Dexie.minKey], [versionId, Dexie.maxKey])
+        .toArray(),
     );
     return Object.fromEntries(rows.map((r) => [r.key, r.value]));
   }
@@ -267,7 +306,8 @@ export class BucketStore {
         const bucket = await db.buckets.get(version.bucketId);
         if (!bucket) throw bucketNotFound(version.bucketId);
         if (bucket.deleted) throw new BucketDeletedError(bucket.id, { key: version.key });
-        if (bucket.locked && !version.ignoreLock) throw new BucketLockedError(bucket.id, { key: version.key });
+        if (bucket.locked && !version.ignoreLock)
+          throw new BucketLockedError(bucket.id, { key: version.key });
 
         const file = await this.resolveContent(version);
         if (file) assertFits(toLimits(bucket), file.size, version.key);
@@ -309,12 +349,15 @@ export class BucketStore {
     if (content.kind === 'marker') return undefined;
     if (content.kind === 'linked') {
       const file = await db.files.get(content.fileId);
-      if (!file?.readable) throw new NotFoundError(`File ${content.fileId} is not readable.`, { fileId: content.fileId });
+      if (!file?.readable)
+        throw new NotFoundError(`File ${content.fileId} is not readable.`, { fileId: content.fileId });
       return file;
     }
     const written = await db.files.get(content.fileId);
     if (!written?.writable) {
-      throw new InvalidOperationError(`File ${content.fileId} is not being written.`, { fileId: content.fileId });
+      throw new InvalidOperationError(`File ${content.fileId} is not being written.`, {
+        fileId: content.fileId,
+      });
     }
     if (version.dedupe) {
       const twin = await db.files
@@ -393,7 +436,10 @@ export class BucketStore {
         if (!bucket) throw bucketNotFound(row.bucketId);
         assertWritable(toLimits(bucket), row.key);
         await db.objects.delete(versionId);
-        await db.objectTags.where('[versionId+key]').between([versionId, Dexie.minKey], [versionId, Dexie.maxKey]).delete();
+        await db.objectTags
+          .where('[versionId+key]')
+          .between([versionId, Dexie.minKey], [versionId, Dexie.maxKey])
+          .delete();
         if (row.isHead) {
           const next = await db.objects
             .where('[bucketId+key+rank]')
@@ -452,7 +498,8 @@ export class BucketStore {
       db.transaction('rw', this.versionTables, async () => {
         const source = await db.buckets.get(bucketId);
         if (!source) throw bucketNotFound(bucketId);
-        if (source.deleted) throw new InvalidOperationError('Cannot make a snapshot of a deleted bucket.', { bucketId });
+        if (source.deleted)
+          throw new InvalidOperationError('Cannot make a snapshot of a deleted bucket.', { bucketId });
         let snapshot = await this.createBucket({
           location: source.location,
           storageClass: source.storageClass,
@@ -468,7 +515,11 @@ export class BucketStore {
           after: undefined,
         });
         for (const head of heads) {
-          ({ bucket: snapshot } = await this.copyVersion(head.versionId, { bucketId: snapshot.id, key: head.key }, 'copy'));
+          ({ bucket: snapshot } = await this.copyVersion(
+            head.versionId,
+            { bucketId: snapshot.id, key: head.key },
+            'copy',
+          ));
         }
         const locked = lock || source.locked === 1;
         if (locked) {
@@ -490,10 +541,17 @@ export class BucketStore {
       db.transaction('rw', this.versionTables, async () => {
         const source = await db.buckets.get(sourceId);
         if (!source) throw bucketNotFound(sourceId);
-        if (source.deleted) throw new InvalidOperationError('Cannot sync a deleted bucket.', { bucketId: sourceId });
+        if (source.deleted)
+          throw new InvalidOperationError('Cannot sync a deleted bucket.', { bucketId: sourceId });
         const dest = await this.getBucket(destId);
         assertWritable(toLimits(dest));
-        const all = { versions: false, withDeleted: true, prefix: '', limit: Number.POSITIVE_INFINITY, after: undefined };
+        const all = {
+          versions: false,
+          withDeleted: true,
+          prefix: '',
+          limit: Number.POSITIVE_INFINITY,
+          after: undefined,
+        };
         const sourceHeads = await this.list(sourceId, all);
         const destHeads = new Map((await this.list(destId, all)).map((row) => [row.key, row]));
         const changes: SyncChange[] = [];
@@ -505,7 +563,11 @@ export class BucketStore {
               changes.push({ type: 'delete', key: head.key });
             }
           } else if (!current || current.fileId !== head.fileId) {
-            const { version } = await this.copyVersion(head.versionId, { bucketId: destId, key: head.key }, 'copy');
+            const { version } = await this.copyVersion(
+              head.versionId,
+              { bucketId: destId, key: head.key },
+              'copy',
+            );
             changes.push({ type: 'add', key: head.key, version });
           }
         }
@@ -547,10 +609,14 @@ export class BucketStore {
 }
 
 export const bucketNotFound = (bucketId: string): NotFoundError =>
-  Object.assign(new NotFoundError(`Bucket ${bucketId} does not exist.`, { bucketId }), { resource: 'bucket' });
+  Object.assign(new NotFoundError(`Bucket ${bucketId} does not exist.`, { bucketId }), {
+    resource: 'bucket',
+  });
 
 export const versionNotFound = (versionId: string): NotFoundError =>
-  Object.assign(new NotFoundError(`Version ${versionId} does not exist.`, { versionId }), { resource: 'version' });
+  Object.assign(new NotFoundError(`Version ${versionId} does not exist.`, { versionId }), {
+    resource: 'version',
+  });
 
 /**
  * Drop a file instance that never became readable, with its chunks. A readable file is never
