@@ -1,5 +1,6 @@
 import { InvalidArgumentError, NotFoundError } from '../errors.js';
 import type { BucketId, FileId, VersionId } from '../ids.js';
+import { bucketObjectUrl } from '../model/file-url.js';
 import { validateKey } from '../model/key.js';
 import { guessMimetype } from '../model/mimetype.js';
 import { type Tags, validateTag } from '../model/tags.js';
@@ -37,8 +38,7 @@ export const toFileInstance = (row: FileRow): FileInstance => ({
   updated: new Date(row.updated),
 });
 
-/** Encode a key for a URL path, keeping its `/` separators. */
-export const encodeKeyPath = (key: string): string => key.split('/').map(encodeURIComponent).join('/');
+export { encodeKeyPath } from '../model/file-url.js';
 
 /**
  * One version of an object: a file (`fileId` set) or a delete marker. A snapshot of the row
@@ -92,8 +92,8 @@ export class ObjectVersion {
 
   /** The URL the service worker serves this version at (see `@coffer/core/sw`). */
   get url(): string {
-    const base = `${this.context.settings.urlPrefix}buckets/${encodeURIComponent(this.bucketId)}/objects/${encodeKeyPath(this.key)}`;
-    return this.isHead ? base : `${base}?versionId=${encodeURIComponent(this.versionId)}`;
+    const { urlPrefix } = this.context.settings;
+    return bucketObjectUrl(urlPrefix, this.bucketId, this.key, this.isHead ? undefined : this.versionId);
   }
 
   /** The file instance holding the bytes. @throws {NotFoundError} for a delete marker. */
@@ -169,7 +169,10 @@ export class ObjectVersion {
    *
    * @throws {InvalidOperationError} for a delete marker.
    */
-  async copy(bucket: { id: BucketId } | BucketId = this.bucketId, key: string = this.key): Promise<ObjectVersion> {
+  async copy(
+    bucket: { id: BucketId } | BucketId = this.bucketId,
+    key: string = this.key,
+  ): Promise<ObjectVersion> {
     validateKey(key);
     const bucketId = typeof bucket === 'string' ? bucket : bucket.id;
     const { version } = await this.context.store.copyVersion(this.versionId, { bucketId, key }, 'copy');
