@@ -5,6 +5,7 @@ import { BucketStore } from '../storage/bucket-store.js';
 import { type ChunkStorage, probeBlobStorage } from '../storage/chunks.js';
 import { mapErrors } from '../storage/map-storage-error.js';
 import { CofferDb } from '../storage/schema.js';
+import { createWorkerPipeline } from '../worker/client.js';
 import { createInProcessPipeline } from '../worker/in-process.js';
 import type { BytePipeline } from '../worker/protocol.js';
 import { Bucket, type BucketOptions } from './bucket.js';
@@ -29,6 +30,11 @@ export interface CofferOptions {
   dedupe?: boolean;
   /** Where the service worker serves stored files (default `"/coffer/"`). */
   urlPrefix?: string;
+  /**
+   * Where file bytes are read, hashed and written: in a Web Worker (`true`, the default where
+   * `Worker` exists) or on the calling thread (`false`, the default elsewhere, e.g. Node).
+   */
+  worker?: boolean;
   /** The byte pipeline; by default the worker where `Worker` exists, else in process. @internal */
   pipeline?: (db: CofferDb) => BytePipeline;
 }
@@ -145,6 +151,17 @@ export async function openCoffer(options: CofferOptions): Promise<Coffer> {
     dedupe: options.dedupe ?? true,
     urlPrefix: options.urlPrefix ?? '/coffer/',
   };
-  const pipeline = (options.pipeline ?? createInProcessPipeline)(db);
+  const useWorker = options.worker ?? typeof Worker !== 'undefined';
+  if (useWorker && typeof Worker === 'undefined') {
+    db.close();
+    throw new UnsupportedEnvironmentError(
+      'This environment has no Worker: open the coffer with `worker: false`.',
+    );
+  }
+  const pipeline = options.pipeline
+    ? options.pipeline(db)
+    : useWorker
+      ? createWorkerPipeline(options.name)
+      : createInProcessPipeline(db);
   return new Coffer({ db, store: new BucketStore(db), pipeline, settings });
 }

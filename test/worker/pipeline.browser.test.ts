@@ -1,0 +1,229 @@
+import { AbortError, type Coffer, MaxFileSizeExceededError, type Progress, StorageError } from '@coffer/core';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { countBlobReads, countWorkers, dispose, freshCoffer, MiB, md5Of, randomFile } from './fixtures.js';
+
+let coffer: Coffer;
+let workers: ReturnType<typeof countWorkers>;
+
+beforeEach(async () => {
+  workers = countWorkers();
+  coffer = await freshCoffer();
+});
+
+afterEach(async () => {
+  await dispose(coffer);
+  workers.restore();
+});
+
+const storedRows = async () => ({
+  files: await coffer.context.db.files.count(),
+  chunks: await coffer.context.db.chunks.count(),
+});
+
+describe('the worker pipeline', () => {
+  it('ingests 64 MiB in the worker, reports progress at every chunk and stores the reference md5', async () => {
+    const { blob, md5 } = await randomFile(64 * MiB);
+    const bucket = await coffer.buckets.create();
+    const progress: Progress[] = [];
+
+    const version = await bucket.objects.put('big.bin', blob, { onProgress: (p) => progress.push(p) });
+
+    expect(workers.started).toBe(1);
+    expect(version.checksum).toBe(md5);
+    expect(version.size).toBe(64 * MiB);
+    expect(progress.length).toBeGreaterThanOrEqual(8);
+    expect(progress.map((p) => p.loaded)).toEqual([...progress.map((p) => p.loaded)].sort((a, b) => a - b));
+    expect(progress.at(-1)).toEqual({ loaded: 64 * MiB, total: 64 * MiB });
+    expect(await md5Of(await version.blob())).toBe(md5);
+  });
+
+  it('never reads the bytes of the file on the main thread while storing it', async () => {
+    const { blob } = await randomFile(16 * MiB);
+    const bucket = await coffer.buckets.create();
+
+    const reads = await countBlobReads(() => bucket.objects.put('quiet.bin', blob));
+
+    expect(reads).toEqual({});
+    const inProcess = await freshCoffer({ worker: false });
+    try {
+      const control = await inProcess.buckets.create();
+      const controlReads = await countBlobReads(() => control.objects.put('loud.bin', blob));
+      expect(Object.keys(controlReads).length).toBeGreaterThan(0);
+    } finally {
+      await dispose(inProcess);
+    }
+  });
+
+  it('composes blob() and slice() from stored chunks without reading their bytes on the main thread', async () => {
+    const { blob, md5 } = await randomFile(20 * MiB);
+    const bucket = await coffer.buckets.create();
+    const version = await bucket.objects.put('read.bin', blob);
+    let whole: Blob | undefined;
+    let range: Blob | undefined;
+
+    const reads = await countBlobReads(async () => {
+      whole = await version.blob();
+      range = await version.slice(8 * MiB - 10, 8 * MiB + 10);
+    });
+
+    expect(reads).toEqual({});
+    expect(whole?.size).toBe(20 * MiB);
+    expect(await md5Of(whole!)).toBe(md5);
+    expect(new Uint8Array(await range!.arrayBuffer())).toEqual(
+      new Uint8Array(await blob.slice(8 * MiB - 10, 8 * MiB + 10).arrayBuffer()),
+    );
+  });
+
+  it('streams a stored file one chunk at a time', async () => {
+    const { blob, md5 } = await randomFile(20 * MiB);
+    const bucket = await coffer.buckets.create();
+    const version = await bucket.objects.put('stream.bin', blob);
+    const stream = await version.stream();
+    let largest = 0;
+    const pieces: Uint8Array[] = [];
+
+    for (const reader = stream.getReader(); ; ) {
+      const next = await reader.read();
+      if (next.done) break;
+      largest = Math.max(largest, next.value.length);
+      pieces.push(next.value);
+    }
+
+    expect(largest).toBeLessThanOrEqual(8 * MiB);
+    expect(await md5Of(new Blob(pieces as Uint8Array<ArrayBuffer>[]))).toBe(md5);
+  });
+
+  it('stops an aborted write mid-way and leaves no version, file or chunk behind', async () => {
+    const { blob } = await randomFile(64 * MiB);
+    const bucket = await coffer.buckets.create();
+    const controller = new AbortController();
+    const reason = new Error('changed my mind');
+    const progress: Progress[] = [];
+
+    const write = bucket.objects.put('aborted.bin', blob, {
+      signal: controller.signal,
+      onProgress: (p) => {
+        progress.push(p);
+        controller.abort(reason);
+      },
+    });
+
+    const error = await write.catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(AbortError);
+    expect((error as AbortError).cause).toBe(reason);
+    expect(progress.at(-1)!.loaded).toBeLessThan(64 * MiB);
+    expect(await bucket.objects.get('aborted.bin')).toBeUndefined();
+    expect(await bucket.objects.versions('aborted.bin')).toEqual([]);
+    expect((await bucket.reload()).size).toBe(0);
+    expect(await storedRows()).toEqual({ files: 0, chunks: 0 });
+  });
+
+  it('refuses a write whose signal is already aborted without starting the worker', async () => {
+    const bucket = await coffer.buckets.create();
+
+    const write = bucket.objects.put('never.bin', new Blob(['x']), { signal: AbortSignal.abort() });
+
+    await expect(write).rejects.toBeInstanceOf(AbortError);
+    expect(workers.started).toBe(0);
+  });
+
+  it('keeps two concurrent writes to different keys', async () => {
+    const [a, b] = await Promise.all([randomFile(12 * MiB), randomFile(9 * MiB)]);
+    const bucket = await coffer.buckets.create();
+
+    await Promise.all([bucket.objects.put('a.bin', a.blob), bucket.objects.put('b.bin', b.blob)]);
+
+    expect((await bucket.objects.get('a.bin'))?.checksum).toBe(a.md5);
+    expect((await bucket.objects.get('b.bin'))?.checksum).toBe(b.md5);
+    expect(await md5Of(await (await bucket.objects.get('b.bin'))!.blob())).toBe(b.md5);
+    expect((await bucket.reload()).size).toBe(21 * MiB);
+    expect(workers.started).toBe(1);
+  });
+
+  it('keeps both versions of two concurrent writes to the same key, with exactly one head', async () => {
+    const [a, b] = await Promise.all([randomFile(12 * MiB), randomFile(9 * MiB)]);
+    const bucket = await coffer.buckets.create();
+
+    const written = await Promise.all([
+      bucket.objects.put('same.bin', a.blob),
+      bucket.objects.put('same.bin', b.blob),
+    ]);
+
+    const versions = await bucket.objects.versions('same.bin');
+    expect(versions.map((v) => v.checksum).sort()).toEqual([a.md5, b.md5].sort());
+    expect(versions.filter((v) => v.isHead)).toHaveLength(1);
+    const newest = written.reduce((x, y) => (x.sequence > y.sequence ? x : y));
+    expect((await bucket.objects.get('same.bin'))?.versionId).toBe(newest.versionId);
+    expect(await bucket.objects.list()).toHaveLength(1);
+  });
+
+  it('brings an error thrown in the worker back as the same typed error with its fields', async () => {
+    const bucket = await coffer.buckets.create({ maxFileSize: 2 * MiB });
+    let sent = 0;
+    const stream = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        if (sent === 3) return controller.close();
+        sent++;
+        controller.enqueue(new Uint8Array(MiB));
+      },
+    });
+
+    const error = await bucket.objects.put('too-big.bin', stream).catch((e: unknown) => e);
+
+    expect(error).toBeInstanceOf(MaxFileSizeExceededError);
+    expect(error).toMatchObject({
+      name: 'MaxFileSizeExceededError',
+      code: 'MAX_FILE_SIZE_EXCEEDED',
+      bucketId: bucket.id,
+      key: 'too-big.bin',
+      limit: 2 * MiB,
+    });
+    expect(await bucket.objects.get('too-big.bin')).toBeUndefined();
+    expect(await storedRows()).toEqual({ files: 0, chunks: 0 });
+  });
+
+  it('brings a failing source back as a storage error whose cause is a plain error', async () => {
+    const bucket = await coffer.buckets.create();
+    const stream = new ReadableStream<Uint8Array>({
+      start(controller) {
+        controller.enqueue(new Uint8Array(1000));
+        controller.error(new TypeError('the network went away'));
+      },
+    });
+
+    const error = await bucket.objects.put('broken.bin', stream).catch((e: unknown) => e);
+
+    expect(error).toBeInstanceOf(StorageError);
+    expect((error as StorageError).cause).toBeInstanceOf(Error);
+    expect((error as StorageError).cause).toMatchObject({ message: 'the network went away' });
+    expect(await storedRows()).toEqual({ files: 0, chunks: 0 });
+  });
+
+  it('transfers an ArrayBuffer source instead of copying it, and copies a partial view once', async () => {
+    const bucket = await coffer.buckets.create();
+    const buffer = new Uint8Array(3 * MiB).fill(7).buffer;
+    const shared = new Uint8Array(4 * MiB).fill(9);
+
+    const whole = await bucket.objects.put('whole.bin', buffer);
+    const part = await bucket.objects.put('part.bin', shared.subarray(MiB, 2 * MiB));
+
+    expect(buffer.byteLength).toBe(0);
+    expect(whole.size).toBe(3 * MiB);
+    expect(shared.byteLength).toBe(4 * MiB);
+    expect(part.size).toBe(MiB);
+    expect(new Uint8Array(await (await part.slice(0, 4)).arrayBuffer())).toEqual(
+      new Uint8Array([9, 9, 9, 9]),
+    );
+  });
+
+  it('starts one worker on the first write and terminates it on close, failing the write in flight', async () => {
+    const { blob } = await randomFile(64 * MiB);
+    const bucket = await coffer.buckets.create();
+    expect(workers.started).toBe(0);
+
+    const write = bucket.objects.put('cut.bin', blob, { onProgress: () => coffer.close() });
+
+    await expect(write).rejects.toBeInstanceOf(AbortError);
+    expect(workers).toMatchObject({ started: 1, terminated: 1 });
+  });
+});
