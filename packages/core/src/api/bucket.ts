@@ -35,7 +35,9 @@ export interface ListOptions {
 }
 
 /** One change made by {@link Bucket.sync}. */
-export type SyncChange = { type: 'add'; key: string; version: ObjectVersion } | { type: 'delete'; key: string };
+export type SyncChange =
+  | { type: 'add'; key: string; version: ObjectVersion }
+  | { type: 'delete'; key: string };
 
 /**
  * A bucket: a container of versioned objects with a size, limits and a lock. Its fields are a
@@ -154,7 +156,9 @@ export class Bucket {
     const changes = await this.context.store.sync(this.id, destId, options.deleteExtras ?? false);
     if (typeof dest !== 'string') await dest.reload();
     return changes.map((change) =>
-      change.type === 'add' ? { ...change, version: new ObjectVersion(this.context, change.version) } : change,
+      change.type === 'add'
+        ? { ...change, version: new ObjectVersion(this.context, change.version) }
+        : change,
     );
   }
 
@@ -203,7 +207,7 @@ export class BucketObjects {
    */
   async put(key: string, source: ByteSource, options: PutOptions = {}): Promise<ObjectVersion> {
     const { context } = this;
-    const bucketRow = await context.store.getBucket(this.bucket.id);
+    const bucketRow = await context.store.getWritableBucket(this.bucket.id, key);
     const content = await writeFile(context, bucketRow, key, source, options);
     const { version, bucket } = await commitOrDiscard(context, content, options.signal, () =>
       context.store.addVersion({
@@ -228,7 +232,9 @@ export class BucketObjects {
     const { store } = this.context;
     if (options.versionId !== undefined) {
       const row = await store.getVersion(options.versionId);
-      return row && row.bucketId === this.bucket.id && row.key === key ? new ObjectVersion(this.context, row) : undefined;
+      return row && row.bucketId === this.bucket.id && row.key === key
+        ? new ObjectVersion(this.context, row)
+        : undefined;
     }
     const head = await store.getHead(this.bucket.id, key);
     return head && head.fileId !== null ? new ObjectVersion(this.context, head) : undefined;

@@ -110,6 +110,18 @@ export class BucketStore {
     return row;
   }
 
+  /**
+   * The bucket, if it accepts writes to `key`.
+   *
+   * @throws {NotFoundError} when missing; {@link BucketDeletedError}; {@link BucketLockedError}.
+   */
+  async getWritableBucket(id: string, key?: string): Promise<BucketRow> {
+    const row = await this.findBucket(id, true);
+    if (!row) throw bucketNotFound(id);
+    assertWritable(toLimits(row), key);
+    return row;
+  }
+
   async listBuckets(withDeleted = false): Promise<BucketRow[]> {
     return mapErrors(() =>
       withDeleted ? this.db.buckets.toArray() : this.db.buckets.where('deleted').equals(0).toArray(),
@@ -208,7 +220,7 @@ export class BucketStore {
     const { db } = this;
     await mapErrors(() =>
       db.transaction('rw', db.buckets, db.bucketTags, async () => {
-        await this.getBucket(bucketId);
+        await this.getWritableBucket(bucketId);
         if (mode === 'create' && (await db.bucketTags.get([bucketId, key]))) {
           throw Object.assign(
             new DuplicateTagError(`Bucket ${bucketId} already has tag ${key}.`, { bucketId }),
@@ -223,7 +235,13 @@ export class BucketStore {
   }
 
   async deleteBucketTag(bucketId: BucketId, key: string): Promise<void> {
-    await mapErrors(() => this.db.bucketTags.delete([bucketId, key]));
+    const { db } = this;
+    await mapErrors(() =>
+      db.transaction('rw', db.buckets, db.bucketTags, async () => {
+        await this.getWritableBucket(bucketId);
+        await db.bucketTags.delete([bucketId, key]);
+      }),
+    );
   }
 
   // --- Versions: reads ---
@@ -405,8 +423,7 @@ export class BucketStore {
     const { db } = this;
     return mapErrors(() =>
       db.transaction('rw', this.versionTables, async () => {
-        const bucket = await this.getBucket(bucketId);
-        assertWritable(toLimits(bucket), key);
+        await this.getWritableBucket(bucketId, key);
         const head = await this.getHead(bucketId, key);
         if (!head || head.fileId === null) return undefined;
         const { version } = await this.addVersion({
@@ -498,8 +515,7 @@ export class BucketStore {
       db.transaction('rw', this.versionTables, async () => {
         const source = await db.buckets.get(bucketId);
         if (!source) throw bucketNotFound(bucketId);
-        if (source.deleted)
-          throw new InvalidOperationError('Cannot make a snapshot of a deleted bucket.', { bucketId });
+        if (source.deleted) throw new BucketDeletedError(bucketId);
         let snapshot = await this.createBucket({
           location: source.location,
           storageClass: source.storageClass,
@@ -541,10 +557,8 @@ export class BucketStore {
       db.transaction('rw', this.versionTables, async () => {
         const source = await db.buckets.get(sourceId);
         if (!source) throw bucketNotFound(sourceId);
-        if (source.deleted)
-          throw new InvalidOperationError('Cannot sync a deleted bucket.', { bucketId: sourceId });
-        const dest = await this.getBucket(destId);
-        assertWritable(toLimits(dest));
+        if (source.deleted) throw new BucketDeletedError(sourceId);
+        await this.getWritableBucket(destId);
         const all = {
           versions: false,
           withDeleted: true,
@@ -601,7 +615,7 @@ export class BucketStore {
       db.transaction('rw', db.objects, db.buckets, db.objectTags, async () => {
         const row = await db.objects.get(versionId);
         if (!row) throw versionNotFound(versionId);
-        assertWritable(toLimits(await this.getBucket(row.bucketId)), row.key);
+        await this.getWritableBucket(row.bucketId, row.key);
         await change();
       }),
     );
