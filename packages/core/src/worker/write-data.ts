@@ -1,5 +1,5 @@
 import { createMD5, createSHA256, type IHasher } from 'hash-wasm';
-import { AbortError, InvalidArgumentError, UnexpectedFileSizeError, throwIfAborted } from '../errors.js';
+import { AbortError, InvalidArgumentError, throwIfAborted, UnexpectedFileSizeError } from '../errors.js';
 import { sizeLimitError } from '../model/limits.js';
 import { deleteData, putChunk, readPieces } from '../storage/chunks.js';
 import { mapStorageError } from '../storage/map-storage-error.js';
@@ -34,10 +34,14 @@ async function* chunksOf(source: ByteSource, chunkSize: number): AsyncGenerator<
   const reader = source.getReader();
   let buffer = new Uint8Array(chunkSize);
   let filled = 0;
+  let ended = false;
   try {
     for (;;) {
       const { done, value } = await reader.read();
-      if (done) break;
+      if (done) {
+        ended = true;
+        break;
+      }
       if (!(value instanceof Uint8Array)) {
         throw Object.assign(new InvalidArgumentError('A source stream must deliver Uint8Array chunks.'), {
           argument: 'source',
@@ -57,9 +61,13 @@ async function* chunksOf(source: ByteSource, chunkSize: number): AsyncGenerator<
     }
     if (filled > 0) yield buffer.subarray(0, filled);
   } catch (error) {
+    ended = true;
     await reader.cancel(error).catch(() => undefined);
     throw error;
   } finally {
+    // The consumer stopped early (a size limit, an abort, a failed chunk write): tell the
+    // source to stop producing.
+    if (!ended) await reader.cancel().catch(() => undefined);
     reader.releaseLock();
   }
 }
@@ -126,9 +134,13 @@ export async function writeData(
   { signal, onProgress }: OperationHooks = {},
 ): Promise<WriteResult> {
   const total = sourceSize(request.source);
-  const context = { bucketId: request.bucketId ?? '', ...(request.key === undefined ? {} : { key: request.key }) };
+  const context = {
+    bucketId: request.bucketId ?? '',
+    ...(request.key === undefined ? {} : { key: request.key }),
+  };
   const checkSize = (loaded: number) => {
-    if (request.sizeLimit && loaded > request.sizeLimit.limit) throw sizeLimitError(request.sizeLimit, loaded, context);
+    if (request.sizeLimit && loaded > request.sizeLimit.limit)
+      throw sizeLimitError(request.sizeLimit, loaded, context);
     if (request.expectedSize !== undefined && loaded > request.expectedSize) {
       throw new UnexpectedFileSizeError('The source is bigger than expected.', {
         ...context,
@@ -188,7 +200,9 @@ export async function writeData(
   } catch (error) {
     await pendingWrite.catch(() => undefined);
     await deleteData(db, [request.dataId]).catch(() => undefined);
-    throw signal?.aborted ? new AbortError('The write was aborted.', { cause: signal.reason }) : mapStorageError(error);
+    throw signal?.aborted
+      ? new AbortError('The write was aborted.', { cause: signal.reason })
+      : mapStorageError(error);
   }
 }
 
