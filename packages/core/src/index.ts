@@ -7,6 +7,21 @@ export { Coffer, Buckets, openCoffer, type CofferOptions } from './api/coffer.js
 export { Bucket, BucketObjects, type BucketOptions, type ListOptions, type SyncChange } from './api/bucket.js';
 export { ObjectVersion, type FileInstance } from './api/object-version.js';
 export type { PutOptions } from './api/write-file.js';
+export {
+  BucketMultipart,
+  MultipartUpload,
+  type CreateUploadOptions,
+  type PutPartOptions,
+  type UploadPart,
+} from './api/multipart.js';
+export type {
+  FixityResult,
+  GcOptions,
+  GcResult,
+  VerifyChecksumsOptions,
+  VerifyChecksumsResult,
+} from './api/maintenance.js';
+export { DEFAULT_MULTIPART_LIMITS, type MultipartLimits } from './model/multipart.js';
 export type { ByteSource, OperationHooks, Progress } from './worker/protocol.js';
 export type { ChunkStorage } from './storage/chunks.js';
 export type { BucketId, FileId, RecordId, UploadId, VersionId } from './ids.js';

@@ -7,6 +7,8 @@ import type { ListQuery } from '../storage/bucket-store.js';
 import type { BucketRow } from '../storage/schema.js';
 import type { ByteSource } from '../worker/protocol.js';
 import type { CofferContext } from './context.js';
+import { withWriteLock } from './maintenance.js';
+import { BucketMultipart } from './multipart.js';
 import { ObjectVersion } from './object-version.js';
 import { commitOrDiscard, type PutOptions, writeFile } from './write-file.js';
 
@@ -46,6 +48,8 @@ export type SyncChange =
 export class Bucket {
   /** The objects of this bucket. */
   readonly objects: BucketObjects;
+  /** The multipart uploads of this bucket. */
+  readonly multipart: BucketMultipart;
   /** @internal */
   row: BucketRow;
 
@@ -56,6 +60,7 @@ export class Bucket {
   ) {
     this.row = row;
     this.objects = new BucketObjects(context, this);
+    this.multipart = new BucketMultipart(context, this);
   }
 
   get id(): BucketId {
@@ -206,6 +211,10 @@ export class BucketObjects {
    *   subclasses for the quota and the maximum file size; {@link AbortError}.
    */
   async put(key: string, source: ByteSource, options: PutOptions = {}): Promise<ObjectVersion> {
+    return withWriteLock(this.context, () => this.putLocked(key, source, options));
+  }
+
+  private async putLocked(key: string, source: ByteSource, options: PutOptions): Promise<ObjectVersion> {
     const { context } = this;
     const bucketRow = await context.store.getWritableBucket(this.bucket.id, key);
     const content = await writeFile(context, bucketRow, key, source, options);

@@ -1,6 +1,7 @@
 import { UnsupportedEnvironmentError } from '../errors.js';
 import type { BucketId } from '../ids.js';
 import { validateSize } from '../model/limits.js';
+import { type MultipartLimits, resolveMultipartLimits } from '../model/multipart.js';
 import { BucketStore } from '../storage/bucket-store.js';
 import { type ChunkStorage, probeBlobStorage } from '../storage/chunks.js';
 import { mapErrors } from '../storage/map-storage-error.js';
@@ -10,6 +11,14 @@ import { createInProcessPipeline } from '../worker/in-process.js';
 import type { BytePipeline } from '../worker/protocol.js';
 import { Bucket, type BucketOptions } from './bucket.js';
 import type { CofferContext, CofferSettings } from './context.js';
+import {
+  collectGarbage,
+  type GcOptions,
+  type GcResult,
+  type VerifyChecksumsOptions,
+  type VerifyChecksumsResult,
+  verifyFiles,
+} from './maintenance.js';
 
 /** Options of {@link openCoffer}. */
 export interface CofferOptions {
@@ -35,6 +44,11 @@ export interface CofferOptions {
    * `Worker` exists) or on the calling thread (`false`, the default elsewhere, e.g. Node).
    */
   worker?: boolean;
+  /**
+   * Limits of multipart uploads (defaults as invenio's: parts of 5 MiB to 5 GiB, at most
+   * 10,000 parts, expiry 4 days after the last part).
+   */
+  multipart?: Partial<MultipartLimits>;
   /** The byte pipeline; by default the worker where `Worker` exists, else in process. @internal */
   pipeline?: (db: CofferDb) => BytePipeline;
 }
@@ -65,6 +79,32 @@ export class Coffer {
   /** How chunk bytes are stored here, as decided at open. */
   get chunkStorage(): ChunkStorage {
     return this.context.settings.chunkStorage;
+  }
+
+  /**
+   * Fixity: read back stored files in the byte pipeline (the worker) and compare them with
+   * their checksums, least recently checked first; each file's `lastCheck` and `lastCheckAt`
+   * are recorded. A file that fails is reported, and reading it throws {@link IntegrityError}.
+   *
+   * @example
+   * ```ts
+   * const weekAgo = new Date(Date.now() - 7 * 864e5);
+   * const { failed } = await coffer.verifyChecksums({ olderThan: weekAgo, limit: 100 });
+   * ```
+   */
+  async verifyChecksums(options: VerifyChecksumsOptions = {}): Promise<VerifyChecksumsResult> {
+    return verifyFiles(this.context, options);
+  }
+
+  /**
+   * Garbage collection: remove expired multipart uploads (freeing their reservations), file
+   * instances and chunks that no version, part or upload references, and writes abandoned by
+   * a closed tab or a crash. Data in use is never touched, also while other tabs write: an
+   * unfinished write is left alone while its heartbeat is younger than `graceMs` (default one
+   * hour) or, where Web Locks exist, while any write of this coffer is in progress.
+   */
+  async gc(options: GcOptions = {}): Promise<GcResult> {
+    return collectGarbage(this.context, options);
   }
 
   /** Close the database and stop the worker. */
@@ -127,6 +167,7 @@ export async function openCoffer(options: CofferOptions): Promise<Coffer> {
   const inlineBelow = options.inlineBelow ?? 64 * 1024;
   validateSize('chunkSize', chunkSize);
   validateSize('inlineBelow', inlineBelow);
+  const multipart = resolveMultipartLimits(options.multipart);
   const db = new CofferDb(options.name);
   await mapErrors(() => db.open());
   await mapErrors(async () => {
@@ -150,6 +191,7 @@ export async function openCoffer(options: CofferOptions): Promise<Coffer> {
     sha256: options.sha256 ?? false,
     dedupe: options.dedupe ?? true,
     urlPrefix: options.urlPrefix ?? '/coffer/',
+    multipart,
   };
   const useWorker = options.worker ?? typeof Worker !== 'undefined';
   if (useWorker && typeof Worker === 'undefined') {

@@ -1,3 +1,4 @@
+import type { MultipartLimits } from '../model/multipart.js';
 import type { BucketStore } from '../storage/bucket-store.js';
 import type { CofferDb } from '../storage/schema.js';
 import type { BytePipeline, WriteSettings } from '../worker/protocol.js';
@@ -10,6 +11,8 @@ export interface CofferSettings extends WriteSettings {
   dedupe: boolean;
   /** Where the service worker serves files, e.g. `/coffer/`. */
   urlPrefix: string;
+  /** Limits of multipart uploads. */
+  multipart: MultipartLimits;
 }
 
 /** What the API classes share: the database, its stores, the byte pipeline and the settings. */

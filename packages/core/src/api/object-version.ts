@@ -1,4 +1,4 @@
-import { InvalidArgumentError, NotFoundError } from '../errors.js';
+import { IntegrityError, InvalidArgumentError, NotFoundError } from '../errors.js';
 import type { BucketId, FileId, VersionId } from '../ids.js';
 import { bucketObjectUrl } from '../model/file-url.js';
 import { validateKey } from '../model/key.js';
@@ -6,7 +6,9 @@ import { guessMimetype } from '../model/mimetype.js';
 import { type Tags, validateTag } from '../model/tags.js';
 import { readBlob, readStream } from '../storage/chunks.js';
 import type { FileRow, ObjectVersionRow } from '../storage/schema.js';
+import type { OperationHooks } from '../worker/protocol.js';
 import type { CofferContext } from './context.js';
+import { type FixityResult, verifyFile } from './maintenance.js';
 
 /** A file instance: the stored bytes one or more versions share. */
 export interface FileInstance {
@@ -103,7 +105,20 @@ export class ObjectVersion {
 
   /** The file instance holding the bytes. @throws {NotFoundError} for a delete marker. */
   async file(): Promise<FileInstance> {
-    return toFileInstance(await this.fileRow());
+    return toFileInstance(await this.fileRow(false));
+  }
+
+  /**
+   * Fixity check: read the stored bytes back in the byte pipeline (the worker), compare them
+   * with the checksum recorded at write time, and record the outcome in the file instance's
+   * `lastCheck` and `lastCheckAt`. Once a check has failed, reading the bytes throws
+   * {@link IntegrityError} until a later check passes.
+   *
+   * @throws {NotFoundError} for a delete marker; {@link StorageError} when the bytes cannot be
+   *   read (the last check is then left as it was).
+   */
+  async verifyChecksum(hooks: OperationHooks = {}): Promise<FixityResult> {
+    return verifyFile(this.context, (await this.fileRow(false)).id, hooks);
   }
 
   /** The whole file as a Blob; with Blob chunks, made of handles, not bytes in memory. */
@@ -184,7 +199,8 @@ export class ObjectVersion {
     return new ObjectVersion(this.context, version);
   }
 
-  private async fileRow(): Promise<FileRow> {
+  /** The readable file row; unless asked otherwise, refused when its last fixity check failed. */
+  private async fileRow(intact = true): Promise<FileRow> {
     const row = this.fileId === null ? undefined : await this.context.store.getFile(this.fileId);
     if (!row?.readable) {
       throw Object.assign(
@@ -194,6 +210,18 @@ export class ObjectVersion {
           versionId: this.versionId,
         }),
         { resource: 'file' },
+      );
+    }
+    if (intact && row.lastCheck === false) {
+      throw new IntegrityError(
+        `${this.key} (${this.versionId}) failed its last fixity check; its bytes are corrupt.`,
+        {
+          bucketId: this.bucketId,
+          key: this.key,
+          versionId: this.versionId,
+          fileId: row.id,
+          expected: row.checksum,
+        },
       );
     }
     return row;
