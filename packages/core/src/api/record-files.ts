@@ -1,0 +1,306 @@
+import { InvalidArgumentError, InvalidKeyError, KeyExistsError, NotFoundError } from '../errors.js';
+import type { BucketId } from '../ids.js';
+import { validateKey } from '../model/key.js';
+import { assertWritable } from '../model/limits.js';
+import {
+  extraOf,
+  type FileEntry,
+  type OrderedEntry,
+  patchMetadata,
+  type RecordData,
+  reorder,
+  sortByKeys,
+} from '../model/record.js';
+import { bucketNotFound, toLimits } from '../storage/bucket-store.js';
+import type { FilesChange } from '../storage/record-store.js';
+import type { ObjectVersionRow } from '../storage/schema.js';
+import type { ByteSource } from '../worker/protocol.js';
+import type { Bucket } from './bucket.js';
+import { FileObject } from './file-object.js';
+import type { ObjectVersion } from './object-version.js';
+import type { CofferRecord, Records } from './records.js';
+import { commitOrDiscard, type PutOptions, writeFile } from './write-file.js';
+
+/** Options of {@link RecordFiles.set}. */
+export interface SetFileOptions extends PutOptions {
+  /** Extra metadata for the file's `_files` entry, merged over what it has (`null` deletes a field). */
+  metadata?: Record<string, unknown> | undefined;
+}
+
+const toOrder = (entries: readonly FileEntry[]): OrderedEntry[] =>
+  entries.map((entry) => ({ key: entry.key, extra: extraOf(entry) }));
+
+const objectNotFound = (bucketId: string, key: string, recordId: string): NotFoundError =>
+  Object.assign(
+    new NotFoundError(`${key} is not a file of record ${recordId}.`, { bucketId, key, recordId }),
+    {
+      resource: 'object',
+    },
+  );
+
+/**
+ * The files of a record (Invenio's `FilesIterator`): the live heads of its bucket, in the
+ * record's order, with the extra metadata of `_files`.
+ *
+ * The bucket is the truth: reads look at its heads, so files written to the bucket directly
+ * show up (after the ones `_files` lists, by key) and deleted ones disappear; {@link flush}
+ * writes that state back to `_files`. Every write through here changes the bucket, `_files`
+ * and the record's revision in one transaction, and refreshes `record.data._files` and
+ * `record.revisionId`.
+ *
+ * Invenio's `len(files)` is {@link count} (a getter cannot wait), `key in files` is
+ * {@link has}, `files[key]` is {@link get}, `files[key] = stream` is {@link set} and
+ * `del files[key]` is {@link delete}.
+ *
+ * @example
+ * ```ts
+ * await record.files!.set('site.jpg', file, { metadata: { description: 'North wall' } });
+ * for await (const file of record.files!) console.log(file.key, file.get('description'));
+ * ```
+ */
+export class RecordFiles {
+  /** @internal */
+  constructor(
+    private readonly records: Records,
+    /** The record these files belong to. */
+    readonly record: CofferRecord,
+    /** The bucket holding the files. */
+    readonly bucketId: BucketId,
+  ) {}
+
+  /**
+   * Store `source` as the new head of `key`. An existing entry keeps its extra metadata and
+   * its place in the order; a new key goes last. If anything fails, nothing changes.
+   *
+   * @throws {BucketLockedError}, {@link BucketDeletedError}, {@link FileSizeError} subclasses,
+   *   {@link InvalidKeyError}, {@link ReservedMetadataError}, {@link AbortError},
+   *   {@link RevisionConflictError} when the record changed elsewhere, {@link ValidationError}.
+   */
+  async set(key: string, source: ByteSource, options: SetFileOptions = {}): Promise<FileObject> {
+    const { metadata, ...put } = options;
+    validateKey(key);
+    if (metadata !== undefined) patchMetadata({}, metadata);
+    const { context } = this.records;
+    await this.records.store.checkWritable(this.record.id, this.record.revisionId);
+    const bucket = await context.store.findBucket(this.bucketId, true);
+    if (!bucket) throw bucketNotFound(this.bucketId);
+    const content = await writeFile(context, bucket, key, source, put);
+    return commitOrDiscard(context, content, put.signal, () =>
+      this.write(async (current) => {
+        const { version } = await context.store.addVersion({
+          bucketId: this.bucketId,
+          key,
+          content,
+          mimetype: put.mimetype ?? null,
+          tags: put.tags ?? {},
+          dedupe: context.settings.dedupe,
+        });
+        const known = current.some((entry) => entry.key === key);
+        const patched = (extra: Record<string, unknown>) =>
+          metadata ? patchMetadata(extra, metadata) : extra;
+        const order = known
+          ? toOrder(current).map((entry) =>
+              entry.key === key ? { key, extra: patched(entry.extra) } : entry,
+            )
+          : [...toOrder(current), { key, extra: patched({}) }];
+        return { order, result: version };
+      }),
+    ).then((version) => this.fileObject(version));
+  }
+
+  /** The live file `key` with its metadata, or `undefined`. */
+  async get(key: string): Promise<FileObject | undefined> {
+    validateKey(key);
+    const found = await this.records.store.file(this.record.id, this.bucketId, key);
+    return found && new FileObject(this.records.context, this.record, found.head, found.extra);
+  }
+
+  /** Whether `key` has a live head in the bucket. */
+  async has(key: string): Promise<boolean> {
+    validateKey(key);
+    const head = await this.records.context.store.getHead(this.bucketId, key);
+    return !!head && head.fileId !== null;
+  }
+
+  /**
+   * Delete `key`: a delete marker hides it (older versions stay) and its entry leaves `_files`.
+   *
+   * @throws {NotFoundError} (`resource: 'object'`) when `key` has no live head;
+   *   {@link BucketLockedError}; {@link BucketDeletedError}; {@link RevisionConflictError}.
+   */
+  async delete(key: string): Promise<void> {
+    validateKey(key);
+    await this.write(async (current) => {
+      await this.assertWritable(key);
+      const marker = await this.records.context.store.deleteObject(this.bucketId, key);
+      if (!marker) throw objectNotFound(this.bucketId, key, this.record.id);
+      return { order: toOrder(current).filter((entry) => entry.key !== key), result: undefined };
+    });
+  }
+
+  /** The number of live files in the bucket (Invenio's `len(files)`). */
+  async count(): Promise<number> {
+    return this.records.store.countLive(this.bucketId);
+  }
+
+  /** The keys of the live files, in the record's order. */
+  async keys(): Promise<string[]> {
+    return (await this.dumps()).map((entry) => entry.key);
+  }
+
+  /**
+   * Rename `oldKey` to `newKey`: a new head of `newKey` sharing the file and its tags, and a
+   * delete marker on `oldKey`. The entry keeps its place and its metadata.
+   *
+   * @throws {KeyExistsError} when `newKey` holds a live file; {@link NotFoundError} when
+   *   `oldKey` holds none; {@link InvalidArgumentError} when both are the same;
+   *   {@link BucketLockedError}; {@link BucketDeletedError}; {@link RevisionConflictError}.
+   */
+  async rename(oldKey: string, newKey: string): Promise<FileObject> {
+    validateKey(oldKey);
+    validateKey(newKey);
+    if (oldKey === newKey) {
+      throw Object.assign(new InvalidArgumentError(`Cannot rename ${oldKey} to itself.`, { key: oldKey }), {
+        argument: 'newKey',
+      });
+    }
+    const { store } = this.records.context;
+    const version = await this.write(async (current) => {
+      await this.assertWritable(oldKey);
+      const taken = await store.getHead(this.bucketId, newKey);
+      if (taken && taken.fileId !== null) {
+        throw new KeyExistsError(`${newKey} already holds a file.`, { bucketId: this.bucketId, key: newKey });
+      }
+      const head = await store.getHead(this.bucketId, oldKey);
+      if (!head || head.fileId === null) throw objectNotFound(this.bucketId, oldKey, this.record.id);
+      const { version } = await store.copyVersion(
+        head.versionId,
+        { bucketId: this.bucketId, key: newKey },
+        'copy',
+      );
+      await store.deleteObject(this.bucketId, oldKey);
+      const order = toOrder(current).map((entry) =>
+        entry.key === oldKey ? { ...entry, key: newKey } : entry,
+      );
+      return { order, result: version };
+    });
+    return this.fileObject(version);
+  }
+
+  /**
+   * Put the listed files first, in the given order; the others follow in their current order
+   * and keep their metadata. Each item is a key or a file id. Works on a locked bucket: it
+   * changes only the record.
+   *
+   * @throws {NotFoundError} when an item names no live file.
+   */
+  async sortBy(keysOrFileIds: readonly string[]): Promise<void> {
+    await this.write(async (current) => {
+      const keys = keysOrFileIds.map((id) => {
+        const entry = current.find((e) => e.key === id) ?? current.find((e) => e.file_id === id);
+        if (!entry) throw objectNotFound(this.bucketId, id, this.record.id);
+        return entry.key;
+      });
+      return { order: reorder(toOrder(current), keys), result: undefined };
+    });
+  }
+
+  /**
+   * Merge `patch` into the extra metadata of `key`'s entry; a `null` value deletes a field.
+   * Changes only the record, so it works on a locked bucket.
+   *
+   * @throws {ReservedMetadataError} (`field`) for a reserved name such as `key`, `bucket`,
+   *   `version_id`, `file_id`, `checksum` or `size`; {@link NotFoundError} when `key` is not live.
+   */
+  async setMetadata(key: string, patch: Record<string, unknown>): Promise<FileObject> {
+    validateKey(key);
+    patchMetadata({}, patch);
+    const head = await this.write(async (current) => {
+      const entry = current.find((e) => e.key === key);
+      if (!entry) throw objectNotFound(this.bucketId, key, this.record.id);
+      const order = toOrder(current).map((e) =>
+        e.key === key ? { key, extra: patchMetadata(e.extra, patch) } : e,
+      );
+      return {
+        order,
+        result: (await this.records.context.store.getHead(this.bucketId, key)) as ObjectVersionRow,
+      };
+    });
+    return this.fileObject(head);
+  }
+
+  /**
+   * Write the bucket's current state to `_files` (Invenio's `flush()`, committed): dead
+   * entries leave, live heads missing from it are added after the listed ones, every entry's
+   * fields are refreshed, extra metadata is kept. Stores a new revision only when `_files`
+   * changes, and never adds an empty `_files` to a record that had none.
+   */
+  async flush(): Promise<void> {
+    await this.write(async (current) => ({ order: toOrder(current), result: undefined }));
+  }
+
+  /** The `_files` entries the bucket's live heads make, in the record's order. */
+  async dumps(): Promise<FileEntry[]> {
+    return (await this.records.store.files(this.record.id, this.bucketId)).entries;
+  }
+
+  /** The live files in the record's order, read once when the iteration starts. */
+  async *[Symbol.asyncIterator](): AsyncGenerator<FileObject, void, undefined> {
+    const { entries, heads } = await this.records.store.files(this.record.id, this.bucketId);
+    for (const entry of entries) {
+      yield new FileObject(
+        this.records.context,
+        this.record,
+        heads.get(entry.key) as ObjectVersionRow,
+        extraOf(entry),
+      );
+    }
+  }
+
+  private async write<T>(change: FilesChange<T>): Promise<T> {
+    const { validator, store } = this.records;
+    await validator.prepare();
+    const write = await store.changeFiles(
+      this.record.id,
+      this.record.revisionId,
+      this.bucketId,
+      change,
+      (data) => validator.check(data as RecordData),
+    );
+    this.record.applyFilesWrite(write.row, write.bucket);
+    return write.result;
+  }
+
+  private async assertWritable(key: string): Promise<void> {
+    const bucket = await this.records.context.store.findBucket(this.bucketId, true);
+    if (!bucket) throw bucketNotFound(this.bucketId);
+    assertWritable(toLimits(bucket), key);
+  }
+
+  private fileObject(version: ObjectVersionRow): FileObject {
+    const entry = (this.record.data._files ?? []).find((e) => e.key === version.key);
+    return new FileObject(this.records.context, this.record, version, entry ? extraOf(entry) : {});
+  }
+}
+
+/** The live file `key` of `record` (Invenio's `record_file_factory`), or `undefined`. */
+export async function recordFileFactory(record: CofferRecord, key: string): Promise<FileObject | undefined> {
+  if (!record.files || typeof key !== 'string') return undefined;
+  try {
+    return await record.files.get(key);
+  } catch (error) {
+    if (error instanceof InvalidKeyError) return undefined;
+    throw error;
+  }
+}
+
+/**
+ * The live heads of `bucket` in the order of `keys` (Invenio's `sorted_files_from_bucket`):
+ * listed keys first, in that order, the others after them by key.
+ */
+export async function sortedFilesFromBucket(
+  bucket: Bucket,
+  keys: readonly string[] = [],
+): Promise<ObjectVersion[]> {
+  return sortByKeys(await bucket.objects.list(), keys);
+}
