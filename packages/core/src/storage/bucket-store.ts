@@ -384,6 +384,8 @@ export class BucketStore {
         .filter(
           (f) =>
             f.readable === 1 &&
+            // Bytes that failed their last fixity check must not gain new versions.
+            f.lastCheck !== false &&
             f.location === written.location &&
             (f.sha256 === null || content.sha256 === null || f.sha256 === content.sha256),
         )

@@ -1,4 +1,5 @@
 import { Dexie } from 'dexie';
+import { IntegrityError } from '../errors.js';
 import type { FileId } from '../ids.js';
 import type { ChunkRow, CofferDb, Extent } from './schema.js';
 
@@ -9,11 +10,7 @@ export type ChunkStorage = 'blob' | 'buffer';
  * Store one chunk, touching the file's heartbeat in the same transaction so that garbage
  * collection can tell a live write from an abandoned one.
  */
-export async function putChunk(
-  db: CofferDb,
-  chunk: ChunkRow,
-  heartbeat: FileId | undefined,
-): Promise<void> {
+export async function putChunk(db: CofferDb, chunk: ChunkRow, heartbeat: FileId | undefined): Promise<void> {
   await db.transaction('rw', db.chunks, db.files, async () => {
     await db.chunks.put(chunk);
     if (heartbeat !== undefined) await db.files.update(heartbeat, { updated: Date.now() });
@@ -66,8 +63,10 @@ function* spans(extents: readonly Extent[], start: number, end: number): Generat
   }
 }
 
-const missingChunk = (span: ChunkSpan): Error =>
-  new Error(`Chunk ${span.offset} of data ${span.dataId} is missing.`);
+const missingChunk = (span: ChunkSpan): IntegrityError =>
+  new IntegrityError(`Chunk ${span.offset} of data ${span.dataId} is missing.`, {
+    expected: { dataId: span.dataId, offset: span.offset },
+  });
 
 const cut = (data: Blob | ArrayBuffer, span: ChunkSpan, size: number): Blob | Uint8Array => {
   const whole = span.from === 0 && span.to === size;

@@ -152,6 +152,9 @@ export async function writeData(
   if (total !== undefined) checkSize(total);
 
   let pendingWrite: Promise<void> = Promise.resolve();
+  // The chunk write started but not yet awaited: a failure while hashing must wait for it too,
+  // or its chunk could land after the cleanup.
+  let writing: Promise<void> | undefined;
   try {
     throwIfAborted(signal);
     const digests = await Digests.create(request.sha256);
@@ -180,10 +183,12 @@ export async function writeData(
         putChunk(db, { dataId: request.dataId, offset, size, data }, request.heartbeat),
       );
       write.catch(() => undefined);
+      writing = write;
       if (bytes) digests.update(bytes);
       else await digests.updateFrom(chunk as Blob, signal);
       await pendingWrite;
       pendingWrite = write;
+      writing = undefined;
       loaded += size;
       onProgress?.({ loaded, total });
     }
@@ -199,6 +204,7 @@ export async function writeData(
     return digests.result(loaded);
   } catch (error) {
     await pendingWrite.catch(() => undefined);
+    await writing?.catch(() => undefined);
     await deleteData(db, [request.dataId]).catch(() => undefined);
     throw signal?.aborted
       ? new AbortError('The write was aborted.', { cause: signal.reason })
