@@ -1,0 +1,533 @@
+import { type Coffer, openCoffer } from '@coffer/core';
+import {
+  baseStyles,
+  type CofferErrorDetail,
+  cofferContext,
+  formatAgo,
+  LiveQueryController,
+} from '@coffer/elements';
+import { provide } from '@lit/context';
+import { css, html, LitElement } from 'lit';
+import { customElement, state } from 'lit/decorators.js';
+import { COFFER_NAME } from './config.js';
+import { ServiceWorkerUpdateController } from './sw-update.js';
+
+/** The record screen's tabs. */
+const TABS = [
+  { id: 'files', label: 'Files' },
+  { id: 'details', label: 'Details' },
+  { id: 'history', label: 'History' },
+  { id: 'bucket', label: 'Bucket' },
+] as const;
+type Tab = (typeof TABS)[number]['id'];
+
+/** Where the app is, read from the URL hash. */
+type Route =
+  | { view: 'records' }
+  | { view: 'record'; id: string; tab: Tab }
+  | { view: 'trash' }
+  | { view: 'storage' };
+
+function parseRoute(hash: string): Route {
+  const parts = hash.replace(/^#\/?/, '').split('/').map(decodeURIComponent);
+  if (parts[0] === 'records' && parts[1]) {
+    const tab = TABS.find((t) => t.id === parts[2])?.id ?? 'files';
+    return { view: 'record', id: parts[1], tab };
+  }
+  if (parts[0] === 'trash') return { view: 'trash' };
+  if (parts[0] === 'storage') return { view: 'storage' };
+  return { view: 'records' };
+}
+
+/** A message in the corner. */
+interface Toast {
+  id: number;
+  text: string;
+  kind: 'error' | 'info';
+}
+
+/** The event `beforeinstallprompt` (not in TypeScript's DOM types). */
+interface InstallPromptEvent extends Event {
+  prompt(): Promise<void>;
+  userChoice: Promise<{ outcome: 'accepted' | 'dismissed' }>;
+}
+
+/**
+ * The Coffer app: opens the coffer, provides it to every element, routes by hash between the
+ * record list, a record (files, details, history, bucket), the trash and storage, and shows
+ * update prompts and errors.
+ */
+@customElement('coffer-app')
+export class CofferApp extends LitElement {
+  static override styles = [
+    baseStyles,
+    css`
+      :host {
+        display: grid;
+        grid-template-rows: auto 1fr;
+        min-height: 100dvh;
+        background: var(--_bg);
+      }
+      .top {
+        position: sticky;
+        top: 0;
+        z-index: 5;
+        background: color-mix(in srgb, var(--_surface) 92%, transparent);
+        backdrop-filter: blur(8px);
+        border-bottom: 1px solid var(--_border);
+      }
+      .top-inner {
+        max-width: 1320px;
+        margin: 0 auto;
+        display: flex;
+        align-items: center;
+        gap: var(--_space-4);
+        padding: var(--_space-2) var(--_space-5);
+        min-height: 56px;
+      }
+      .brand {
+        display: flex;
+        align-items: center;
+        gap: var(--_space-2);
+        font-weight: 700;
+        font-size: 1.1rem;
+        color: inherit;
+        text-decoration: none;
+        letter-spacing: -0.01em;
+      }
+      .brand img {
+        width: 28px;
+        height: 28px;
+        border-radius: 7px;
+      }
+      nav.main {
+        display: flex;
+        gap: var(--_space-1);
+      }
+      nav.main a {
+        color: var(--_muted);
+        text-decoration: none;
+        font-weight: 500;
+        padding: 6px 12px;
+        border-radius: 8px;
+      }
+      nav.main a:hover {
+        background: var(--_surface-2);
+        color: var(--_text);
+      }
+      nav.main a[aria-current='page'] {
+        color: var(--_accent);
+        background: var(--_accent-soft);
+      }
+      .layout {
+        max-width: 1320px;
+        width: 100%;
+        margin: 0 auto;
+        padding: var(--_space-5);
+        display: grid;
+        grid-template-columns: 340px minmax(0, 1fr);
+        gap: var(--_space-5);
+        align-items: start;
+      }
+      .layout.single {
+        grid-template-columns: minmax(0, 880px);
+        justify-content: center;
+      }
+      aside {
+        position: sticky;
+        top: 80px;
+        max-height: calc(100dvh - 100px);
+        overflow: auto;
+        padding: var(--_space-4);
+      }
+      aside header {
+        display: flex;
+        align-items: center;
+        justify-content: space-between;
+        margin-bottom: var(--_space-3);
+      }
+      h1 {
+        margin: 0;
+        font-size: 1.5rem;
+        line-height: 1.2;
+        letter-spacing: -0.015em;
+        overflow-wrap: anywhere;
+      }
+      .record-head {
+        margin-bottom: var(--_space-4);
+      }
+      .record-head .meta {
+        margin-top: var(--_space-1);
+      }
+      nav.tabs {
+        display: flex;
+        gap: var(--_space-1);
+        border-bottom: 1px solid var(--_border);
+        margin-bottom: var(--_space-4);
+        overflow-x: auto;
+      }
+      nav.tabs a {
+        color: var(--_muted);
+        text-decoration: none;
+        font-weight: 550;
+        padding: var(--_space-2) var(--_space-3);
+        border-bottom: 2px solid transparent;
+        margin-bottom: -1px;
+        white-space: nowrap;
+      }
+      nav.tabs a[aria-current='page'] {
+        color: var(--_accent);
+        border-bottom-color: var(--_accent);
+      }
+      .back {
+        display: none;
+        color: var(--_accent);
+        text-decoration: none;
+        margin-bottom: var(--_space-2);
+        font-weight: 500;
+      }
+      .welcome {
+        display: grid;
+        justify-items: center;
+        gap: var(--_space-3);
+        text-align: center;
+        padding: 72px var(--_space-5);
+      }
+      .welcome img {
+        width: 72px;
+        height: 72px;
+        border-radius: 18px;
+      }
+      .welcome p {
+        max-width: 440px;
+      }
+      .toasts {
+        position: fixed;
+        left: 50%;
+        bottom: var(--_space-4);
+        translate: -50% 0;
+        display: grid;
+        gap: var(--_space-2);
+        width: min(560px, calc(100vw - 24px));
+        z-index: 20;
+      }
+      .toast {
+        display: flex;
+        align-items: center;
+        gap: var(--_space-3);
+        padding: var(--_space-3) var(--_space-4);
+        border-radius: var(--_radius);
+        background: var(--_text);
+        color: var(--_surface);
+        box-shadow: 0 8px 24px rgb(0 0 0 / 0.2);
+      }
+      .toast p {
+        flex: 1;
+      }
+      .toast button {
+        background: transparent;
+        color: inherit;
+        border-color: color-mix(in srgb, var(--_surface) 40%, transparent);
+      }
+      .toast button.primary {
+        background: var(--_surface);
+        color: var(--_text);
+      }
+      .toast.error {
+        background: var(--_danger);
+        color: white;
+      }
+      .offline {
+        background: var(--_warn-soft);
+        color: var(--_text);
+        border-color: transparent;
+      }
+      .fatal {
+        max-width: 560px;
+        margin: 80px auto;
+      }
+      @media (max-width: 900px) {
+        .layout {
+          grid-template-columns: minmax(0, 1fr);
+          padding: var(--_space-3);
+          gap: var(--_space-3);
+        }
+        aside {
+          position: static;
+          max-height: none;
+        }
+        .layout.record aside {
+          display: none;
+        }
+        .layout.list .content {
+          display: none;
+        }
+        .back {
+          display: inline-block;
+        }
+        .top-inner {
+          padding: var(--_space-2) var(--_space-3);
+          gap: var(--_space-2);
+        }
+        .brand span {
+          display: none;
+        }
+        h1 {
+          font-size: 1.3rem;
+        }
+      }
+    `,
+  ];
+
+  @provide({ context: cofferContext })
+  @state()
+  coffer?: Coffer;
+
+  @state() private route: Route = parseRoute(location.hash);
+  @state() private fatal: string | undefined;
+  @state() private toasts: Toast[] = [];
+  @state() private online = navigator.onLine;
+  @state() private installPrompt: InstallPromptEvent | undefined;
+  private nextToast = 1;
+  private sw = new ServiceWorkerUpdateController(this);
+
+  private current = new LiveQueryController(this, {
+    query: async (coffer, id) => {
+      const record = await coffer!.records.get(id!);
+      return { title: String((record.data as { title?: unknown }).title || 'Untitled record'), record };
+    },
+    args: () => [this.coffer, this.route.view === 'record' ? this.route.id : undefined] as const,
+    enabled: (coffer, id) => coffer !== undefined && id !== undefined,
+  });
+
+  override connectedCallback(): void {
+    super.connectedCallback();
+    window.addEventListener('hashchange', this._onHashChange);
+    window.addEventListener('online', this._onConnectivity);
+    window.addEventListener('offline', this._onConnectivity);
+    window.addEventListener('beforeinstallprompt', this._onInstallPrompt);
+    this.addEventListener('coffer-error', this._onError as EventListener);
+    this.addEventListener('coffer-record-created', this._onCreated as EventListener);
+    this.addEventListener('coffer-deleted', this._onDeleted as EventListener);
+    void this.open();
+  }
+
+  override disconnectedCallback(): void {
+    super.disconnectedCallback();
+    window.removeEventListener('hashchange', this._onHashChange);
+    window.removeEventListener('online', this._onConnectivity);
+    window.removeEventListener('offline', this._onConnectivity);
+    window.removeEventListener('beforeinstallprompt', this._onInstallPrompt);
+    this.coffer?.close();
+  }
+
+  private async open(): Promise<void> {
+    try {
+      this.coffer = await openCoffer({ name: COFFER_NAME });
+    } catch {
+      this.fatal =
+        "This browser can't store data for this site. Private browsing or strict privacy settings may block it.";
+    }
+  }
+
+  override render() {
+    const route = this.route;
+    const view = route.view;
+    return html`
+      <header class="top">
+        <div class="top-inner">
+          <a class="brand" href="#/"><img src="icons/icon.svg" alt="" /><span>Coffer</span></a>
+          <nav class="main" aria-label="Main">
+            <a href="#/" aria-current=${view === 'records' || view === 'record' ? 'page' : 'false'}>Records</a>
+            <a href="#/trash" aria-current=${view === 'trash' ? 'page' : 'false'}>Trash</a>
+            <a href="#/storage" aria-current=${view === 'storage' ? 'page' : 'false'}>Storage</a>
+          </nav>
+          <span class="spacer"></span>
+          ${this.online ? '' : html`<span class="badge offline" role="status">Offline · everything still works</span>`}
+          ${this.installPrompt ? html`<button @click=${this._install}>Install app</button>` : ''}
+        </div>
+      </header>
+      ${
+        this.fatal
+          ? html`<div class="fatal alert" role="alert"><p>${this.fatal}</p></div>`
+          : view === 'trash'
+            ? html`<main class="layout single">${this._renderTrash()}</main>`
+            : view === 'storage'
+              ? html`<main class="layout single">${this._renderStorage()}</main>`
+              : html`<main class="layout ${view === 'record' ? 'record' : 'list'}">
+                <aside class="card" aria-label="Records">
+                  <header>
+                    <h2>Records</h2>
+                    <button class="primary" @click=${this._create}>+ New record</button>
+                  </header>
+                  <coffer-record-list .selected=${route.view === 'record' ? route.id : undefined}></coffer-record-list>
+                </aside>
+                <section class="content">${route.view === 'record' ? this._renderRecord(route) : this._renderWelcome()}</section>
+              </main>`
+      }
+      <div class="toasts">
+        ${
+          this.sw.updateReady
+            ? html`<div class="toast" role="alert">
+              <p>A new version of Coffer is ready.</p>
+              <button class="primary" @click=${() => this.sw.update()}>Reload to update</button>
+              <button @click=${() => this.sw.dismiss()}>Later</button>
+            </div>`
+            : ''
+        }
+        <div role="status" aria-live="polite" style="display:grid;gap:8px">
+          ${this.toasts.map(
+            (t) => html`<div class="toast ${t.kind}">
+              <p>${t.text}</p>
+              <button aria-label="Dismiss" @click=${() => this._dismiss(t.id)}>Dismiss</button>
+            </div>`,
+          )}
+        </div>
+      </div>
+    `;
+  }
+
+  private _renderWelcome() {
+    return html`<div class="card welcome">
+      <img src="icons/icon.svg" alt="" />
+      <h2>Your records, kept on this device</h2>
+      <p class="muted">
+        Each record holds a description and files with every version kept. Everything stays in this browser and
+        works offline.
+      </p>
+      <button class="primary" @click=${this._create}>+ New record</button>
+    </div>`;
+  }
+
+  private _renderRecord(route: Extract<Route, { view: 'record' }>) {
+    const current = this.current.value;
+    const base = `#/records/${encodeURIComponent(route.id)}`;
+    if (this.current.error) {
+      return html`<a class="back" href="#/">← Records</a>
+        <div class="card alert" role="alert"><p>This record doesn't exist or was moved to the trash.</p></div>`;
+    }
+    const files = current ? ((current.record.data as { _files?: unknown[] })._files?.length ?? 0) : 0;
+    return html`
+      <a class="back" href="#/">← Records</a>
+      <div class="record-head">
+        <h1>${current?.title ?? '…'}</h1>
+        ${
+          current
+            ? html`<p class="meta muted small">
+              Updated ${formatAgo(current.record.updated)} · ${files} file${files === 1 ? '' : 's'} · revision
+              ${current.record.revisionId}
+            </p>`
+            : ''
+        }
+      </div>
+      <nav class="tabs" aria-label="Record">
+        ${TABS.map(
+          (tab) =>
+            html`<a href="${base}/${tab.id}" aria-current=${route.tab === tab.id ? 'page' : 'false'}>${tab.label}</a>`,
+        )}
+      </nav>
+      ${
+        route.tab === 'files'
+          ? html`<coffer-files record-id=${route.id}></coffer-files>`
+          : route.tab === 'details'
+            ? html`<div class="card"><coffer-record-editor record-id=${route.id}></coffer-record-editor></div>`
+            : route.tab === 'history'
+              ? html`<coffer-revision-history record-id=${route.id}></coffer-revision-history>`
+              : html`<coffer-bucket-panel record-id=${route.id}></coffer-bucket-panel>`
+      }
+    `;
+  }
+
+  private _renderTrash() {
+    return html`<div>
+      <h1 style="margin-bottom:4px">Trash</h1>
+      <p class="muted" style="margin-bottom:16px">Deleted records stay here, with their files, until you delete them for good.</p>
+      <div class="card"><coffer-record-list trash></coffer-record-list></div>
+    </div>`;
+  }
+
+  private _renderStorage() {
+    const sw = this.sw;
+    return html`<div style="display:grid;gap:16px">
+      <h1>Storage</h1>
+      <coffer-storage-panel></coffer-storage-panel>
+      <section class="card">
+        <h2>Offline</h2>
+        <p class="muted" style="margin-top:6px">
+          ${
+            sw.offlineReady
+              ? 'Coffer is saved on this device: it opens and works without a network.'
+              : 'Coffer will work offline once it has finished saving itself on this device.'
+          }
+        </p>
+      </section>
+    </div>`;
+  }
+
+  private _create = async (): Promise<void> => {
+    if (!this.coffer) return;
+    try {
+      const record = await this.coffer.records.create({ title: 'Untitled record' });
+      location.hash = `#/records/${encodeURIComponent(record.id)}/details`;
+      await this.updateComplete;
+      const editor = this.renderRoot.querySelector('coffer-record-editor');
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      await editor?.updateComplete;
+      const title = editor?.renderRoot.querySelector<HTMLInputElement>('#title');
+      title?.focus();
+      title?.select();
+    } catch (error) {
+      this._toast((error as { message?: string }).message ?? 'Could not create a record.', 'error');
+    }
+  };
+
+  private _toast(text: string, kind: Toast['kind'] = 'info'): void {
+    const id = this.nextToast++;
+    this.toasts = [...this.toasts.slice(-2), { id, text, kind }];
+    setTimeout(() => this._dismiss(id), kind === 'error' ? 8000 : 4000);
+  }
+
+  private _dismiss(id: number): void {
+    this.toasts = this.toasts.filter((t) => t.id !== id);
+  }
+
+  private _onError = (event: CustomEvent<CofferErrorDetail>): void => {
+    this._toast(event.detail.message, 'error');
+  };
+
+  private _onCreated = (event: CustomEvent<{ id: string }>): void => {
+    this._toast('Snapshot created.');
+    location.hash = `#/records/${encodeURIComponent(event.detail.id)}/files`;
+  };
+
+  private _onDeleted = (): void => {
+    this._toast('Moved to the trash. You can restore it from there.');
+    location.hash = '#/';
+  };
+
+  private _onHashChange = (): void => {
+    this.route = parseRoute(location.hash);
+    window.scrollTo({ top: 0 });
+  };
+
+  private _onConnectivity = (): void => {
+    this.online = navigator.onLine;
+  };
+
+  private _onInstallPrompt = (event: Event): void => {
+    event.preventDefault();
+    this.installPrompt = event as InstallPromptEvent;
+  };
+
+  private async _install(): Promise<void> {
+    const prompt = this.installPrompt;
+    this.installPrompt = undefined;
+    await prompt?.prompt();
+  }
+}
+
+declare global {
+  interface HTMLElementTagNameMap {
+    'coffer-app': CofferApp;
+  }
+}

@@ -1,0 +1,2 @@
+import '@coffer/elements';
+import './app-shell.js';

@@ -1,0 +1,45 @@
+import type { Coffer } from '@coffer/core';
+import { consume } from '@lit/context';
+import { LitElement } from 'lit';
+import { property } from 'lit/decorators.js';
+import { cofferContext } from './context.js';
+import { describeError } from './messages.js';
+
+/** Detail of the `coffer-error` event. */
+export interface CofferErrorDetail {
+  /** What was thrown. */
+  error: unknown;
+  /** The sentence shown to people. */
+  message: string;
+}
+
+/**
+ * The base of Coffer elements that read or write a coffer. The coffer comes from the
+ * `coffer` property or, inside an app that provides it, from {@link cofferContext}.
+ */
+export class CofferElement extends LitElement {
+  /** The open coffer; provided by context when not set. */
+  @consume({ context: cofferContext, subscribe: true })
+  @property({ attribute: false })
+  coffer?: Coffer | undefined;
+
+  /** Tell the page about an error (`coffer-error`, bubbling) and return its plain-language text. */
+  protected report(error: unknown): string {
+    const message = describeError(error);
+    if ((error as { code?: string })?.code !== 'ABORTED') {
+      this.dispatchEvent(
+        new CustomEvent<CofferErrorDetail>('coffer-error', {
+          detail: { error, message },
+          bubbles: true,
+          composed: true,
+        }),
+      );
+    }
+    return message;
+  }
+
+  /** Dispatch a bubbling, composed event. */
+  protected emit<T>(type: string, detail: T): void {
+    this.dispatchEvent(new CustomEvent<T>(type, { detail, bubbles: true, composed: true }));
+  }
+}

@@ -1,0 +1,421 @@
+import type { CofferRecord, FileObject } from '@coffer/core';
+import { css, html } from 'lit';
+import { customElement, property, query, state } from 'lit/decorators.js';
+import { repeat } from 'lit/directives/repeat.js';
+import { CofferElement } from './base-element.js';
+import './coffer-file-row.js';
+import type { CofferFileRow, MoveDetail } from './coffer-file-row.js';
+import './coffer-upload-queue.js';
+import type { UploadItem } from './coffer-upload-queue.js';
+import { LiveQueryController } from './controllers/live-query-controller.js';
+import { formatBytes } from './format.js';
+import { icons } from './icons.js';
+import { describeError } from './messages.js';
+import { baseStyles } from './styles.js';
+
+/** How many files are written at once. */
+const PARALLEL_UPLOADS = 2;
+/** Drag type of a file row being reordered. */
+const ROW_DRAG_TYPE = 'application/x-coffer-key';
+
+/** What the list shows. */
+interface FilesView {
+  record: CofferRecord;
+  files: FileObject[];
+  locked: boolean;
+  size: number;
+}
+
+/**
+ * The files of a record: add by drag and drop, file picker or paste (many at once, each with
+ * progress and cancel), reorder by drag or keyboard, and open one to preview, describe,
+ * rename, replace, delete or go through its versions. Works standalone given a `coffer`.
+ *
+ * @fires coffer-error - when an action fails; detail: `{ error, message }`
+ * @csspart dropzone - the drop target and file picker
+ */
+@customElement('coffer-files')
+export class CofferFiles extends CofferElement {
+  static override styles = [
+    baseStyles,
+    css`
+      :host {
+        display: block;
+        position: relative;
+      }
+      .dropzone {
+        display: flex;
+        align-items: center;
+        gap: var(--_space-3);
+        flex-wrap: wrap;
+        padding: var(--_space-4);
+        border: 2px dashed var(--_border);
+        border-radius: var(--_radius);
+        background: var(--_surface);
+        transition:
+          border-color 0.15s,
+          background 0.15s;
+      }
+      .dropzone.over {
+        border-color: var(--_accent);
+        background: var(--_accent-soft);
+      }
+      .dropzone p {
+        flex: 1 1 220px;
+      }
+      .dropzone .icon {
+        color: var(--_accent);
+      }
+      ul {
+        list-style: none;
+        margin: 0;
+        padding: 0;
+        display: grid;
+        gap: var(--_space-2);
+      }
+      .stack {
+        display: grid;
+        gap: var(--_space-4);
+      }
+      .summary {
+        display: flex;
+        justify-content: space-between;
+        align-items: baseline;
+        gap: var(--_space-2);
+        flex-wrap: wrap;
+      }
+    `,
+  ];
+
+  /** The record whose files are shown. */
+  @property({ attribute: 'record-id' }) recordId?: string;
+
+  @state() private uploads: UploadItem[] = [];
+  @state() private openKey: string | undefined;
+  @state() private over = false;
+  @state() private alert: string | undefined;
+  @state() private status = '';
+  @query('input[type=file]') private picker?: HTMLInputElement;
+  private dragKey: string | undefined;
+  private queue: { item: UploadItem; file: Blob; key: string }[] = [];
+  private running = 0;
+  private progressFrame = 0;
+
+  private view = new LiveQueryController(this, {
+    query: async (coffer, id): Promise<FilesView> => {
+      const record = await coffer!.records.get(id!);
+      const files: FileObject[] = [];
+      if (record.files) for await (const file of record.files) files.push(file);
+      const bucket = record.bucket;
+      if (bucket) await bucket.reload();
+      return { record, files, locked: bucket?.locked ?? false, size: bucket?.size ?? 0 };
+    },
+    args: () => [this.coffer, this.recordId] as const,
+    enabled: (coffer, id) => coffer !== undefined && id !== undefined,
+  });
+
+  override connectedCallback(): void {
+    super.connectedCallback();
+    window.addEventListener('paste', this._onPaste);
+  }
+
+  override disconnectedCallback(): void {
+    super.disconnectedCallback();
+    window.removeEventListener('paste', this._onPaste);
+  }
+
+  /**
+   * Store `files` in the record, each as the new version of its name (or of `key`). Resolves
+   * when all are done; each success or failure shows in the upload queue.
+   */
+  async addFiles(files: Iterable<File | { file: Blob; key: string }>): Promise<void> {
+    for (const entry of files) {
+      const file = entry instanceof File ? entry : entry.file;
+      const key = entry instanceof File ? entry.name : entry.key;
+      const item: UploadItem = {
+        id: crypto.randomUUID(),
+        key,
+        size: file.size,
+        loaded: 0,
+        state: 'queued',
+        controller: new AbortController(),
+      };
+      this.uploads = [...this.uploads, item];
+      this.queue.push({ item, file, key });
+    }
+    await this._drain();
+  }
+
+  override render() {
+    if (this.view.error) {
+      return html`<p class="alert" role="alert">${describeError(this.view.error)}</p>`;
+    }
+    const view = this.view.value;
+    if (!view) return html`<p class="muted">Loading files…</p>`;
+    const { files, locked } = view;
+    return html`
+      <div
+        class="stack"
+        @dragover=${this._onDragOver}
+        @dragleave=${() => (this.over = false)}
+        @drop=${this._onDrop}
+      >
+        ${
+          locked
+            ? html`<p class="alert info" role="note">${icons.lock}<span>These files are locked. Unlock them in the Bucket tab to add or change files.</span></p>`
+            : html`<div class="dropzone ${this.over ? 'over' : ''}" part="dropzone">
+              ${icons.upload}
+              <p><strong>Drop files here</strong>, paste them, or <span class="muted">choose them from your device.</span></p>
+              <button class="primary" @click=${() => this.picker?.click()}>${icons.plus} Add files</button>
+              <input type="file" multiple hidden aria-label="Add files" @change=${this._onPick} />
+            </div>`
+        }
+        ${
+          this.alert
+            ? html`<div class="alert" role="alert"><p>${this.alert}</p><button class="ghost" @click=${() => (this.alert = undefined)}>Dismiss</button></div>`
+            : ''
+        }
+        <coffer-upload-queue
+          .items=${this.uploads}
+          @coffer-upload-cancel=${(e: CustomEvent<{ id: string }>) => this._cancel(e.detail.id)}
+          @coffer-upload-clear=${() => (this.uploads = this.uploads.filter((u) => u.state === 'uploading' || u.state === 'queued'))}
+        ></coffer-upload-queue>
+        <div class="summary">
+          <h3>${files.length} file${files.length === 1 ? '' : 's'}</h3>
+          <span class="muted small">${formatBytes(view.size)} with all versions</span>
+        </div>
+        ${
+          files.length === 0
+            ? html`<p class="empty">No files yet.</p>`
+            : html`<ul aria-label="Files" @coffer-move=${this._onMove} @coffer-toggle=${this._onToggle} @coffer-new-version=${this._onNewVersion}>
+              ${repeat(
+                files,
+                (file) => file.key,
+                (file, i) => html`<li>
+                  <coffer-file-row
+                    .coffer=${this.coffer}
+                    .file=${file}
+                    .position=${i + 1}
+                    .count=${files.length}
+                    ?open=${this.openKey === file.key}
+                    ?locked=${locked}
+                    data-key=${file.key}
+                    @dragstart=${(e: DragEvent) => this._onRowDragStart(e, file.key)}
+                    @dragend=${this._onRowDragEnd}
+                  ></coffer-file-row>
+                </li>`,
+              )}
+            </ul>`
+        }
+        <p class="visually-hidden" role="status" aria-live="polite">${this.status}</p>
+      </div>
+    `;
+  }
+
+  private async _drain(): Promise<void> {
+    const runs: Promise<void>[] = [];
+    while (this.running < PARALLEL_UPLOADS && this.queue.length > 0) {
+      const next = this.queue.shift()!;
+      this.running++;
+      runs.push(
+        this._upload(next.item, next.file, next.key).finally(() => {
+          this.running--;
+          return this._drain();
+        }),
+      );
+    }
+    await Promise.all(runs);
+  }
+
+  private async _upload(item: UploadItem, file: Blob, key: string): Promise<void> {
+    const record = this.view.value?.record;
+    if (item.controller.signal.aborted) return;
+    this._update(item, { state: 'uploading' });
+    try {
+      if (!record?.files) throw new Error('This record has no files.');
+      await record.files.set(key, file, {
+        mimetype: file.type || undefined,
+        signal: item.controller.signal,
+        onProgress: ({ loaded }) => {
+          item.loaded = loaded;
+          this._scheduleProgress();
+        },
+      });
+      this._update(item, { state: 'done', loaded: item.size });
+      this.status = `${key} stored.`;
+    } catch (error) {
+      const code = (error as { code?: string }).code;
+      if (code === 'ABORTED' || item.controller.signal.aborted) {
+        this._update(item, { state: 'cancelled' });
+      } else {
+        const message = this.report(error);
+        this._update(item, { state: 'failed', message });
+        if (code === 'STORAGE_QUOTA_EXCEEDED') this.alert = message;
+      }
+    }
+  }
+
+  private _update(item: UploadItem, patch: Partial<UploadItem>): void {
+    Object.assign(item, patch);
+    this.uploads = [...this.uploads];
+  }
+
+  private _scheduleProgress(): void {
+    if (this.progressFrame) return;
+    this.progressFrame = requestAnimationFrame(() => {
+      this.progressFrame = 0;
+      this.uploads = [...this.uploads];
+    });
+  }
+
+  private _cancel(id: string): void {
+    const item = this.uploads.find((u) => u.id === id);
+    if (!item) return;
+    item.controller.abort();
+    if (item.state === 'queued') {
+      this.queue = this.queue.filter((q) => q.item !== item);
+      this._update(item, { state: 'cancelled' });
+    }
+  }
+
+  private _onPick(event: Event): void {
+    const input = event.target as HTMLInputElement;
+    const files = [...(input.files ?? [])];
+    input.value = '';
+    void this.addFiles(files);
+  }
+
+  private _onDragOver(event: DragEvent): void {
+    const types = event.dataTransfer?.types ?? [];
+    if (types.includes(ROW_DRAG_TYPE)) {
+      event.preventDefault();
+      this._markDropTarget(event);
+      return;
+    }
+    if (!types.includes('Files') || this.view.value?.locked) return;
+    event.preventDefault();
+    this.over = true;
+  }
+
+  private _onDrop(event: DragEvent): void {
+    event.preventDefault();
+    this.over = false;
+    if (this.dragKey) {
+      const target = this._rowAt(event);
+      if (target) void this._reorderTo(this.dragKey, target.row.dataset.key!, target.after);
+      this._clearDropMarks();
+      return;
+    }
+    const files = [...(event.dataTransfer?.files ?? [])];
+    if (files.length > 0 && !this.view.value?.locked) void this.addFiles(files);
+  }
+
+  private _onPaste = (event: ClipboardEvent): void => {
+    const target = event.composedPath()[0] as HTMLElement | undefined;
+    if (target && (target.tagName === 'INPUT' || target.tagName === 'TEXTAREA' || target.isContentEditable))
+      return;
+    if (!this.isConnected || this.view.value?.locked) return;
+    const files = [...(event.clipboardData?.files ?? [])];
+    if (files.length === 0) return;
+    event.preventDefault();
+    const stamp = new Date().toISOString().slice(0, 19).replace(/[:T]/g, '-');
+    void this.addFiles(
+      files.map((file, i) => {
+        const ext = file.name.includes('.') ? file.name.slice(file.name.lastIndexOf('.')) : '';
+        const generic = /^image\.\w+$/.test(file.name) || !file.name;
+        return generic ? { file, key: `pasted-${stamp}${files.length > 1 ? `-${i + 1}` : ''}${ext}` } : file;
+      }),
+    );
+  };
+
+  private _onRowDragStart(event: DragEvent, key: string): void {
+    this.dragKey = key;
+    event.dataTransfer?.setData(ROW_DRAG_TYPE, key);
+    event.dataTransfer?.setData('text/plain', key);
+    if (event.dataTransfer) event.dataTransfer.effectAllowed = 'move';
+    (event.currentTarget as HTMLElement).setAttribute('dragging', '');
+  }
+
+  private _onRowDragEnd(event: DragEvent): void {
+    const row = event.currentTarget as HTMLElement;
+    row.removeAttribute('dragging');
+    row.removeAttribute('draggable');
+    this.dragKey = undefined;
+    this._clearDropMarks();
+  }
+
+  private _rowAt(event: DragEvent): { row: CofferFileRow; after: boolean } | undefined {
+    const row = event
+      .composedPath()
+      .find((node): node is CofferFileRow => (node as Element).tagName === 'COFFER-FILE-ROW');
+    if (!row) return undefined;
+    const box = row.getBoundingClientRect();
+    return { row, after: event.clientY > box.top + box.height / 2 };
+  }
+
+  private _markDropTarget(event: DragEvent): void {
+    this._clearDropMarks();
+    const target = this._rowAt(event);
+    if (!target || target.row.dataset.key === this.dragKey) return;
+    target.row.setAttribute(target.after ? 'drop-after' : 'drop-before', '');
+  }
+
+  private _clearDropMarks(): void {
+    for (const row of this.renderRoot.querySelectorAll('coffer-file-row')) {
+      row.removeAttribute('drop-before');
+      row.removeAttribute('drop-after');
+    }
+  }
+
+  private async _reorderTo(key: string, targetKey: string, after: boolean): Promise<void> {
+    const keys = this.view.value?.files.map((f) => f.key) ?? [];
+    if (key === targetKey) return;
+    const rest = keys.filter((k) => k !== key);
+    const index = rest.indexOf(targetKey) + (after ? 1 : 0);
+    rest.splice(index, 0, key);
+    await this._sort(rest, `${key} moved to position ${index + 1}.`);
+  }
+
+  private async _onMove(event: CustomEvent<MoveDetail>): Promise<void> {
+    const keys = this.view.value?.files.map((f) => f.key) ?? [];
+    const from = keys.indexOf(event.detail.key);
+    const to = from + event.detail.delta;
+    if (from < 0 || to < 0 || to >= keys.length) return;
+    keys.splice(from, 1);
+    keys.splice(to, 0, event.detail.key);
+    await this._sort(keys, `${event.detail.key} moved to position ${to + 1} of ${keys.length}.`);
+    for (let i = 0; i < 50 && this.view.value?.files[to]?.key !== event.detail.key; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    await this.updateComplete;
+    const row = this.renderRoot.querySelector<CofferFileRow>(
+      `coffer-file-row[data-key="${CSS.escape(event.detail.key)}"]`,
+    );
+    await row?.updateComplete;
+    row?.renderRoot.querySelector<HTMLButtonElement>('.grip')?.focus();
+  }
+
+  private async _sort(keys: string[], done: string): Promise<void> {
+    const record = this.view.value?.record;
+    try {
+      await record?.files?.sortBy(keys);
+      this.status = done;
+    } catch (error) {
+      this.alert = this.report(error);
+    }
+  }
+
+  private _onToggle(event: CustomEvent<{ key: string }>): void {
+    this.openKey = this.openKey === event.detail.key ? undefined : event.detail.key;
+  }
+
+  private _onNewVersion(event: CustomEvent<{ key: string; file: File }>): void {
+    void this.addFiles([{ file: event.detail.file, key: event.detail.key }]);
+  }
+}
+
+declare global {
+  interface HTMLElementTagNameMap {
+    'coffer-files': CofferFiles;
+  }
+}

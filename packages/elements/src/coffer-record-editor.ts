@@ -1,0 +1,361 @@
+import type { CofferRecord } from '@coffer/core';
+import { css, html, type PropertyValues } from 'lit';
+import { customElement, property, state } from 'lit/decorators.js';
+import { CofferElement } from './base-element.js';
+import { LiveQueryController } from './controllers/live-query-controller.js';
+import { formatAgo } from './format.js';
+import { icons } from './icons.js';
+import { describeError } from './messages.js';
+import { MANAGED_FIELDS, type RecordFields, readFields, userData, writeFields } from './record-fields.js';
+import { baseStyles } from './styles.js';
+
+/**
+ * Edit a record's metadata: title, description, creators, keywords and dates, or the raw
+ * JSON. Saves as a new revision; a save that races another tab is refused and explained.
+ *
+ * @fires coffer-saved - detail: `{ id: string, revisionId: number }`
+ * @fires coffer-deleted - the record went to the trash; detail: `{ id: string }`
+ * @fires coffer-error - when an action fails; detail: `{ error, message }`
+ */
+@customElement('coffer-record-editor')
+export class CofferRecordEditor extends CofferElement {
+  static override styles = [
+    baseStyles,
+    css`
+      :host {
+        display: block;
+      }
+      .tabs {
+        display: flex;
+        gap: var(--_space-1);
+        margin-bottom: var(--_space-4);
+      }
+      .tabs button[aria-selected='true'] {
+        background: var(--_accent-soft);
+        color: var(--_accent);
+        border-color: transparent;
+      }
+      .grid2 {
+        display: grid;
+        grid-template-columns: 1fr 1fr;
+        gap: 0 var(--_space-4);
+      }
+      .dates {
+        display: grid;
+        gap: var(--_space-2);
+      }
+      .date-row {
+        display: grid;
+        grid-template-columns: 170px 1fr auto;
+        gap: var(--_space-2);
+      }
+      .chips {
+        display: flex;
+        gap: var(--_space-1);
+        flex-wrap: wrap;
+        margin-top: var(--_space-1);
+      }
+      textarea.json {
+        font-family: ui-monospace, 'DejaVu Sans Mono', monospace;
+        font-size: 0.85rem;
+        min-height: 320px;
+      }
+      .footer {
+        display: flex;
+        align-items: center;
+        gap: var(--_space-2);
+        flex-wrap: wrap;
+        border-top: 1px solid var(--_border);
+        padding-top: var(--_space-4);
+        margin-top: var(--_space-2);
+      }
+      .alert {
+        margin-bottom: var(--_space-4);
+      }
+      @media (max-width: 720px) {
+        .grid2 {
+          grid-template-columns: 1fr;
+        }
+        .date-row {
+          grid-template-columns: 1fr 1fr;
+        }
+        .date-row button {
+          grid-column: 1 / -1;
+        }
+      }
+    `,
+  ];
+
+  /** The record edited. */
+  @property({ attribute: 'record-id' }) recordId?: string;
+
+  @state() private tab: 'form' | 'json' = 'form';
+  @state() private draft: RecordFields | undefined;
+  @state() private json = '';
+  @state() private dirty = false;
+  @state() private basedOn: number | undefined;
+  @state() private alert: { text: string; conflict?: boolean } | undefined;
+  @state() private status = '';
+  @state() private saving = false;
+
+  private record = new LiveQueryController(this, {
+    query: (coffer, id) => coffer!.records.get(id!),
+    args: () => [this.coffer, this.recordId] as const,
+    enabled: (coffer, id) => coffer !== undefined && id !== undefined,
+  });
+
+  protected override willUpdate(changed: PropertyValues<this>): void {
+    if (changed.has('recordId')) {
+      this.draft = undefined;
+      this.dirty = false;
+      this.alert = undefined;
+    }
+    const record = this.record.value;
+    if (record && (!this.dirty || this.draft === undefined) && record.revisionId !== this.basedOn)
+      this._load(record);
+  }
+
+  private _load(record: CofferRecord): void {
+    const data = record.data as Record<string, unknown>;
+    this.draft = readFields(data);
+    this.json = JSON.stringify(userData(data), null, 2);
+    this.basedOn = record.revisionId;
+    this.dirty = false;
+  }
+
+  override render() {
+    if (this.record.error) return html`<p class="alert" role="alert">${describeError(this.record.error)}</p>`;
+    const record = this.record.value;
+    const draft = this.draft;
+    if (!record || !draft) return html`<p class="muted">Loading…</p>`;
+    const stale = this.dirty && record.revisionId !== this.basedOn;
+    return html`
+      <div class="tabs" role="tablist" aria-label="Editor view">
+        <button role="tab" aria-selected=${this.tab === 'form'} @click=${() => this._switch('form')}>Details</button>
+        <button role="tab" aria-selected=${this.tab === 'json'} @click=${() => this._switch('json')}>JSON</button>
+      </div>
+      ${
+        stale && !this.alert
+          ? html`<div class="alert warn" role="alert">
+            <p>This record was changed in another tab or window while you were editing.</p>
+            <button @click=${() => this._load(record)}>Load the latest</button>
+          </div>`
+          : ''
+      }
+      ${
+        this.alert
+          ? html`<div class="alert" role="alert">
+            <p>${this.alert.text}</p>
+            ${
+              this.alert.conflict
+                ? html`<button @click=${() => {
+                    this.alert = undefined;
+                    this._load(record);
+                  }}>Load the latest</button>`
+                : html`<button class="ghost" @click=${() => (this.alert = undefined)}>Dismiss</button>`
+            }
+          </div>`
+          : ''
+      }
+      <form @submit=${this._onSave} @input=${() => (this.dirty = true)}>
+        ${this.tab === 'form' ? this._renderForm(draft) : this._renderJson()}
+        <div class="footer">
+          <button type="submit" class="primary" ?disabled=${this.saving || !this.dirty}>
+            ${this.saving ? 'Saving…' : 'Save changes'}
+          </button>
+          <button type="button" ?disabled=${!this.dirty} @click=${() => this._load(record)}>Discard</button>
+          <span class="muted small" role="status" aria-live="polite"
+            >${this.status || `Revision ${record.revisionId} · saved ${formatAgo(record.updated)}`}</span
+          >
+          <span class="spacer"></span>
+          <button type="button" class="danger" @click=${this._onDelete}>${icons.trash} Move to trash</button>
+        </div>
+      </form>
+    `;
+  }
+
+  private _renderForm(draft: RecordFields) {
+    const update = (patch: Partial<RecordFields>) => {
+      this.draft = { ...draft, ...patch };
+      this.dirty = true;
+    };
+    return html`
+      <div class="field">
+        <label for="title">Title</label>
+        <input id="title" required .value=${draft.title} @input=${(e: Event) => update({ title: (e.target as HTMLInputElement).value })} />
+      </div>
+      <div class="field">
+        <label for="description">Description</label>
+        <textarea
+          id="description"
+          rows="4"
+          .value=${draft.description}
+          @input=${(e: Event) => update({ description: (e.target as HTMLTextAreaElement).value })}
+        ></textarea>
+      </div>
+      <div class="grid2">
+        <div class="field">
+          <label for="creators">Creators</label>
+          <textarea
+            id="creators"
+            rows="3"
+            aria-describedby="creators-hint"
+            .value=${draft.creators.map((c) => c.name).join('\n')}
+            @change=${(e: Event) =>
+              update({
+                creators: (e.target as HTMLTextAreaElement).value
+                  .split('\n')
+                  .map((name) => ({ name: name.trim() }))
+                  .filter((c) => c.name),
+              })}
+          ></textarea>
+          <span class="hint" id="creators-hint">One person or organisation per line.</span>
+        </div>
+        <div class="field">
+          <label for="keywords">Keywords</label>
+          <input
+            id="keywords"
+            aria-describedby="keywords-hint"
+            .value=${draft.keywords.join(', ')}
+            @change=${(e: Event) =>
+              update({
+                keywords: [
+                  ...new Set(
+                    (e.target as HTMLInputElement).value
+                      .split(',')
+                      .map((k) => k.trim())
+                      .filter(Boolean),
+                  ),
+                ],
+              })}
+          />
+          <span class="hint" id="keywords-hint">Separate with commas.</span>
+          <div class="chips">${draft.keywords.map((k) => html`<span class="badge accent">${k}</span>`)}</div>
+        </div>
+      </div>
+      <fieldset class="field" style="border:0;padding:0;margin-inline:0">
+        <legend class="label">Dates</legend>
+        <div class="dates">
+          ${draft.dates.map(
+            (d, i) => html`<div class="date-row">
+              <input
+                type="date"
+                aria-label="Date ${i + 1}"
+                .value=${d.date}
+                @change=${(e: Event) => update({ dates: draft.dates.map((x, j) => (j === i ? { ...x, date: (e.target as HTMLInputElement).value } : x)) })}
+              />
+              <input
+                placeholder="What happened, e.g. Collected"
+                aria-label="What date ${i + 1} is"
+                .value=${d.type}
+                @change=${(e: Event) => update({ dates: draft.dates.map((x, j) => (j === i ? { ...x, type: (e.target as HTMLInputElement).value } : x)) })}
+              />
+              <button type="button" class="ghost" aria-label="Remove date ${i + 1}" @click=${() => update({ dates: draft.dates.filter((_, j) => j !== i) })}>
+                Remove
+              </button>
+            </div>`,
+          )}
+          <div>
+            <button
+              type="button"
+              @click=${() => update({ dates: [...draft.dates, { date: new Date().toISOString().slice(0, 10), type: '' }] })}
+            >
+              ${icons.plus} Add a date
+            </button>
+          </div>
+        </div>
+      </fieldset>
+    `;
+  }
+
+  private _renderJson() {
+    return html`<div class="field">
+      <label for="json">Record JSON</label>
+      <textarea
+        id="json"
+        class="json"
+        spellcheck="false"
+        aria-describedby="json-hint"
+        .value=${this.json}
+        @input=${(e: Event) => {
+          this.json = (e.target as HTMLTextAreaElement).value;
+          this.dirty = true;
+        }}
+      ></textarea>
+      <span class="hint" id="json-hint">${MANAGED_FIELDS.join(' and ')} are kept by Coffer and not shown.</span>
+    </div>`;
+  }
+
+  private _switch(tab: 'form' | 'json'): void {
+    if (tab === this.tab) return;
+    const record = this.record.value!;
+    if (tab === 'json') {
+      const data = userData(record.data as Record<string, unknown>);
+      writeFields(data, this.draft!);
+      this.json = JSON.stringify(data, null, 2);
+    } else {
+      try {
+        this.draft = readFields(JSON.parse(this.json) as Record<string, unknown>);
+      } catch (error) {
+        this.alert = { text: describeError(error) };
+        return;
+      }
+    }
+    this.tab = tab;
+  }
+
+  private async _onSave(event: SubmitEvent): Promise<void> {
+    event.preventDefault();
+    const record = this.record.value;
+    if (!record) return;
+    this.saving = true;
+    this.alert = undefined;
+    try {
+      const data = record.data as Record<string, unknown>;
+      if (this.tab === 'json') {
+        const parsed = JSON.parse(this.json) as unknown;
+        if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) {
+          throw new SyntaxError('the record must be a JSON object.');
+        }
+        for (const field of Object.keys(data)) {
+          if (!(MANAGED_FIELDS as readonly string[]).includes(field)) delete data[field];
+        }
+        Object.assign(data, userData(parsed as Record<string, unknown>));
+      } else {
+        writeFields(data, this.draft!);
+      }
+      if (this.basedOn !== undefined && record.revisionId !== this.basedOn) {
+        throw Object.assign(new Error('stale'), { code: 'REVISION_CONFLICT' });
+      }
+      await record.commit();
+      this.dirty = false;
+      this.status = 'Saved.';
+      this.emit('coffer-saved', { id: record.id, revisionId: record.revisionId });
+      setTimeout(() => (this.status = ''), 3000);
+    } catch (error) {
+      this.alert = {
+        text: this.report(error),
+        conflict: (error as { code?: string }).code === 'REVISION_CONFLICT',
+      };
+    } finally {
+      this.saving = false;
+    }
+  }
+
+  private async _onDelete(): Promise<void> {
+    const record = this.record.value;
+    if (!record) return;
+    try {
+      await record.delete();
+      this.emit('coffer-deleted', { id: record.id });
+    } catch (error) {
+      this.alert = { text: this.report(error) };
+    }
+  }
+}
+
+declare global {
+  interface HTMLElementTagNameMap {
+    'coffer-record-editor': CofferRecordEditor;
+  }
+}

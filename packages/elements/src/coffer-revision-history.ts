@@ -1,0 +1,186 @@
+import { css, html } from 'lit';
+import { customElement, property, state } from 'lit/decorators.js';
+import { CofferElement } from './base-element.js';
+import { LiveQueryController } from './controllers/live-query-controller.js';
+import { formatAgo, formatDateTime } from './format.js';
+import { describeError } from './messages.js';
+import { diffData, type FieldChange, userData } from './record-fields.js';
+import { baseStyles } from './styles.js';
+
+/** One revision as listed. */
+interface RevisionView {
+  revisionId: number;
+  created: Date;
+  data: Record<string, unknown>;
+  changes: FieldChange[];
+  current: boolean;
+}
+
+const show = (value: unknown): string =>
+  typeof value === 'string'
+    ? value
+    : value === undefined
+      ? ''
+      : JSON.stringify(value, null, 1).replace(/\n\s*/g, ' ');
+
+/**
+ * A record's revisions, newest first, each with what changed from the one before, and a
+ * revert to any earlier one (itself a new revision: history is never rewritten).
+ *
+ * @fires coffer-error - when a revert fails; detail: `{ error, message }`
+ * @csspart revision - one revision
+ */
+@customElement('coffer-revision-history')
+export class CofferRevisionHistory extends CofferElement {
+  static override styles = [
+    baseStyles,
+    css`
+      :host {
+        display: block;
+      }
+      ol {
+        list-style: none;
+        margin: 0;
+        padding: 0;
+        display: grid;
+        gap: var(--_space-3);
+      }
+      li {
+        border: 1px solid var(--_border);
+        border-radius: var(--_radius);
+        background: var(--_surface);
+        padding: var(--_space-3) var(--_space-4);
+      }
+      header {
+        display: flex;
+        align-items: center;
+        gap: var(--_space-2);
+        flex-wrap: wrap;
+      }
+      header strong {
+        flex: 1;
+      }
+      dl {
+        margin: var(--_space-2) 0 0;
+        display: grid;
+        grid-template-columns: minmax(90px, auto) 1fr;
+        gap: var(--_space-1) var(--_space-3);
+        font-size: 0.88rem;
+      }
+      dt {
+        font-weight: 600;
+        color: var(--_muted);
+      }
+      dd {
+        margin: 0;
+        overflow-wrap: anywhere;
+      }
+      del {
+        color: var(--_danger);
+        background: var(--_danger-soft);
+        text-decoration: line-through;
+        padding: 0 3px;
+        border-radius: 3px;
+      }
+      ins {
+        color: var(--_ok);
+        background: color-mix(in srgb, var(--_ok) 12%, transparent);
+        text-decoration: none;
+        padding: 0 3px;
+        border-radius: 3px;
+      }
+    `,
+  ];
+
+  /** The record whose history is shown. */
+  @property({ attribute: 'record-id' }) recordId?: string;
+
+  @state() private status = '';
+
+  private revisions = new LiveQueryController(this, {
+    query: async (coffer, id) => {
+      const record = await coffer!.records.get(id!);
+      const revisions = await record.revisions();
+      const views: RevisionView[] = revisions.map((rev, i) => {
+        const data = userData(rev.data as Record<string, unknown>);
+        const before = i === 0 ? {} : userData(revisions[i - 1]!.data as Record<string, unknown>);
+        return {
+          revisionId: rev.revisionId,
+          created: rev.created,
+          data,
+          changes: diffData(before, data),
+          current: rev.revisionId === record.revisionId,
+        };
+      });
+      return { record, views: views.reverse() };
+    },
+    args: () => [this.coffer, this.recordId] as const,
+    enabled: (coffer, id) => coffer !== undefined && id !== undefined,
+  });
+
+  override render() {
+    if (this.revisions.error)
+      return html`<p class="alert" role="alert">${describeError(this.revisions.error)}</p>`;
+    const value = this.revisions.value;
+    if (!value) return html`<p class="muted">Loading…</p>`;
+    return html`
+      <p class="muted small" style="margin-bottom:12px">
+        Every save is kept. Reverting makes a new revision with the old content; nothing is rewritten.
+      </p>
+      <ol aria-label="Revisions, newest first">
+        ${value.views.map((rev, i) => this._renderRevision(rev, i === value.views.length - 1))}
+      </ol>
+      <p class="visually-hidden" role="status" aria-live="polite">${this.status}</p>
+    `;
+  }
+
+  private _renderRevision(rev: RevisionView, first: boolean) {
+    return html`<li part="revision" data-revision=${rev.revisionId}>
+      <header>
+        <strong>Revision ${rev.revisionId}</strong>
+        ${rev.current ? html`<span class="badge accent">Current</span>` : ''}
+        <span class="muted small" title=${formatDateTime(rev.created)}>${formatAgo(rev.created)}</span>
+        ${
+          rev.current
+            ? ''
+            : html`<button @click=${() => this._revert(rev.revisionId)} aria-label="Revert to revision ${rev.revisionId}">Revert to this</button>`
+        }
+      </header>
+      ${
+        rev.changes.length === 0
+          ? html`<p class="muted small" style="margin-top:6px">${first ? 'Created empty.' : 'No change to the metadata (files changed).'}</p>`
+          : html`<dl>
+            ${rev.changes.map(
+              (c) => html`<dt>${c.field}</dt>
+                <dd>
+                  ${
+                    c.kind === 'added'
+                      ? html`<ins>${show(c.after)}</ins>`
+                      : c.kind === 'removed'
+                        ? html`<del>${show(c.before)}</del>`
+                        : html`<del>${show(c.before)}</del> → <ins>${show(c.after)}</ins>`
+                  }
+                </dd>`,
+            )}
+          </dl>`
+      }
+    </li>`;
+  }
+
+  private async _revert(revisionId: number): Promise<void> {
+    const record = this.revisions.value?.record;
+    if (!record) return;
+    try {
+      await record.revert(revisionId);
+      this.status = `Reverted to revision ${revisionId}.`;
+    } catch (error) {
+      this.status = this.report(error);
+    }
+  }
+}
+
+declare global {
+  interface HTMLElementTagNameMap {
+    'coffer-revision-history': CofferRevisionHistory;
+  }
+}

@@ -1,0 +1,69 @@
+/** What a preview, thumbnail or download needs of a stored file (a `FileObject` or an `ObjectVersion`). */
+export interface StoredFile {
+  key: string;
+  versionId: string;
+  size: number;
+  mimetype: string;
+  /** Where the service worker serves it. */
+  url: string;
+  blob(): Promise<Blob>;
+}
+
+/** Whether a service worker controls this page, so that Coffer file URLs are served. */
+export function serviceWorkerServes(): boolean {
+  return typeof navigator !== 'undefined' && !!navigator.serviceWorker?.controller;
+}
+
+/** The service-worker URL of exactly this version (cache-safe: a new version is a new URL). */
+export function versionUrl(file: StoredFile, options: { download?: boolean } = {}): string {
+  const url = new URL(file.url, location.href);
+  if (!url.searchParams.has('versionId')) url.searchParams.set('versionId', file.versionId);
+  if (options.download) url.searchParams.set('download', '');
+  return url.pathname + url.search.replace(/download=(&|$)/, 'download$1');
+}
+
+/**
+ * A URL that shows `file`: its service-worker URL when a service worker serves this page,
+ * otherwise an object URL of its Blob. Call `revoke` when done.
+ */
+export async function resolveFileUrl(file: StoredFile): Promise<{ url: string; revoke: () => void }> {
+  if (serviceWorkerServes()) return { url: versionUrl(file), revoke: () => undefined };
+  const url = URL.createObjectURL(await file.blob());
+  return { url, revoke: () => URL.revokeObjectURL(url) };
+}
+
+/** Save `file` to the user's downloads, through the service worker or from its Blob. */
+export async function downloadFile(file: StoredFile): Promise<void> {
+  const link = document.createElement('a');
+  link.download = file.key.split('/').pop() ?? file.key;
+  let revoke: () => void = () => undefined;
+  if (serviceWorkerServes()) {
+    link.href = versionUrl(file, { download: true });
+  } else {
+    link.href = URL.createObjectURL(await file.blob());
+    revoke = () => URL.revokeObjectURL(link.href);
+  }
+  document.body.append(link);
+  link.click();
+  link.remove();
+  setTimeout(revoke, 60_000);
+}
+
+/** Which kind of inline preview a media type gets. */
+export type PreviewKind = 'image' | 'pdf' | 'audio' | 'video' | 'text' | 'none';
+
+/** The preview kind for a media type. */
+export function previewKind(mimetype: string): PreviewKind {
+  const type = mimetype.split(';')[0]!.trim().toLowerCase();
+  if (type.startsWith('image/')) return 'image';
+  if (type === 'application/pdf') return 'pdf';
+  if (type.startsWith('audio/')) return 'audio';
+  if (type.startsWith('video/')) return 'video';
+  if (
+    type.startsWith('text/') ||
+    ['application/json', 'application/xml', 'application/javascript'].includes(type)
+  ) {
+    return 'text';
+  }
+  return 'none';
+}

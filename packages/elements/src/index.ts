@@ -1,0 +1,43 @@
+/**
+ * Coffer's web components: Lit elements (`coffer-` prefix) any front end can use. Importing
+ * this module defines them all; give each a `coffer` property or provide one with
+ * {@link cofferContext}.
+ *
+ * @packageDocumentation
+ */
+export { CofferElement, type CofferErrorDetail } from './base-element.js';
+export { CofferBucketPanel } from './coffer-bucket-panel.js';
+export { CofferFilePreview } from './coffer-file-preview.js';
+export { CofferFileRow, type MoveDetail } from './coffer-file-row.js';
+export { CofferFiles } from './coffer-files.js';
+export { CofferRecordEditor } from './coffer-record-editor.js';
+export { CofferRecordList, type RecordSort } from './coffer-record-list.js';
+export { CofferRevisionHistory } from './coffer-revision-history.js';
+export { CofferStoragePanel } from './coffer-storage-panel.js';
+export { CofferUploadQueue, type UploadItem, UploadState } from './coffer-upload-queue.js';
+export { CofferVersionHistory } from './coffer-version-history.js';
+export { cofferContext } from './context.js';
+export {
+  LiveQueryController,
+  type LiveQueryOptions,
+  LiveQueryStatus,
+} from './controllers/live-query-controller.js';
+export {
+  downloadFile,
+  type PreviewKind,
+  previewKind,
+  resolveFileUrl,
+  type StoredFile,
+  versionUrl,
+} from './file-url.js';
+export { checksumHex, describeMimetype, formatAgo, formatBytes, formatDateTime } from './format.js';
+export { describeError } from './messages.js';
+export {
+  diffData,
+  type FieldChange,
+  type RecordFields,
+  readFields,
+  userData,
+  writeFields,
+} from './record-fields.js';
+export { baseStyles } from './styles.js';
