@@ -1,4 +1,4 @@
-import type { FileObject, ObjectVersion } from '@coffer/core';
+import type { FileObject, ObjectVersion, RecordFiles } from '@coffer/core';
 import { css, html, type PropertyValues } from 'lit';
 import { customElement, property, query, state } from 'lit/decorators.js';
 import { CofferElement } from './base-element.js';
@@ -22,6 +22,7 @@ export interface MoveDetail {
  *
  * @fires coffer-move - keyboard reorder; detail: {@link MoveDetail}
  * @fires coffer-toggle - open or close; detail: `{ key: string }`
+ * @fires coffer-new-version - a file was picked as the new version; detail: `{ key: string, file: File }`
  * @fires coffer-error - when an action fails; detail: `{ error, message }`
  * @csspart row - the always-visible line
  */
@@ -145,6 +146,9 @@ export class CofferFileRow extends CofferElement {
       :host([open]) .chev .icon {
         transform: rotate(180deg);
       }
+      .row-error {
+        margin: 0 var(--_space-3) var(--_space-3);
+      }
       .rename {
         display: flex;
         gap: var(--_space-1);
@@ -200,6 +204,14 @@ export class CofferFileRow extends CofferElement {
   /** Position in the list (1-based) and the list's length, for labels. */
   @property({ type: Number }) position = 1;
   @property({ type: Number }) count = 1;
+  /**
+   * Runs a change of the record's files; by default on the file's own record. A list passes
+   * one shared runner so that its writes build on each other.
+   */
+  @property({ attribute: false }) act: <T>(change: (files: RecordFiles) => Promise<T>) => Promise<T> = (
+    change,
+  ) => change(this.file!.record.files!);
+  @state() private error = '';
 
   @state() private thumbUrl: string | undefined;
   @state() private renaming = false;
@@ -291,6 +303,11 @@ export class CofferFileRow extends CofferElement {
         </div>
       </div>
       <p class="visually-hidden" role="status" aria-live="polite">${this.status}</p>
+      ${
+        this.error
+          ? html`<div class="alert row-error" role="alert"><p>${this.error}</p><button class="ghost" @click=${() => (this.error = '')}>Dismiss</button></div>`
+          : ''
+      }
       ${this.open ? this._renderPanel(file, description, hex) : ''}
     `;
   }
@@ -401,21 +418,22 @@ export class CofferFileRow extends CofferElement {
       return;
     }
     try {
-      await file.record.files!.rename(file.key, next);
+      await this.act((files) => files.rename(file.key, next));
       this.renaming = false;
       this.status = `Renamed to ${next}.`;
     } catch (error) {
-      this.status = this.report(error);
+      this.status = this.error = this.report(error);
     }
   }
 
   private async _onDescription(event: Event): Promise<void> {
     const value = (event.target as HTMLTextAreaElement).value.trim();
     try {
-      await this.file!.record.files!.setMetadata(this.file!.key, { description: value || null });
+      const key = this.file!.key;
+      await this.act((files) => files.setMetadata(key, { description: value || null }));
       this.status = 'Description saved.';
     } catch (error) {
-      this.status = this.report(error);
+      this.status = this.error = this.report(error);
     }
   }
 
@@ -434,9 +452,9 @@ export class CofferFileRow extends CofferElement {
     this.confirmDelete = false;
     const file = this.file!;
     try {
-      await file.record.files!.delete(file.key);
+      await this.act((files) => files.delete(file.key));
     } catch (error) {
-      this.status = this.report(error);
+      this.status = this.error = this.report(error);
     }
   }
 }

@@ -1,4 +1,4 @@
-import type { CofferRecord, FileObject } from '@coffer/core';
+import type { CofferRecord, FileObject, RecordFiles } from '@coffer/core';
 import { css, html } from 'lit';
 import { customElement, property, query, state } from 'lit/decorators.js';
 import { repeat } from 'lit/directives/repeat.js';
@@ -13,8 +13,12 @@ import { icons } from './icons.js';
 import { describeError } from './messages.js';
 import { baseStyles } from './styles.js';
 
-/** How many files are written at once. */
-const PARALLEL_UPLOADS = 2;
+/**
+ * How many files are written at once. One: each write commits a new revision of the record,
+ * and writes of one record commit in turn (optimistic concurrency), so parallel ingest would
+ * gain little and race at commit.
+ */
+const PARALLEL_UPLOADS = 1;
 /** Drag type of a file row being reordered. */
 const ROW_DRAG_TYPE = 'application/x-coffer-key';
 
@@ -63,7 +67,7 @@ export class CofferFiles extends CofferElement {
       .dropzone p {
         flex: 1 1 220px;
       }
-      .dropzone .icon {
+      .dropzone > .icon {
         color: var(--_accent);
       }
       ul {
@@ -100,6 +104,8 @@ export class CofferFiles extends CofferElement {
   private queue: { item: UploadItem; file: Blob; key: string }[] = [];
   private running = 0;
   private progressFrame = 0;
+  /** The one record object all writes go through, so each write builds on the previous one. */
+  private writer: CofferRecord | undefined;
 
   private view = new LiveQueryController(this, {
     query: async (coffer, id): Promise<FilesView> => {
@@ -144,6 +150,29 @@ export class CofferFiles extends CofferElement {
       this.queue.push({ item, file, key });
     }
     await this._drain();
+  }
+
+  /**
+   * Run a change of the record's files on the shared writer, brought up to date first when
+   * another tab changed the record; a change that still races one is retried once.
+   */
+  readonly act = async <T>(change: (files: RecordFiles) => Promise<T>): Promise<T> => {
+    const writer = await this._writer();
+    try {
+      return await change(writer.files!);
+    } catch (error) {
+      if ((error as { code?: string }).code !== 'REVISION_CONFLICT') throw error;
+      await writer.reload();
+      return change(writer.files!);
+    }
+  };
+
+  private async _writer(): Promise<CofferRecord> {
+    const id = this.recordId!;
+    if (this.writer?.id !== id) this.writer = await this.coffer!.records.get(id);
+    const seen = this.view.value?.record;
+    if (seen && seen.id === id && seen.revisionId > this.writer.revisionId) await this.writer.reload();
+    return this.writer;
   }
 
   override render() {
@@ -195,6 +224,7 @@ export class CofferFiles extends CofferElement {
                   <coffer-file-row
                     .coffer=${this.coffer}
                     .file=${file}
+                    .act=${this.act}
                     .position=${i + 1}
                     .count=${files.length}
                     ?open=${this.openKey === file.key}
@@ -228,19 +258,19 @@ export class CofferFiles extends CofferElement {
   }
 
   private async _upload(item: UploadItem, file: Blob, key: string): Promise<void> {
-    const record = this.view.value?.record;
     if (item.controller.signal.aborted) return;
     this._update(item, { state: 'uploading' });
     try {
-      if (!record?.files) throw new Error('This record has no files.');
-      await record.files.set(key, file, {
-        mimetype: file.type || undefined,
-        signal: item.controller.signal,
-        onProgress: ({ loaded }) => {
-          item.loaded = loaded;
-          this._scheduleProgress();
-        },
-      });
+      await this.act((files) =>
+        files.set(key, file, {
+          mimetype: file.type || undefined,
+          signal: item.controller.signal,
+          onProgress: ({ loaded }) => {
+            item.loaded = loaded;
+            this._scheduleProgress();
+          },
+        }),
+      );
       this._update(item, { state: 'done', loaded: item.size });
       this.status = `${key} stored.`;
     } catch (error) {
@@ -396,9 +426,8 @@ export class CofferFiles extends CofferElement {
   }
 
   private async _sort(keys: string[], done: string): Promise<void> {
-    const record = this.view.value?.record;
     try {
-      await record?.files?.sortBy(keys);
+      await this.act((files) => files.sortBy(keys));
       this.status = done;
     } catch (error) {
       this.alert = this.report(error);

@@ -4,7 +4,7 @@ import { CofferElement } from './base-element.js';
 import { LiveQueryController } from './controllers/live-query-controller.js';
 import { formatAgo, formatDateTime } from './format.js';
 import { describeError } from './messages.js';
-import { diffData, type FieldChange, userData } from './record-fields.js';
+import { diffData, diffFiles, type FieldChange, userData } from './record-fields.js';
 import { baseStyles } from './styles.js';
 
 /** One revision as listed. */
@@ -13,6 +13,7 @@ interface RevisionView {
   created: Date;
   data: Record<string, unknown>;
   changes: FieldChange[];
+  files: string[];
   current: boolean;
 }
 
@@ -109,6 +110,7 @@ export class CofferRevisionHistory extends CofferElement {
           created: rev.created,
           data,
           changes: diffData(before, data),
+          files: diffFiles(i === 0 ? [] : revisions[i - 1]!.data._files, rev.data._files),
           current: rev.revisionId === record.revisionId,
         };
       });

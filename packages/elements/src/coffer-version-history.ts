@@ -33,7 +33,7 @@ export class CofferVersionHistory extends CofferElement {
       }
       li {
         display: grid;
-        grid-template-columns: 1fr auto;
+        grid-template-columns: 1fr;
         gap: var(--_space-1) var(--_space-3);
         padding: var(--_space-2) 0;
         border-top: 1px solid var(--_border);
@@ -54,7 +54,6 @@ export class CofferVersionHistory extends CofferElement {
         display: flex;
         gap: var(--_space-1);
         flex-wrap: wrap;
-        justify-content: flex-end;
       }
       .actions button {
         min-height: 30px;

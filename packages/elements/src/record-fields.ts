@@ -73,3 +73,37 @@ export function diffData(before: Record<string, unknown>, after: Record<string, 
   }
   return changes;
 }
+
+/** What happened to a record's files between two revisions, one sentence per change. */
+export function diffFiles(before: unknown, after: unknown): string[] {
+  type Entry = { key: string; file_id?: string; version_id?: string };
+  const entries = (value: unknown): Entry[] =>
+    Array.isArray(value) ? value.filter((e): e is Entry => typeof (e as Entry)?.key === 'string') : [];
+  const a = entries(before);
+  const b = entries(after);
+  const byKey = (list: Entry[]) => new Map(list.map((e) => [e.key, e]));
+  const was = byKey(a);
+  const now = byKey(b);
+  const changes: string[] = [];
+  const renamedFrom = new Set<string>();
+  for (const entry of b) {
+    const old = was.get(entry.key);
+    if (old) {
+      if (old.version_id !== entry.version_id) changes.push(`New version of ${entry.key}`);
+      continue;
+    }
+    const source = a.find((e) => !now.has(e.key) && e.file_id === entry.file_id);
+    if (source) {
+      renamedFrom.add(source.key);
+      changes.push(`Renamed ${source.key} to ${entry.key}`);
+    } else {
+      changes.push(`Added ${entry.key}`);
+    }
+  }
+  for (const entry of a) {
+    if (!now.has(entry.key) && !renamedFrom.has(entry.key)) changes.push(`Removed ${entry.key}`);
+  }
+  const order = (list: Entry[]) => list.map((e) => e.key).filter((k) => was.has(k) && now.has(k));
+  if (changes.length === 0 && order(a).join('\0') !== order(b).join('\0')) changes.push('Reordered files');
+  return changes;
+}
