@@ -120,6 +120,16 @@ export class RevisionConflictError extends InvalidOperationError {
   override readonly code: string = 'REVISION_CONFLICT';
 }
 
+/** A change to a soft-deleted record (restore it first). */
+export class RecordDeletedError extends InvalidOperationError {
+  override readonly code: string = 'RECORD_DELETED';
+}
+
+/** Creating a record with the id of one that exists. */
+export class RecordExistsError extends InvalidOperationError {
+  override readonly code: string = 'RECORD_EXISTS';
+}
+
 /** Record data that fails its JSON Schema. `errors` lists every violation. */
 export class ValidationError extends InvalidOperationError {
   override readonly code: string = 'VALIDATION_FAILED';
@@ -222,6 +232,8 @@ export const errorClasses: Record<string, new (...args: never[]) => CofferError>
   ReservedMetadataError,
   KeyExistsError,
   RevisionConflictError,
+  RecordDeletedError,
+  RecordExistsError,
   ValidationError,
   NotFoundError,
   StorageError,

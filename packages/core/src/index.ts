@@ -8,6 +8,21 @@ export { Bucket, BucketObjects, type BucketOptions, type ListOptions, type SyncC
 export { ObjectVersion, type FileInstance } from './api/object-version.js';
 export type { PutOptions } from './api/write-file.js';
 export {
+  CofferRecord,
+  Records,
+  type CreateRecordOptions,
+  type GetRecordOptions,
+  type ListRecordsOptions,
+  type RecordHooks,
+  type RecordRevision,
+  type RecordsOptions,
+} from './api/records.js';
+export { RecordFiles, recordFileFactory, sortedFilesFromBucket, type SetFileOptions } from './api/record-files.js';
+export { FileObject } from './api/file-object.js';
+export type { JsonSchema, SchemaMap } from './api/json-schema.js';
+export type { FileEntry, RecordData } from './model/record.js';
+export { RESERVED_METADATA } from './model/record.js';
+export {
   BucketMultipart,
   MultipartUpload,
   type CreateUploadOptions,
@@ -53,6 +68,8 @@ export {
   MultipartInvalidSizeError,
   MultipartMissingPartsError,
   NotFoundError,
+  RecordDeletedError,
+  RecordExistsError,
   ReservedMetadataError,
   RevisionConflictError,
   StorageError,

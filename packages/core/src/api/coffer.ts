@@ -11,6 +11,8 @@ import { createInProcessPipeline } from '../worker/in-process.js';
 import type { BytePipeline } from '../worker/protocol.js';
 import { Bucket, type BucketOptions } from './bucket.js';
 import type { CofferContext, CofferSettings } from './context.js';
+import type { SchemaMap } from './json-schema.js';
+import { type RecordHooks, Records, type RecordsOptions } from './records.js';
 import {
   collectGarbage,
   type GcOptions,
@@ -49,6 +51,13 @@ export interface CofferOptions {
    * 10,000 parts, expiry 4 days after the last part).
    */
   multipart?: Partial<MultipartLimits>;
+  /**
+   * JSON Schemas by URI: a record whose `$schema` names one is validated on create and on
+   * every write (with Ajv, loaded only when this is given).
+   */
+  schemas?: SchemaMap;
+  /** Invenio's override points of record creation: `createBucket`, `dumpBucket`, `loadBucket`. */
+  records?: RecordHooks;
   /** The byte pipeline; by default the worker where `Worker` exists, else in process. @internal */
   pipeline?: (db: CofferDb) => BytePipeline;
 }
@@ -62,13 +71,17 @@ const MiB = 1024 * 1024;
 export class Coffer {
   /** The buckets of this coffer. */
   readonly buckets: Buckets;
+  /** The records of this coffer, each owning at most one bucket. */
+  readonly records: Records;
 
   /** @internal */
   constructor(
     /** @internal */
     readonly context: CofferContext,
+    recordsOptions: RecordsOptions = {},
   ) {
     this.buckets = new Buckets(context);
+    this.records = new Records(this, recordsOptions);
   }
 
   /** The database name. */
@@ -205,5 +218,8 @@ export async function openCoffer(options: CofferOptions): Promise<Coffer> {
     : useWorker
       ? createWorkerPipeline(options.name)
       : createInProcessPipeline(db);
-  return new Coffer({ db, store: new BucketStore(db), pipeline, settings });
+  return new Coffer(
+    { db, store: new BucketStore(db), pipeline, settings },
+    { ...options.records, ...(options.schemas ? { schemas: options.schemas } : {}) },
+  );
 }
