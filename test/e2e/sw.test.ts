@@ -1,0 +1,332 @@
+import { readFile, rm } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { extname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import { build } from 'vite';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const fixtureDir = fileURLToPath(new URL('./fixtures/sw/', import.meta.url));
+const outDir = join(tmpdir(), `coffer-sw-${process.pid}-${Date.now()}`);
+const indexHtml =
+  '<!doctype html><meta charset="utf-8"><title>coffer sw fixture</title><script type="module" src="/page.js"></script>';
+const types: Record<string, string> = {
+  '.js': 'text/javascript',
+  '.html': 'text/html',
+  '.wasm': 'application/wasm',
+};
+
+let server: Server;
+let origin: string;
+let browser: Browser;
+let context: BrowserContext;
+let page: Page;
+let urls: Awaited<ReturnType<typeof seed>>;
+
+async function buildFixture(): Promise<void> {
+  await build({
+    configFile: false,
+    root: fixtureDir,
+    logLevel: 'warn',
+    resolve: { conditions: ['source', 'module', 'browser', 'development|production'] },
+    build: {
+      outDir,
+      emptyOutDir: true,
+      minify: false,
+      modulePreload: false,
+      rolldownOptions: {
+        input: { page: join(fixtureDir, 'page.ts'), sw: join(fixtureDir, 'sw.ts') },
+        output: { entryFileNames: '[name].js', chunkFileNames: 'chunks/[name]-[hash].js', format: 'es' },
+      },
+    },
+  });
+}
+
+function serve(): Promise<void> {
+  server = createServer(async (request, response) => {
+    const path = new URL(request.url ?? '/', 'http://x').pathname;
+    try {
+      const body = path === '/' ? indexHtml : await readFile(join(outDir, path.replace(/\.\.+/g, '')));
+      response.writeHead(200, { 'Content-Type': types[extname(path)] ?? 'text/html' }).end(body);
+    } catch {
+      response.writeHead(404).end('not on the server');
+    }
+  });
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+}
+
+/** Store the test files through the page; returns their URLs. */
+function seed(page: Page) {
+  return page.evaluate(async () => {
+    const coffer = await fixture.openCoffer();
+    const bucket = await coffer.buckets.create();
+    const put = (key: string, content: BlobPart | Blob) =>
+      bucket.objects.put(key, content instanceof Blob ? content : new Blob([content]));
+    const text = await put('notes/hello.txt', 'hello from coffer');
+    const html = await put(
+      'page.html',
+      '<h1>hi</h1><script>parent.executed = true; window.executed = true;</script>',
+    );
+    const png = await put('pixel.png', await fixture.png(7, 5));
+    const video = await put('clip.webm', await fixture.webm(6));
+    const unicode = await put('données/żółć résumé.txt', 'ünïcödé');
+    const pdf = await put('paper.pdf', '%PDF-1.4\n%%EOF\n');
+    const old = await put('v.txt', 'one');
+    await put('v.txt', 'two');
+    await put('gone.txt', 'bye');
+    const marker = await bucket.objects.delete('gone.txt');
+    const secret = await put('private/secret.txt', 'hidden');
+    coffer.close();
+    return {
+      bucket: `/coffer/buckets/${bucket.id}/objects/`,
+      text: text.url,
+      textChecksum: text.checksum,
+      html: html.url,
+      png: png.url,
+      video: video.url,
+      videoSize: video.size,
+      unicode: unicode.url,
+      pdf: pdf.url,
+      old: `${old.url}?versionId=${old.versionId}`,
+      head: old.url,
+      gone: `/coffer/buckets/${bucket.id}/objects/gone.txt`,
+      marker: marker.url,
+      secret: secret.url,
+    };
+  });
+}
+
+/** Fetch `url` in the page; status, headers and text of the answer. */
+const fetchIn = (page: Page, url: string, init: RequestInit = {}) =>
+  page.evaluate(
+    async ([url, init]) => {
+      const response = await fetch(url, { cache: 'no-store', ...init });
+      return {
+        status: response.status,
+        headers: Object.fromEntries(response.headers),
+        body: await response.text(),
+      };
+    },
+    [url, init] as const,
+  );
+
+beforeAll(async () => {
+  await buildFixture();
+  await serve();
+  origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  browser = await chromium.launch({
+    executablePath: process.env.CHROME_PATH ?? '/usr/bin/chromium',
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+      '--autoplay-policy=no-user-gesture-required',
+    ],
+  });
+  context = await browser.newContext({ acceptDownloads: true });
+  page = await context.newPage();
+  await page.goto(origin);
+  await page.evaluate(() => fixture.registerServiceWorker());
+  urls = await seed(page);
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await new Promise((resolve) => (server ? server.close(resolve) : resolve(undefined)));
+  await rm(outDir, { recursive: true, force: true });
+});
+
+describe('service-worker file routes in Chromium', () => {
+  it('serves a stored file with Invenio headers', async () => {
+    const response = await fetchIn(page, urls.text);
+
+    expect(response.status).toBe(200);
+    expect(response.body).toBe('hello from coffer');
+    expect(response.headers).toMatchObject({
+      'content-type': 'text/plain; charset=utf-8',
+      'content-length': '17',
+      'content-disposition': 'inline; filename=hello.txt',
+      'content-security-policy': "default-src 'none'; frame-ancestors 'self'",
+      'x-content-type-options': 'nosniff',
+      'x-frame-options': 'sameorigin',
+      'accept-ranges': 'bytes',
+      etag: `"${urls.textChecksum}"`,
+    });
+    expect(Date.parse(response.headers['last-modified']!)).toBeGreaterThan(Date.now() - 3_600_000);
+  });
+
+  it('answers HEAD, ?download, 304, 206 and 416', async () => {
+    const head = await fetchIn(page, urls.text, { method: 'HEAD' });
+    const download = await fetchIn(page, `${urls.text}?download`);
+    const notModified = await fetchIn(page, urls.text, {
+      headers: { 'If-None-Match': `"${urls.textChecksum}"` },
+    });
+    const partial = await fetchIn(page, urls.text, { headers: { Range: 'bytes=6-9' } });
+    const suffix = await fetchIn(page, urls.text, { headers: { Range: 'bytes=-6' } });
+    const unsatisfiable = await fetchIn(page, urls.text, { headers: { Range: 'bytes=17-' } });
+
+    expect([head.status, head.body, head.headers['content-length']]).toEqual([200, '', '17']);
+    expect(download.headers['content-disposition']).toBe('attachment; filename=hello.txt');
+    expect([notModified.status, notModified.body]).toEqual([304, '']);
+    expect([partial.status, partial.body, partial.headers['content-range']]).toEqual([
+      206,
+      'from',
+      'bytes 6-9/17',
+    ]);
+    expect([suffix.status, suffix.body]).toEqual([206, 'coffer']);
+    expect([unsatisfiable.status, unsatisfiable.headers['content-range']]).toEqual([416, 'bytes */17']);
+  });
+
+  it('serves versions by versionId and answers 404 for what is missing, deleted or denied', async () => {
+    const old = await fetchIn(page, urls.old);
+    const head = await fetchIn(page, urls.head);
+    const statuses = await Promise.all(
+      [
+        urls.gone,
+        urls.marker,
+        urls.secret,
+        `${urls.bucket}nope.txt`,
+        `${urls.head}?versionId=00000000-0000-0000-0000-000000000000`,
+        '/coffer/buckets/no-such-bucket/objects/a.txt',
+      ].map(async (url) => [url, (await fetchIn(page, url)).status]),
+    );
+
+    expect([old.status, old.body, head.body]).toEqual([200, 'one', 'two']);
+    expect(statuses).toEqual(statuses.map(([url]) => [url, 404]));
+  });
+
+  it('serves PDF inline and a non-ASCII key with an RFC 6266 name', async () => {
+    const pdf = await fetchIn(page, urls.pdf, { method: 'HEAD' });
+    const unicode = await fetchIn(page, urls.unicode);
+
+    expect(pdf.headers['content-type']).toBe('application/pdf');
+    expect(pdf.headers['content-disposition']).toBe('inline; filename=paper.pdf');
+    expect(unicode.body).toBe('ünïcödé');
+    expect(unicode.headers['content-disposition']).toBe(
+      'inline; filename="zoc resume.txt"; filename*=UTF-8\'\'%C5%BC%C3%B3%C5%82%C4%87%20r%C3%A9sum%C3%A9.txt',
+    );
+  });
+
+  it('renders an image from its URL', async () => {
+    const size = await page.evaluate(async (src) => {
+      const img = document.createElement('img');
+      img.src = src;
+      document.body.append(img);
+      await img.decode();
+      return [img.naturalWidth, img.naturalHeight];
+    }, urls.png);
+
+    expect(size).toEqual([7, 5]);
+  });
+
+  it('plays a video and seeks it through range requests', async () => {
+    await fetchIn(page, '/__log');
+
+    const played = await page.evaluate(async (src) => {
+      const video = document.createElement('video');
+      video.muted = true;
+      video.preload = 'metadata';
+      video.src = src;
+      document.body.append(video);
+      const once = (name: string) =>
+        new Promise((resolve, reject) => {
+          video.addEventListener(name, resolve, { once: true });
+          video.addEventListener('error', () => reject(new Error(`video error ${video.error?.message}`)), {
+            once: true,
+          });
+        });
+      await once('loadedmetadata');
+      const duration = video.duration;
+      video.currentTime = 5.2;
+      await once('seeked');
+      const frame = new Promise((resolve) => video.requestVideoFrameCallback(() => resolve(true)));
+      await video.play();
+      await frame;
+      video.pause();
+      return { duration, currentTime: video.currentTime, width: video.videoWidth };
+    }, urls.video);
+    const log: { url: string; range: string | null }[] = JSON.parse((await fetchIn(page, '/__log')).body);
+    const ranges = log.filter((entry) => entry.url.endsWith(urls.video)).map((entry) => entry.range);
+
+    expect(played.duration).toBeCloseTo(6, 0);
+    expect(played.currentTime).toBeGreaterThanOrEqual(5.2);
+    expect(played.width).toBe(640);
+    expect(ranges.length).toBeGreaterThan(0);
+    expect(ranges.every((range) => range?.startsWith('bytes='))).toBe(true);
+    expect(ranges.some((range) => !range?.startsWith('bytes=0-'))).toBe(true);
+  });
+
+  it('downloads a file with a non-ASCII name', async () => {
+    const [download] = await Promise.all([
+      page.waitForEvent('download'),
+      page.evaluate((href) => {
+        const link = document.createElement('a');
+        link.href = href;
+        document.body.append(link);
+        link.click();
+      }, `${urls.unicode}?download`),
+    ]);
+
+    expect(download.suggestedFilename()).toBe('żółć résumé.txt');
+    expect(await readFile((await download.path())!, 'utf8')).toBe('ünïcödé');
+  });
+
+  it('serves an HTML file as text/plain and never runs it', async () => {
+    const framed = await page.evaluate(async (src) => {
+      const frame = document.createElement('iframe');
+      frame.src = src;
+      const loaded = new Promise((resolve) => frame.addEventListener('load', resolve, { once: true }));
+      document.body.append(frame);
+      await loaded;
+      return {
+        type: frame.contentDocument?.contentType,
+        text: frame.contentDocument?.body.textContent,
+        executed: (window as { executed?: boolean }).executed ?? false,
+      };
+    }, urls.html);
+    const tab = await context.newPage();
+    const navigation = await tab.goto(origin + urls.html);
+    const inTab = await tab.evaluate(() => ({
+      type: document.contentType,
+      executed: (window as { executed?: boolean }).executed ?? false,
+    }));
+    await tab.close();
+
+    expect(framed).toEqual({
+      type: 'text/plain',
+      text: '<h1>hi</h1><script>parent.executed = true; window.executed = true;</script>',
+      executed: false,
+    });
+    expect(navigation?.headers()['content-type']).toBe('text/plain; charset=utf-8');
+    expect(inTab).toEqual({ type: 'text/plain', executed: false });
+  });
+
+  it('still answers, fetched and navigated to, after the server stops', async () => {
+    const closed = new Promise((resolve) => server.close(resolve));
+    server.closeAllConnections();
+    await closed;
+
+    const fetched = await fetchIn(page, urls.text);
+    const tab = await context.newPage();
+    const navigation = await tab.goto(origin + urls.text);
+    const shown = await tab.evaluate(() => document.body.textContent);
+    const offPrefix = await page.evaluate(async () => {
+      try {
+        return (await fetch('/page.js', { cache: 'no-store' })).status;
+      } catch {
+        return 'network error';
+      }
+    });
+
+    expect([fetched.status, fetched.body]).toEqual([200, 'hello from coffer']);
+    expect(navigation?.status()).toBe(200);
+    expect(navigation?.fromServiceWorker()).toBe(true);
+    expect(shown).toBe('hello from coffer');
+    expect(offPrefix).toBe('network error');
+  });
+});
