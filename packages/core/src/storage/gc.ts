@@ -169,19 +169,28 @@ export class MaintenanceStore {
     return rows.sort((a, b) => (a.lastCheckAt ?? -1) - (b.lastCheckAt ?? -1)).slice(0, limit);
   }
 
-  /** Whether every chunk the extents need is stored, at the offsets and sizes they need. */
+  /**
+   * Whether every chunk the extents need is stored, at the offsets and with the sizes they
+   * need (a truncated chunk would otherwise fail a read with a bare `RangeError`).
+   */
   async extentsIntact(extents: readonly Extent[]): Promise<boolean> {
     const { db } = this;
     return mapErrors(() =>
       db.transaction('r', db.chunks, async () => {
         for (const extent of extents) {
-          const keys = (await db.chunks
+          let expectedOffset = 0;
+          let intact = true;
+          await db.chunks
             .where('[dataId+offset]')
             .between(...dataRange(extent.dataId), true, true)
-            .primaryKeys()) as [string, number][];
-          const expected = Math.ceil(extent.size / extent.chunkSize);
-          if (keys.length !== expected) return false;
-          if (keys.some(([, offset], i) => offset !== i * extent.chunkSize)) return false;
+            .each((chunk) => {
+              const size = Math.min(extent.chunkSize, extent.size - expectedOffset);
+              const stored = chunk.data instanceof Blob ? chunk.data.size : chunk.data?.byteLength;
+              if (chunk.offset !== expectedOffset || chunk.size !== size || stored !== size) intact = false;
+              expectedOffset += extent.chunkSize;
+            });
+          if (!intact || expectedOffset < extent.size || (extent.size === 0) !== (expectedOffset === 0))
+            return false;
         }
         return true;
       }),
