@@ -120,6 +120,20 @@ describe('record.files.set', () => {
     expect(await files.count()).toBe(0);
   });
 
+  it('keeps unsaved edits of the data, which a later commit stores', async ({ coffer }) => {
+    const { record, files } = await withFiles(coffer);
+    record.data.title = 'edited';
+
+    await files.set('a.txt', blob('A'));
+    await record.commit();
+
+    expect((await stored(coffer, record)).data).toMatchObject({
+      title: 'edited',
+      _files: [{ key: 'a.txt' }],
+    });
+    expect(record.revisionId).toBe(2);
+  });
+
   it('keeps the bucket size of the record in step', async ({ coffer }) => {
     const { record, files } = await withFiles(coffer);
 
