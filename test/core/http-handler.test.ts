@@ -209,6 +209,58 @@ describe('handleFileRequest: 404', () => {
   });
 });
 
+describe('handleFileRequest: record routes', () => {
+  it('serves a record file at its FileObject.url, and older versions by versionId', async ({ coffer }) => {
+    const record = await coffer.records.create({ title: 'Survey 12' });
+    await record.files!.set('plans/site plan.txt', blob('one'));
+    const file = await record.files!.set('plans/site plan.txt', blob('two'));
+    const [, old] = await record.bucket!.objects.versions('plans/site plan.txt');
+
+    const head = await get(coffer, file.url);
+    const older = await get(coffer, `${file.url}?versionId=${old!.versionId}&download`);
+
+    expect(file.url).toBe(`/coffer/records/${record.id}/files/plans/site%20plan.txt`);
+    expect([head.status, await head.text()]).toEqual([200, 'two']);
+    expect(head.headers.get('etag')).toBe(`"${file.version.checksum}"`);
+    expect([older.status, await older.text()]).toEqual([200, 'one']);
+    expect(older.headers.get('content-disposition')).toBe('attachment; filename="site plan.txt"');
+  });
+
+  it('is 404 for an unknown record or key, a deleted file, a record without a bucket, a soft-deleted record', async ({
+    coffer,
+  }) => {
+    const record = await coffer.records.create({});
+    const file = await record.files!.set('a.txt', blob('a'));
+    await record.files!.set('gone.txt', blob('g'));
+    await record.files!.delete('gone.txt');
+    const bare = await coffer.records.create({}, { withBucket: false });
+    const deleted = await coffer.records.create({});
+    const deletedFile = await deleted.files!.set('a.txt', blob('a'));
+    await deleted.delete();
+
+    for (const path of [
+      `/coffer/records/nope/files/a.txt`,
+      `/coffer/records/${record.id}/files/b.txt`,
+      `/coffer/records/${record.id}/files/gone.txt`,
+      `/coffer/records/${bare.id}/files/a.txt`,
+      deletedFile.url,
+    ]) {
+      expect((await get(coffer, path)).status, path).toBe(404);
+    }
+    expect((await get(coffer, file.url)).status).toBe(200);
+  });
+
+  it('passes the record to canRead', async ({ coffer }) => {
+    const record = await coffer.records.create({ access: 'restricted' });
+    const file = await record.files!.set('a.txt', blob('a'));
+    const canRead = (r: { data: Record<string, unknown> } | undefined) => r?.data.access !== 'restricted';
+
+    const response = await get(coffer, file.url, {}, { canRead });
+
+    expect(response.status).toBe(404);
+  });
+});
+
 describe('handleFileRequest: conditional and range requests', () => {
   it('answers 304 to a matching If-None-Match or a current If-Modified-Since', async ({ coffer }) => {
     const { version } = await stored(coffer, 'a.txt');

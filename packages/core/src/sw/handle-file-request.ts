@@ -1,5 +1,6 @@
 import type { Coffer } from '../api/coffer.js';
 import type { ObjectVersion } from '../api/object-version.js';
+import type { CofferRecord } from '../api/records.js';
 import { InvalidKeyError, NotFoundError } from '../errors.js';
 import { DEFAULT_URL_PREFIX, type FileRoute, parseFileUrl } from '../model/file-url.js';
 import {
@@ -16,18 +17,19 @@ import {
   servedMimetype,
   type Validators,
 } from '../model/http.js';
-import { resolveRecordFile, type ServedRecord } from './records.js';
+import { resolveRecordFile } from './records.js';
 
 /**
  * Decides whether a stored file may be read. A denial is answered `404`, so that the file's
  * existence is not revealed (Invenio's hidden `object-read`).
  *
- * @param record the record, on `records/<id>/files/<key>` routes; `undefined` on bucket routes.
+ * @param record the record, on `records/<id>/files/<key>` routes (its file metadata is in
+ *   `record.files.get(key)` and `record.data._files`); `undefined` on bucket routes.
  * @param file the version about to be served.
  * @param request the request being answered.
  */
 export type CanRead = (
-  record: ServedRecord | undefined,
+  record: CofferRecord | undefined,
   file: ObjectVersion,
   request: Request,
 ) => boolean | Promise<boolean>;
@@ -131,7 +133,7 @@ const baseUrl = (request: Request): string =>
 async function resolve(
   coffer: Coffer,
   route: FileRoute,
-): Promise<{ record?: ServedRecord; version: ObjectVersion } | undefined> {
+): Promise<{ record?: CofferRecord; version: ObjectVersion } | undefined> {
   if (route.kind === 'record') return resolveRecordFile(coffer, route.id, route.key, route.versionId);
   const bucket = await coffer.buckets.get(route.id);
   const version = await bucket?.objects.get(route.key, { versionId: route.versionId });

@@ -41,4 +41,3 @@ export {
   isFileRequest,
 } from './handle-file-request.js';
 export { type CofferSource, lazyCoffer } from './lazy-coffer.js';
-export type { ServedRecord } from './records.js';

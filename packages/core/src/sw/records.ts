@@ -1,28 +1,11 @@
 import type { Coffer } from '../api/coffer.js';
 import type { ObjectVersion } from '../api/object-version.js';
-
-/** What the record routes read of a record: its id, its files and its bucket. */
-export interface ServedRecord {
-  readonly id: string;
-}
-
-interface RecordWithFiles extends ServedRecord {
-  readonly files?: { get(key: string): Promise<{ readonly version: ObjectVersion } | undefined> };
-  readonly bucket?: {
-    readonly objects: {
-      get(key: string, options: { versionId?: string }): Promise<ObjectVersion | undefined>;
-    };
-  };
-}
-
-interface RecordsLike {
-  get(id: string): Promise<RecordWithFiles | undefined>;
-}
+import type { CofferRecord } from '../api/records.js';
 
 /**
- * The version a record route names: the head of `key` in the record's files, or with
- * `versionId` that version in the record's bucket. `undefined` when the coffer has no records
- * layer, the record has no bucket (or a deleted one), or nothing matches.
+ * The version a record route names: the live head of `key` in the record's files, or with
+ * `versionId` that version (an older one or a delete marker) in the record's bucket.
+ * `undefined` when the record has no bucket (or a deleted one) or nothing matches.
  *
  * @throws {NotFoundError} from `coffer.records.get` for an unknown or soft-deleted record.
  */
@@ -31,10 +14,9 @@ export async function resolveRecordFile(
   recordId: string,
   key: string,
   versionId: string | undefined,
-): Promise<{ record: ServedRecord; version: ObjectVersion } | undefined> {
-  const records = (coffer as unknown as { records?: RecordsLike }).records;
-  const record = await records?.get(recordId);
-  if (!record?.bucket) return undefined;
+): Promise<{ record: CofferRecord; version: ObjectVersion } | undefined> {
+  const record = await coffer.records.get(recordId);
+  if (!record.bucket) return undefined;
   const version =
     versionId === undefined
       ? (await record.files?.get(key))?.version
