@@ -60,7 +60,7 @@ function serve(): Promise<void> {
 /** Store the test files through the page; returns their URLs. */
 function seed(page: Page) {
   return page.evaluate(async () => {
-    const coffer = await fixture.openCoffer();
+    const coffer = await swFixture.openCoffer();
     const bucket = await coffer.buckets.create();
     const put = (key: string, content: BlobPart | Blob) =>
       bucket.objects.put(key, content instanceof Blob ? content : new Blob([content]));
@@ -69,8 +69,8 @@ function seed(page: Page) {
       'page.html',
       '<h1>hi</h1><script>parent.executed = true; window.executed = true;</script>',
     );
-    const png = await put('pixel.png', await fixture.png(7, 5));
-    const video = await put('clip.webm', await fixture.webm(6));
+    const png = await put('pixel.png', await swFixture.png(7, 5));
+    const video = await put('clip.webm', await swFixture.webm(6));
     const unicode = await put('données/żółć résumé.txt', 'ünïcödé');
     const pdf = await put('paper.pdf', '%PDF-1.4\n%%EOF\n');
     const old = await put('v.txt', 'one');
@@ -78,6 +78,11 @@ function seed(page: Page) {
     await put('gone.txt', 'bye');
     const marker = await bucket.objects.delete('gone.txt');
     const secret = await put('private/secret.txt', 'hidden');
+    const record = await coffer.records.create({ title: 'Survey 12' });
+    const recordFile = await record.files!.set('scans/étude.txt', new Blob(['record bytes']));
+    const deleted = await coffer.records.create({});
+    const deletedFile = await deleted.files!.set('a.txt', new Blob(['x']));
+    await deleted.delete();
     coffer.close();
     return {
       bucket: `/coffer/buckets/${bucket.id}/objects/`,
@@ -94,6 +99,8 @@ function seed(page: Page) {
       gone: `/coffer/buckets/${bucket.id}/objects/gone.txt`,
       marker: marker.url,
       secret: secret.url,
+      record: recordFile.url,
+      deletedRecord: deletedFile.url,
     };
   });
 }
@@ -131,7 +138,7 @@ beforeAll(async () => {
   context = await browser.newContext({ acceptDownloads: true });
   page = await context.newPage();
   await page.goto(origin);
-  await page.evaluate(() => fixture.registerServiceWorker());
+  await page.evaluate(() => swFixture.registerServiceWorker());
   urls = await seed(page);
 });
 
@@ -182,14 +189,17 @@ describe('service-worker file routes in Chromium', () => {
     expect([unsatisfiable.status, unsatisfiable.headers['content-range']]).toEqual([416, 'bytes */17']);
   });
 
-  it('serves versions by versionId and answers 404 for what is missing, deleted or denied', async () => {
+  it('serves record files and versions, and answers 404 for what is missing, deleted or denied', async () => {
     const old = await fetchIn(page, urls.old);
+    const recordFile = await fetchIn(page, urls.record);
     const head = await fetchIn(page, urls.head);
     const statuses = await Promise.all(
       [
         urls.gone,
         urls.marker,
         urls.secret,
+        urls.deletedRecord,
+        '/coffer/records/no-such-record/files/a.txt',
         `${urls.bucket}nope.txt`,
         `${urls.head}?versionId=00000000-0000-0000-0000-000000000000`,
         '/coffer/buckets/no-such-bucket/objects/a.txt',
@@ -197,6 +207,8 @@ describe('service-worker file routes in Chromium', () => {
     );
 
     expect([old.status, old.body, head.body]).toEqual([200, 'one', 'two']);
+    expect([recordFile.status, recordFile.body]).toEqual([200, 'record bytes']);
+    expect(urls.record).toMatch(/^\/coffer\/records\/[^/]+\/files\/scans\/%C3%A9tude\.txt$/);
     expect(statuses).toEqual(statuses.map(([url]) => [url, 404]));
   });
 
