@@ -306,6 +306,18 @@ describe('bucket.snapshot', () => {
     expect(await (await (await snapshot.objects.get('a'))!.blob()).text()).toBe('old');
   });
 
+  it('copies every head even when the source holds more than its lowered quota', async ({ coffer }) => {
+    const bucket = await coffer.buckets.create();
+    await bucket.objects.put('a', blob('aaaa'));
+    await bucket.objects.put('b', blob('bbbb'));
+    await bucket.update({ quotaSize: 5, maxFileSize: 2 });
+
+    const snapshot = await bucket.snapshot();
+
+    expect((await snapshot.objects.list()).map((v) => v.key)).toEqual(['a', 'b']);
+    expect(snapshot).toMatchObject({ size: 8, quotaSize: 5, maxFileSize: 2 });
+  });
+
   it('snapshots an empty bucket as an empty bucket', async ({ coffer }) => {
     const bucket = await coffer.buckets.create();
 

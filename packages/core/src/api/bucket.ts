@@ -63,6 +63,7 @@ export class Bucket {
     this.multipart = new BucketMultipart(context, this);
   }
 
+  /** The bucket's id. */
   get id(): BucketId {
     return this.row.id;
   }
@@ -78,9 +79,11 @@ export class Bucket {
   get maxFileSize(): number | null {
     return this.row.maxFileSize;
   }
+  /** Whether writes are refused. */
   get locked(): boolean {
     return this.row.locked === 1;
   }
+  /** Whether the bucket is soft-deleted. */
   get deleted(): boolean {
     return this.row.deleted === 1;
   }
@@ -92,9 +95,11 @@ export class Bucket {
   get storageClass(): string {
     return this.row.storageClass;
   }
+  /** When the bucket was created. */
   get created(): Date {
     return new Date(this.row.created);
   }
+  /** When the bucket last changed. */
   get updated(): Date {
     return new Date(this.row.updated);
   }
@@ -124,6 +129,7 @@ export class Bucket {
     this.row = await this.context.store.updateBucket(this.id, () => ({ locked: 1 }));
   }
 
+  /** Unlock the bucket: writes are accepted again. */
   async unlock(): Promise<void> {
     this.row = await this.context.store.updateBucket(this.id, () => ({ locked: 0 }));
   }

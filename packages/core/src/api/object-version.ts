@@ -27,6 +27,7 @@ export interface FileInstance {
   updated: Date;
 }
 
+/** A stored file row as the public {@link FileInstance}. */
 export const toFileInstance = (row: FileRow): FileInstance => ({
   id: row.id,
   size: row.size,
@@ -47,8 +48,11 @@ export { encodeKeyPath } from '../model/file-url.js';
  * when it was read: `isHead` does not change when a newer version arrives.
  */
 export class ObjectVersion {
+  /** The bucket holding this version. */
   readonly bucketId: BucketId;
+  /** The object's key. */
   readonly key: string;
+  /** This version's id. */
   readonly versionId: VersionId;
   /** The file instance; `null` for a delete marker. */
   readonly fileId: FileId | null;
@@ -56,8 +60,11 @@ export class ObjectVersion {
   readonly size: number;
   /** `"md5:<hex>"`; `null` for a delete marker. */
   readonly checksum: string | null;
+  /** Whether this version was the key's head when read. */
   readonly isHead: boolean;
+  /** When this version was created. */
   readonly created: Date;
+  /** When this version last changed (e.g. stopped being head). */
   readonly updated: Date;
   /** The stored media type, if one was given; see {@link ObjectVersion.mimetype}. */
   readonly storedMimetype: string | null;

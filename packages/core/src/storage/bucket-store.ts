@@ -55,6 +55,7 @@ export type SyncChange =
   | { type: 'add'; key: string; version: ObjectVersionRow }
   | { type: 'delete'; key: string };
 
+/** The parts of a stored bucket that the model's write rules read. */
 export const toLimits = (row: BucketRow): BucketLimits => ({
   id: row.id,
   size: row.size,
@@ -518,11 +519,13 @@ export class BucketStore {
         const source = await db.buckets.get(bucketId);
         if (!source) throw bucketNotFound(bucketId);
         if (source.deleted) throw new BucketDeletedError(bucketId);
+        // Limits and lock apply once the copies are in: a snapshot mirrors the source even
+        // when the source holds more than its quota (lowered after the files were written).
         let snapshot = await this.createBucket({
           location: source.location,
           storageClass: source.storageClass,
-          quotaSize: source.quotaSize,
-          maxFileSize: source.maxFileSize,
+          quotaSize: null,
+          maxFileSize: null,
           locked: false,
         });
         const heads = await this.list(bucketId, {
@@ -539,11 +542,13 @@ export class BucketStore {
             'copy',
           ));
         }
-        const locked = lock || source.locked === 1;
-        if (locked) {
-          snapshot = { ...snapshot, locked: 1 };
-          await db.buckets.put(snapshot);
-        }
+        snapshot = {
+          ...snapshot,
+          quotaSize: source.quotaSize,
+          maxFileSize: source.maxFileSize,
+          locked: lock || source.locked === 1 ? 1 : 0,
+        };
+        await db.buckets.put(snapshot);
         return snapshot;
       }),
     );
@@ -624,11 +629,13 @@ export class BucketStore {
   }
 }
 
+/** The {@link NotFoundError} for a missing bucket. */
 export const bucketNotFound = (bucketId: string): NotFoundError =>
   Object.assign(new NotFoundError(`Bucket ${bucketId} does not exist.`, { bucketId }), {
     resource: 'bucket',
   });
 
+/** The {@link NotFoundError} for a missing version. */
 export const versionNotFound = (versionId: string): NotFoundError =>
   Object.assign(new NotFoundError(`Version ${versionId} does not exist.`, { versionId }), {
     resource: 'version',
