@@ -179,6 +179,48 @@ export class IntegrityError extends CofferError {
   override readonly code: string = 'INTEGRITY';
 }
 
+/** Why an archive was refused at import. */
+export type BagProblem =
+  | 'not-zip'
+  | 'truncated'
+  | 'unsupported-zip'
+  | 'unsafe-path'
+  | 'duplicate-entry'
+  | 'overlapping-entries'
+  | 'size-mismatch'
+  | 'compression-ratio'
+  | 'too-large'
+  | 'not-a-bag'
+  | 'invalid-tag-file'
+  | 'missing-file'
+  | 'extra-file'
+  | 'checksum-mismatch'
+  | 'payload-oxum'
+  | 'invalid-document';
+
+/**
+ * An archive that is not a valid Coffer bag: not a ZIP, unsafe, incomplete or tampered with.
+ * `reason` says which check failed and `path` names the entry, where there is one.
+ */
+export class InvalidBagError extends IntegrityError {
+  override readonly code: string = 'INVALID_BAG';
+  /** Which check failed. */
+  reason?: BagProblem;
+  /** The archive entry at fault, where there is one. */
+  path?: string;
+
+  constructor(
+    reason: BagProblem,
+    message: string,
+    context: ErrorContext & { cause?: unknown; path?: string } = {},
+  ) {
+    const { path, ...rest } = context;
+    super(message, rest);
+    this.reason = reason;
+    if (path !== undefined) this.path = path;
+  }
+}
+
 /** The base of multipart upload errors. */
 export class MultipartError extends CofferError {
   override readonly code: string = 'MULTIPART';
@@ -243,6 +285,7 @@ export const errorClasses: Record<string, new (...args: never[]) => CofferError>
   MaxFileSizeExceededError,
   UnexpectedFileSizeError,
   IntegrityError,
+  InvalidBagError,
   MultipartError,
   MultipartAlreadyCompletedError,
   MultipartMissingPartsError,

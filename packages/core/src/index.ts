@@ -7,6 +7,8 @@ export { Coffer, Buckets, openCoffer, type CofferOptions } from './api/coffer.js
 export { Bucket, BucketObjects, type BucketOptions, type ListOptions, type SyncChange } from './api/bucket.js';
 export { ObjectVersion, type FileInstance } from './api/object-version.js';
 export type { PutOptions } from './api/write-file.js';
+export type { ExportOptions, ImportOptions } from './api/transfer.js';
+export type { ImportReport, OnConflict } from './worker/protocol.js';
 export {
   CofferRecord,
   Records,
@@ -55,6 +57,7 @@ export {
   DuplicateTagError,
   FileSizeError,
   IntegrityError,
+  InvalidBagError,
   InvalidArgumentError,
   InvalidKeyError,
   InvalidOperationError,
@@ -77,5 +80,6 @@ export {
   UnexpectedFileSizeError,
   UnsupportedEnvironmentError,
   ValidationError,
+  type BagProblem,
   type ErrorContext,
 } from './errors.js';

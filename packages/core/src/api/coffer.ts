@@ -8,11 +8,10 @@ import { mapErrors } from '../storage/map-storage-error.js';
 import { CofferDb } from '../storage/schema.js';
 import { createWorkerPipeline } from '../worker/client.js';
 import { createInProcessPipeline } from '../worker/in-process.js';
-import type { BytePipeline } from '../worker/protocol.js';
+import type { BytePipeline, ImportReport } from '../worker/protocol.js';
 import { Bucket, type BucketOptions } from './bucket.js';
 import type { CofferContext, CofferSettings } from './context.js';
 import type { SchemaMap } from './json-schema.js';
-import { type RecordHooks, Records, type RecordsOptions } from './records.js';
 import {
   collectGarbage,
   type GcOptions,
@@ -21,6 +20,8 @@ import {
   type VerifyChecksumsResult,
   verifyFiles,
 } from './maintenance.js';
+import { type RecordHooks, Records, type RecordsOptions } from './records.js';
+import { type ExportOptions, exportCoffer, type ImportOptions, importCoffer } from './transfer.js';
 
 /** Options of {@link openCoffer}. */
 export interface CofferOptions {
@@ -118,6 +119,43 @@ export class Coffer {
    */
   async gc(options: GcOptions = {}): Promise<GcResult> {
     return collectGarbage(this.context, options);
+  }
+
+  /**
+   * Export records (by default every live record, and every bucket no record owns) as a ZIP
+   * laid out as a BagIt bag: each record's JSON, its bucket's settings and tags, its files
+   * under their keys and, with `includeVersions`, every version and delete marker, with
+   * md5 (and sha256) manifests. Built in the worker; file bytes are referenced, not copied,
+   * so memory stays bounded.
+   *
+   * @throws {NotFoundError} when a selected record does not exist.
+   * @throws {IntegrityError} when stored bytes no longer match their checksum.
+   * @throws {AbortError} when `signal` fires.
+   * @example
+   * ```ts
+   * const zip = await coffer.export({ records: [record.id], includeVersions: true });
+   * ```
+   */
+  async export(options: ExportOptions = {}): Promise<Blob> {
+    return exportCoffer(this.context, options);
+  }
+
+  /**
+   * Import a bag made by {@link Coffer.export}. The bag is verified completely first (ZIP
+   * structure and bounds, every manifest checksum, Payload-Oxum, the tag manifest, the
+   * documents and the records' schemas); then everything commits in one transaction, or
+   * nothing does.
+   *
+   * @throws {InvalidBagError} when the archive is not a valid, intact Coffer bag (`reason` says why).
+   * @throws {ValidationError} when a record fails its JSON Schema.
+   * @throws {AbortError} when `signal` fires.
+   * @example
+   * ```ts
+   * const report = await coffer.import(file, { onConflict: 'new-ids', onProgress });
+   * ```
+   */
+  async import(source: Blob, options: ImportOptions = {}): Promise<ImportReport> {
+    return importCoffer(this.context, source, options, this.records.validator);
   }
 
   /** Close the database and stop the worker. */

@@ -7,7 +7,7 @@ import {
   throwIfAborted,
 } from '../errors.js';
 import type { CofferWorkerApi } from './coffer.worker.js';
-import type { BytePipeline, ByteSource, OperationHooks, WriteResult } from './protocol.js';
+import type { BytePipeline, ByteSource, OperationHooks } from './protocol.js';
 import { installErrorTransfer } from './transfer.js';
 
 /**
@@ -34,7 +34,7 @@ function prepareSource(source: ByteSource): [ByteSource, Transferable[]] {
   return [source, []];
 }
 
-type Operation = 'ingestFile' | 'writeData' | 'digest';
+type Operation = 'ingestFile' | 'writeData' | 'digest' | 'exportBag' | 'importBag';
 
 /**
  * The byte pipeline in a Web Worker: the only main-thread code that knows a Worker exists.
@@ -83,12 +83,12 @@ export function createWorkerPipeline(name: string): BytePipeline {
     return remote;
   };
 
-  const call = (
-    operation: Operation,
-    request: Parameters<BytePipeline[Operation]>[0],
+  const call = <O extends Operation>(
+    operation: O,
+    request: Parameters<BytePipeline[O]>[0],
     { signal, onProgress }: OperationHooks = {},
-  ): Promise<WriteResult> =>
-    new Promise<WriteResult>((resolve, reject) => {
+  ): Promise<Awaited<ReturnType<BytePipeline[O]>>> =>
+    new Promise<Awaited<ReturnType<BytePipeline[O]>>>((resolve, reject) => {
       if (closed) throw new InvalidOperationError('The coffer is closed.');
       throwIfAborted(signal);
       const api = start();
@@ -119,7 +119,11 @@ export function createWorkerPipeline(name: string): BytePipeline {
         message = { ...request, source };
         transfers = moved;
       }
-      api[operation](job, transfer(message, transfers) as never, progress).then(
+      (api[operation] as unknown as (...args: unknown[]) => Promise<Awaited<ReturnType<BytePipeline[O]>>>)(
+        job,
+        transfer(message, transfers),
+        progress,
+      ).then(
         (result) => {
           settle();
           resolve(result);
@@ -135,6 +139,8 @@ export function createWorkerPipeline(name: string): BytePipeline {
     ingestFile: (request, hooks) => call('ingestFile', request, hooks),
     writeData: (request, hooks) => call('writeData', request, hooks),
     digest: (request, hooks) => call('digest', request, hooks),
+    exportBag: (request, hooks) => call('exportBag', request, hooks),
+    importBag: (request, hooks) => call('importBag', request, hooks),
     close() {
       if (closed) return;
       closed = true;

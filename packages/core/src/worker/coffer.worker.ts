@@ -9,11 +9,16 @@
 import { expose, releaseProxy } from 'comlink';
 import { InvalidOperationError } from '../errors.js';
 import { CofferDb } from '../storage/schema.js';
+import { exportBag } from './export-bag.js';
+import { importBag } from './import-bag.js';
 import type {
   DigestRequest,
+  ExportBagRequest,
+  ImportBagRequest,
   IngestFileRequest,
   OperationHooks,
   Progress,
+  StagedImport,
   WriteDataRequest,
   WriteResult,
 } from './protocol.js';
@@ -33,6 +38,8 @@ export interface CofferWorkerApi {
   ingestFile(job: number, request: IngestFileRequest, onProgress?: RemoteProgress): Promise<WriteResult>;
   writeData(job: number, request: WriteDataRequest, onProgress?: RemoteProgress): Promise<WriteResult>;
   digest(job: number, request: DigestRequest, onProgress?: RemoteProgress): Promise<WriteResult>;
+  exportBag(job: number, request: ExportBagRequest, onProgress?: RemoteProgress): Promise<Blob>;
+  importBag(job: number, request: ImportBagRequest, onProgress?: RemoteProgress): Promise<StagedImport>;
   /** Abort job `job`; an unknown or finished job is ignored. */
   abort(job: number): void;
 }
@@ -106,6 +113,8 @@ const api: CofferWorkerApi = {
     run(job, onProgress, (db, hooks) => ingestFile(db, request, hooks)),
   writeData: (job, request, onProgress) => run(job, onProgress, (db, hooks) => writeData(db, request, hooks)),
   digest: (job, request, onProgress) => run(job, onProgress, (db, hooks) => digestData(db, request, hooks)),
+  exportBag: (job, request, onProgress) => run(job, onProgress, (db, hooks) => exportBag(db, request, hooks)),
+  importBag: (job, request, onProgress) => run(job, onProgress, (db, hooks) => importBag(db, request, hooks)),
   abort(job) {
     jobs.get(job)?.abort();
   },

@@ -1,4 +1,6 @@
 import type { CofferDb } from '../storage/schema.js';
+import { exportBag } from './export-bag.js';
+import { importBag } from './import-bag.js';
 import type { BytePipeline } from './protocol.js';
 import { digestData, ingestFile, writeData } from './write-data.js';
 
@@ -8,6 +10,8 @@ export function createInProcessPipeline(db: CofferDb): BytePipeline {
     ingestFile: (request, hooks) => ingestFile(db, request, hooks),
     writeData: (request, hooks) => writeData(db, request, hooks),
     digest: (request, hooks) => digestData(db, request, hooks),
+    exportBag: (request, hooks) => exportBag(db, request, hooks),
+    importBag: (request, hooks) => importBag(db, request, hooks),
     close: () => undefined,
   };
 }

@@ -1,4 +1,5 @@
 import type { FileId } from '../ids.js';
+import type { BagBucket, BagIndex, BagRecord } from '../model/bag-documents.js';
 import type { SizeLimit } from '../model/limits.js';
 import type { ChunkStorage } from '../storage/chunks.js';
 import type { Extent } from '../storage/schema.js';
@@ -64,6 +65,74 @@ export interface DigestRequest {
   sha256: boolean;
 }
 
+/** What an import does with a record or bucket whose id exists already. */
+export type OnConflict = 'skip' | 'replace' | 'new-ids';
+
+/** Stream a selection of the coffer into a BagIt ZIP. */
+export interface ExportBagRequest {
+  /** These records; by default every live record and every bucket no record owns. */
+  records?: string[] | undefined;
+  includeVersions: boolean;
+  includeRevisions: boolean;
+  /** Also write `manifest-sha256.txt` and `tagmanifest-sha256.txt`. */
+  sha256: boolean;
+  /** The bag's base directory inside the ZIP. */
+  bagName: string;
+  cofferName: string;
+  cofferVersion: string;
+  /** Write ZIP64 fields even where not needed (tests). @internal */
+  forceZip64?: boolean;
+}
+
+/** Verify a bag and write its file bytes as unreadable file instances, ready to commit. */
+export interface ImportBagRequest extends WriteSettings {
+  source: Blob;
+  location: string;
+  /** The most bytes the archive may expand to. */
+  maxSize: number;
+  /** The highest compression ratio of an entry over 1 MiB. */
+  maxRatio: number;
+  /** The most entries. */
+  maxEntries: number;
+}
+
+/** A file instance of a staged import. */
+export interface StagedFile {
+  /** Its id in the bag. */
+  bagId: string;
+  /** Its id here: the bag's, unless another file instance here has that id. */
+  fileId: FileId;
+  /** `false` when an identical readable file instance with the bag's id is here already. */
+  written: boolean;
+  size: number;
+  checksum: string;
+  sha256: string | null;
+  lastCheck: boolean | null;
+  lastCheckAt: number | null;
+  created: number;
+}
+
+/** A verified bag whose bytes are written but not yet visible. */
+export interface StagedImport {
+  index: BagIndex;
+  records: BagRecord[];
+  buckets: BagBucket[];
+  files: StagedFile[];
+}
+
+/** What an import did. */
+export interface ImportReport {
+  records: { imported: number; replaced: number; skipped: number };
+  buckets: { imported: number; replaced: number; skipped: number };
+  versions: { imported: number; skipped: number };
+  /** Written anew, reused (identical and already here) or skipped with their record. */
+  files: { imported: number; reused: number; skipped: number };
+  /** File bytes written. */
+  bytes: number;
+  /** Ids in the bag → ids here (they differ with `new-ids`). */
+  ids: { records: Record<string, string>; buckets: Record<string, string> };
+}
+
 /**
  * Everything that touches file bytes in bulk. The worker implements it over comlink; where
  * no Worker exists the same code runs in process behind this interface.
@@ -75,6 +144,10 @@ export interface BytePipeline {
   writeData(request: WriteDataRequest, hooks?: OperationHooks): Promise<WriteResult>;
   /** Read stored bytes back and digest them. */
   digest(request: DigestRequest, hooks?: OperationHooks): Promise<WriteResult>;
+  /** Stream a selection of the coffer into a BagIt ZIP, as a Blob. */
+  exportBag(request: ExportBagRequest, hooks?: OperationHooks): Promise<Blob>;
+  /** Verify a bag completely and write its file bytes, unreadable until committed. */
+  importBag(request: ImportBagRequest, hooks?: OperationHooks): Promise<StagedImport>;
   /** Stop the pipeline; pending work fails. */
   close(): void;
 }

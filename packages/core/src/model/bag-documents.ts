@@ -1,0 +1,335 @@
+/**
+ * The JSON documents of a Coffer bag, and their checks. The layout of the payload:
+ *
+ * ```
+ * data/coffer.json                                    BagIndex: what the bag holds
+ * data/records/<recordId>/record.json                 BagRecord: JSON, times, revisions
+ * data/records/<recordId>/bucket.json                 BagBucket of the record's bucket
+ * data/records/<recordId>/files/<key>                 the bytes of each head, under its key
+ * data/records/<recordId>/versions/<versionId>/<key>  the bytes of older versions
+ * data/buckets/<bucketId>/...                         a bucket no record owns (same layout)
+ * ```
+ *
+ * A file instance shared by several versions (or buckets) is stored once; every version names
+ * its file instance and every file instance names the payload path of its bytes. Key segments
+ * are escaped by {@link keyToBagPath}; where a head's path would collide with another, its bytes
+ * go under `versions/<versionId>/` instead.
+ *
+ * @module
+ */
+import { InvalidBagError } from '../errors.js';
+import { encodeKeySegment, pathProblem } from './bagit.js';
+import { validateKey } from './key.js';
+import { type Tags, validateTags } from './tags.js';
+
+/** The name of the format in {@link BagIndex.format}. */
+export const BAG_FORMAT = 'coffer-bag';
+/** The version of the format this code writes and reads. */
+export const BAG_FORMAT_VERSION = 1;
+/** The path of the index, relative to the bag. */
+export const BAG_INDEX_PATH = 'data/coffer.json';
+
+/** `data/coffer.json`: what the bag holds. */
+export interface BagIndex {
+  format: typeof BAG_FORMAT;
+  formatVersion: number;
+  /** The exporting coffer's name and Coffer's version. */
+  coffer: { name: string; version: string };
+  exported: string;
+  includeVersions: boolean;
+  includeRevisions: boolean;
+  /** Paths of the record documents. */
+  records: string[];
+  /** Paths of the bucket documents. */
+  buckets: string[];
+}
+
+/** One previous revision of a record. */
+export interface BagRevision {
+  revisionId: number;
+  created: string;
+  data: Record<string, unknown>;
+}
+
+/** `record.json`. */
+export interface BagRecord {
+  id: string;
+  revisionId: number;
+  created: string;
+  updated: string;
+  deleted: boolean;
+  data: Record<string, unknown>;
+  /** The buckets the record owns. */
+  buckets: string[];
+  /** Stored revisions, oldest first: every one when exported with revisions, else the current one. */
+  revisions: BagRevision[];
+}
+
+/** One object version or delete marker, in a {@link BagBucket}. */
+export interface BagVersion {
+  versionId: string;
+  key: string;
+  /** The file instance, `null` for a delete marker. */
+  fileId: string | null;
+  mimetype: string | null;
+  isHead: boolean;
+  created: string;
+  updated: string;
+  tags: Tags;
+}
+
+/** One file instance: its metadata and where its bytes are in the bag. */
+export interface BagFile {
+  id: string;
+  size: number;
+  /** `"md5:<hex>"`. */
+  checksum: string;
+  /** `"sha256:<hex>"` or `null`. */
+  sha256: string | null;
+  lastCheck: boolean | null;
+  lastCheckAt: string | null;
+  created: string;
+  /** The payload path of the bytes. */
+  path: string;
+}
+
+/** `bucket.json`: settings, tags, every exported version (oldest first) and their files. */
+export interface BagBucket {
+  id: string;
+  location: string;
+  storageClass: string;
+  quotaSize: number | null;
+  maxFileSize: number | null;
+  locked: boolean;
+  deleted: boolean;
+  created: string;
+  updated: string;
+  tags: Tags;
+  versions: BagVersion[];
+  files: BagFile[];
+}
+
+/** A record's bucket document sits beside it; other buckets under `data/buckets/`. */
+export const bagRoots = {
+  record: (recordId: string) => `data/records/${idSegment(recordId)}/`,
+  bucket: (bucketId: string) => `data/buckets/${idSegment(bucketId)}/`,
+};
+
+/** An id as one path segment (ids are ordinary UUIDs, but a record id may be given). */
+const idSegment = (id: string): string => encodeKeySegment(id).replaceAll('/', '%2F');
+
+/** Milliseconds since the epoch as an ISO 8601 string, and back. */
+export const toIso = (ms: number): string => new Date(ms).toISOString();
+
+// --- Checks: a document that fails one is refused whole, with the JSON path at fault. ---
+
+type Json = unknown;
+
+class DocumentReader {
+  constructor(readonly document: string) {}
+
+  fail(at: string, expected: string, cause?: unknown): never {
+    throw new InvalidBagError(
+      'invalid-document',
+      `${this.document}: ${at || 'the document'} must be ${expected}.`,
+      {
+        path: this.document,
+        ...(cause === undefined ? {} : { cause }),
+      },
+    );
+  }
+
+  object(value: Json, at: string): Record<string, Json> {
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) this.fail(at, 'an object');
+    return value as Record<string, Json>;
+  }
+
+  array(value: Json, at: string): Json[] {
+    if (!Array.isArray(value)) this.fail(at, 'an array');
+    return value as Json[];
+  }
+
+  string(value: Json, at: string, max = 255): string {
+    if (typeof value !== 'string' || value.length === 0 || value.length > max) {
+      this.fail(at, `a string of 1 to ${max} characters`);
+    }
+    return value as string;
+  }
+
+  nullableString(value: Json, at: string): string | null {
+    return value === null ? null : this.string(value, at);
+  }
+
+  boolean(value: Json, at: string): boolean {
+    if (typeof value !== 'boolean') this.fail(at, 'true or false');
+    return value as boolean;
+  }
+
+  size(value: Json, at: string): number {
+    if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0)
+      this.fail(at, 'a size in bytes');
+    return value as number;
+  }
+
+  nullableSize(value: Json, at: string): number | null {
+    return value === null ? null : this.size(value, at);
+  }
+
+  time(value: Json, at: string): string {
+    if (
+      typeof value !== 'string' ||
+      !/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/.test(value) ||
+      !Number.isFinite(Date.parse(value))
+    ) {
+      this.fail(at, 'an ISO 8601 time in UTC');
+    }
+    return value as string;
+  }
+
+  pattern(value: Json, at: string, pattern: RegExp, what: string): string {
+    if (typeof value !== 'string' || !pattern.test(value)) this.fail(at, what);
+    return value as string;
+  }
+
+  payloadPath(value: Json, at: string): string {
+    const path = this.string(value, at, 4096);
+    if (!path.startsWith('data/') || pathProblem(path)) this.fail(at, 'a safe path under data/');
+    return path;
+  }
+
+  tags(value: Json, at: string): Tags {
+    const tags = this.object(value, at);
+    try {
+      validateTags(tags);
+    } catch (error) {
+      this.fail(at, 'tags of 1 to 255 characters', error);
+    }
+    return tags as Tags;
+  }
+
+  key(value: Json, at: string): string {
+    try {
+      validateKey(value);
+    } catch (error) {
+      this.fail(at, 'a valid object key', error);
+    }
+    return value as string;
+  }
+}
+
+/** Check and type `data/coffer.json`. @throws {InvalidBagError} `invalid-document`. */
+export function readBagIndex(json: Json): BagIndex {
+  const r = new DocumentReader(BAG_INDEX_PATH);
+  const o = r.object(json, '');
+  if (o.format !== BAG_FORMAT) r.fail('format', `"${BAG_FORMAT}"`);
+  if (o.formatVersion !== BAG_FORMAT_VERSION) r.fail('formatVersion', `${BAG_FORMAT_VERSION}`);
+  const coffer = r.object(o.coffer, 'coffer');
+  return {
+    format: BAG_FORMAT,
+    formatVersion: BAG_FORMAT_VERSION,
+    coffer: {
+      name: r.string(coffer.name, 'coffer.name', 1024),
+      version: r.string(coffer.version, 'coffer.version'),
+    },
+    exported: r.time(o.exported, 'exported'),
+    includeVersions: r.boolean(o.includeVersions, 'includeVersions'),
+    includeRevisions: r.boolean(o.includeRevisions, 'includeRevisions'),
+    records: r.array(o.records, 'records').map((p, i) => r.payloadPath(p, `records[${i}]`)),
+    buckets: r.array(o.buckets, 'buckets').map((p, i) => r.payloadPath(p, `buckets[${i}]`)),
+  };
+}
+
+/** Check and type a `record.json`. @throws {InvalidBagError} `invalid-document`. */
+export function readBagRecord(json: Json, document: string): BagRecord {
+  const r = new DocumentReader(document);
+  const o = r.object(json, '');
+  const revisionId = (value: Json, at: string) => {
+    if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0)
+      r.fail(at, 'a revision number');
+    return value as number;
+  };
+  const record: BagRecord = {
+    id: r.string(o.id, 'id'),
+    revisionId: revisionId(o.revisionId, 'revisionId'),
+    created: r.time(o.created, 'created'),
+    updated: r.time(o.updated, 'updated'),
+    deleted: r.boolean(o.deleted, 'deleted'),
+    data: r.object(o.data, 'data'),
+    buckets: r.array(o.buckets, 'buckets').map((b, i) => r.string(b, `buckets[${i}]`)),
+    revisions: r.array(o.revisions, 'revisions').map((value, i) => {
+      const revision = r.object(value, `revisions[${i}]`);
+      return {
+        revisionId: revisionId(revision.revisionId, `revisions[${i}].revisionId`),
+        created: r.time(revision.created, `revisions[${i}].created`),
+        data: r.object(revision.data, `revisions[${i}].data`),
+      };
+    }),
+  };
+  const revisionIds = new Set(record.revisions.map((v) => v.revisionId));
+  if (revisionIds.size !== record.revisions.length) r.fail('revisions', 'distinct');
+  if (new Set(record.buckets).size !== record.buckets.length) r.fail('buckets', 'distinct');
+  return record;
+}
+
+/** Check and type a `bucket.json`, and its versions' rules. @throws {InvalidBagError} `invalid-document`. */
+export function readBagBucket(json: Json, document: string): BagBucket {
+  const r = new DocumentReader(document);
+  const o = r.object(json, '');
+  const files = r.array(o.files, 'files').map((value, i): BagFile => {
+    const f = r.object(value, `files[${i}]`);
+    const at = (field: string) => `files[${i}].${field}`;
+    return {
+      id: r.string(f.id, at('id')),
+      size: r.size(f.size, at('size')),
+      checksum: r.pattern(f.checksum, at('checksum'), /^md5:[0-9a-f]{32}$/, 'an md5 checksum "md5:<hex>"'),
+      sha256:
+        f.sha256 === null
+          ? null
+          : r.pattern(f.sha256, at('sha256'), /^sha256:[0-9a-f]{64}$/, 'null or "sha256:<hex>"'),
+      lastCheck: f.lastCheck === null ? null : r.boolean(f.lastCheck, at('lastCheck')),
+      lastCheckAt: f.lastCheckAt === null ? null : r.time(f.lastCheckAt, at('lastCheckAt')),
+      created: r.time(f.created, at('created')),
+      path: r.payloadPath(f.path, at('path')),
+    };
+  });
+  const fileIds = new Set(files.map((f) => f.id));
+  if (fileIds.size !== files.length) r.fail('files', 'distinct file instances');
+  const versions = r.array(o.versions, 'versions').map((value, i): BagVersion => {
+    const v = r.object(value, `versions[${i}]`);
+    const at = (field: string) => `versions[${i}].${field}`;
+    const fileId = r.nullableString(v.fileId, at('fileId'));
+    if (fileId !== null && !fileIds.has(fileId)) r.fail(at('fileId'), 'one of the bucket’s files');
+    return {
+      versionId: r.string(v.versionId, at('versionId')),
+      key: r.key(v.key, at('key')),
+      fileId,
+      mimetype: r.nullableString(v.mimetype, at('mimetype')),
+      isHead: r.boolean(v.isHead, at('isHead')),
+      created: r.time(v.created, at('created')),
+      updated: r.time(v.updated, at('updated')),
+      tags: r.tags(v.tags, at('tags')),
+    };
+  });
+  const newest = new Map<string, BagVersion>();
+  for (const version of versions) newest.set(version.key, version);
+  versions.forEach((version, i) => {
+    if (version.isHead !== (newest.get(version.key) === version))
+      r.fail(`versions[${i}].isHead`, 'true for the newest version of a key only');
+  });
+  if (new Set(versions.map((v) => v.versionId)).size !== versions.length)
+    r.fail('versions', 'distinct versions');
+  return {
+    id: r.string(o.id, 'id'),
+    location: r.string(o.location, 'location'),
+    storageClass: r.string(o.storageClass, 'storageClass'),
+    quotaSize: r.nullableSize(o.quotaSize, 'quotaSize'),
+    maxFileSize: r.nullableSize(o.maxFileSize, 'maxFileSize'),
+    locked: r.boolean(o.locked, 'locked'),
+    deleted: r.boolean(o.deleted, 'deleted'),
+    created: r.time(o.created, 'created'),
+    updated: r.time(o.updated, 'updated'),
+    tags: r.tags(o.tags, 'tags'),
+    versions,
+    files,
+  };
+}

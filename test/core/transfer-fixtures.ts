@@ -1,0 +1,161 @@
+/** Coffers to export, their dumps for field-by-field comparison, and bag surgery for hostile cases. */
+import { createHash } from 'node:crypto';
+import type { Coffer } from '@coffer/core';
+import { type Unzipped, unzipSync, zipSync } from 'fflate';
+import { it as base, blob, bytes, dispose, freshCoffer } from '../helpers/coffer.js';
+
+/** `it` with a source `coffer` and an empty `target`, both with 4-byte chunks. */
+export const it = base.extend<{ target: Coffer }>({
+  // biome-ignore lint/correctness/noEmptyPattern: Vitest reads fixture dependencies from this pattern.
+  target: async ({}, use) => {
+    const target = await freshCoffer({ chunkSize: 4, inlineBelow: 0 });
+    await use(target);
+    await dispose(target);
+  },
+});
+
+/** Keys that stress the bag's paths: non-ASCII, slashes, dots, case, percent signs, line breaks. */
+export const ODD_KEYS = [
+  'ñandú/fotos/北京.jpg',
+  '../escape.txt',
+  'a',
+  'a/b',
+  'A',
+  '%41 100%',
+  'line\nbreak.txt',
+  'dir//x',
+  './dot',
+];
+
+/**
+ * Fill a coffer with what an export must carry: two records with buckets (one sharing a file
+ * instance with the other), revisions, overwritten files, a delete marker, file metadata,
+ * version and bucket tags, an empty file, odd keys, and a bucket no record owns.
+ */
+export async function fillCoffer(coffer: Coffer): Promise<{ survey: string; odd: string; loose: string }> {
+  const survey = await coffer.records.create({ title: 'Survey 12', tags: ['north'] });
+  const files = survey.files!;
+  await files.set('site.jpg', bytes(11, 1), { mimetype: 'image/jpeg', tags: { camera: 'X100' } });
+  await files.set('notes.txt', blob('first draft'));
+  await files.set('notes.txt', blob('second draft, longer'));
+  await files.set('gone.txt', blob('soon gone'));
+  await files.delete('gone.txt');
+  await files.set('empty.bin', new Uint8Array(0));
+  await files.setMetadata('site.jpg', { description: 'North wall', order: 1 });
+  await files.sortBy(['notes.txt', 'site.jpg', 'empty.bin']);
+  await survey.bucket!.setTag('project', 'Cañón');
+  await survey.reload();
+  survey.data.title = 'Survey 12 (revised)';
+  await survey.commit();
+
+  const odd = await coffer.records.create({ title: 'Odd keys ✓' });
+  for (const [i, key] of ODD_KEYS.entries()) await odd.files!.set(key, bytes(5 + i, i));
+  await odd.files!.set('copy-of-site.jpg', bytes(11, 1));
+
+  const loose = await coffer.buckets.create({ quotaSize: 1000, maxFileSize: 500 });
+  await loose.objects.put('readme.md', blob('# loose'), { tags: { kind: 'doc' } });
+  await loose.setTag('owner', 'nobody');
+  await loose.lock();
+  return { survey: survey.id, odd: odd.id, loose: loose.id };
+}
+
+/** Every row of a coffer that an export carries, in a form that compares field by field. */
+export async function dump(coffer: Coffer) {
+  const { db } = coffer.context;
+  const objects = await db.objects.toArray();
+  const order = [...objects].sort((a, b) => a.seq - b.seq).map((o) => o.versionId);
+  const files = await db.files.toArray();
+  const contents: Record<string, string> = {};
+  for (const file of files) {
+    const parts: BlobPart[] = [];
+    for (const extent of file.extents) {
+      const chunks = await db.chunks
+        .where('[dataId+offset]')
+        .between([extent.dataId, 0], [extent.dataId, Infinity])
+        .sortBy('offset');
+      for (const chunk of chunks) parts.push(chunk.data);
+    }
+    contents[file.id] = Buffer.from(await new Blob(parts).arrayBuffer()).toString('hex');
+  }
+  const byId = <T>(rows: T[], key: (row: T) => string) =>
+    [...rows].sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
+  return {
+    records: byId(await db.records.toArray(), (r) => r.id),
+    revisions: byId(await db.recordRevisions.toArray(), (r) => `${r.recordId}/${r.revisionId}`),
+    links: byId(await db.recordsBuckets.toArray(), (r) => `${r.recordId}/${r.bucketId}`),
+    buckets: byId(await db.buckets.toArray(), (r) => r.id),
+    bucketTags: byId(await db.bucketTags.toArray(), (r) => `${r.bucketId}/${r.key}`),
+    versions: byId(
+      objects.map(({ seq, rank, ...row }) => row),
+      (r) => r.versionId,
+    ),
+    /** Versions in creation order, per bucket. */
+    order: Object.fromEntries(
+      [...new Set(objects.map((o) => o.bucketId))].map((id) => [
+        id,
+        order.filter((v) => objects.find((o) => o.versionId === v)!.bucketId === id),
+      ]),
+    ),
+    heads: byId(await db.heads.toArray(), (r) => `${r.bucketId}/${r.key}`),
+    objectTags: byId(await db.objectTags.toArray(), (r) => `${r.versionId}/${r.key}`),
+    files: byId(
+      files.map(({ extents, dataIds, updated, ...row }) => row),
+      (r) => r.id,
+    ),
+    contents,
+  };
+}
+
+/** How many rows each table holds (the Blob-storage probe excluded): to show that nothing changed. */
+export async function counts(coffer: Coffer): Promise<Record<string, number>> {
+  const { db } = coffer.context;
+  const out: Record<string, number> = {};
+  for (const table of db.tables) {
+    out[table.name] =
+      table.name === 'chunks'
+        ? await db.chunks.filter((c) => !c.dataId.startsWith('\u0000')).count()
+        : await table.count();
+  }
+  return out;
+}
+
+/** The entries of a ZIP. */
+export const unzip = async (zip: Blob): Promise<Unzipped> =>
+  unzipSync(new Uint8Array(await zip.arrayBuffer()));
+
+/** A ZIP of these entries (fflate computes the CRCs). */
+export const rezip = (entries: Unzipped): Blob =>
+  new Blob([zipSync(entries, { level: 0 }) as Uint8Array<ArrayBuffer>]);
+
+const md5 = (data: Uint8Array) => createHash('md5').update(data).digest('hex');
+
+/**
+ * Re-seal a bag after surgery, as a forger would: new payload manifest, Payload-Oxum and tag
+ * manifest (md5 only), so that only Coffer's own checks of the content can refuse it.
+ */
+export function reseal(entries: Unzipped): Blob {
+  const names = Object.keys(entries);
+  const base = names.find((n) => n.endsWith('/bagit.txt'))!.slice(0, -'bagit.txt'.length);
+  const payload = names.filter((n) => n.startsWith(`${base}data/`));
+  const encode = (path: string) => path.replace(/%/g, '%25').replace(/\n/g, '%0A').replace(/\r/g, '%0D');
+  const manifest = payload.map((n) => `${md5(entries[n]!)} ${encode(n.slice(base.length))}\n`).join('');
+  const octets = payload.reduce((sum, n) => sum + entries[n]!.length, 0);
+  const info = new TextDecoder()
+    .decode(entries[`${base}bag-info.txt`])
+    .replace(/Payload-Oxum: .*/, `Payload-Oxum: ${octets}.${payload.length}`);
+  const out: Unzipped = { ...entries };
+  for (const name of names) if (/(tag)?manifest-sha256\.txt$/.test(name)) delete out[name];
+  out[`${base}manifest-md5.txt`] = new TextEncoder().encode(manifest);
+  out[`${base}bag-info.txt`] = new TextEncoder().encode(info);
+  const tagFiles = ['bagit.txt', 'bag-info.txt', 'manifest-md5.txt'];
+  out[`${base}tagmanifest-md5.txt`] = new TextEncoder().encode(
+    tagFiles.map((t) => `${md5(out[base + t]!)} ${t}\n`).join(''),
+  );
+  return rezip(out);
+}
+
+/** The base directory of a bag's entries, e.g. `"coffer-2025-01-01/"`. */
+export const baseOf = (entries: Unzipped): string =>
+  Object.keys(entries)
+    .find((n) => n.endsWith('/bagit.txt'))!
+    .slice(0, -'bagit.txt'.length);
