@@ -318,6 +318,35 @@ describe('service-worker file routes in Chromium', () => {
     expect(inTab).toEqual({ type: 'text/plain', executed: false });
   });
 
+  it('reopens its coffer after the page deletes the database under it', async () => {
+    const before = await fetchIn(page, urls.text);
+
+    await page.evaluate(
+      () =>
+        new Promise((resolve, reject) => {
+          const request = indexedDB.deleteDatabase('sw-fixture');
+          request.onsuccess = resolve;
+          request.onerror = () => reject(request.error);
+        }),
+    );
+    const afterDelete = await fetchIn(page, urls.text);
+    const stored = await page.evaluate(async () => {
+      const coffer = await swFixture.openCoffer();
+      const version = await (await coffer.buckets.create()).objects.put(
+        'again.txt',
+        new Blob(['stored again']),
+      );
+      coffer.close();
+      return version.url;
+    });
+    const afterStore = await fetchIn(page, stored);
+
+    expect(before.status).toBe(200);
+    expect(afterDelete.status).toBe(404);
+    expect([afterStore.status, afterStore.body]).toEqual([200, 'stored again']);
+    urls = { ...urls, text: stored };
+  });
+
   it('still answers, fetched and navigated to, after the server stops', async () => {
     const closed = new Promise((resolve) => server.close(resolve));
     server.closeAllConnections();
@@ -335,10 +364,10 @@ describe('service-worker file routes in Chromium', () => {
       }
     });
 
-    expect([fetched.status, fetched.body]).toEqual([200, 'hello from coffer']);
+    expect([fetched.status, fetched.body]).toEqual([200, 'stored again']);
     expect(navigation?.status()).toBe(200);
     expect(navigation?.fromServiceWorker()).toBe(true);
-    expect(shown).toBe('hello from coffer');
+    expect(shown).toBe('stored again');
     expect(offPrefix).toBe('network error');
   });
 });
