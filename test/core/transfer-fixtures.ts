@@ -1,7 +1,7 @@
 /** Coffers to export, their dumps for field-by-field comparison, and bag surgery for hostile cases. */
 import { createHash } from 'node:crypto';
 import type { Coffer } from '@coffer/core';
-import { type Unzipped, unzipSync, zipSync } from 'fflate';
+import { type Unzipped, unzipSync, Zip, ZipPassThrough, zipSync } from 'fflate';
 import { it as base, blob, bytes, dispose, freshCoffer } from '../helpers/coffer.js';
 
 /** `it` with a source `coffer` and an empty `target`, both with 4-byte chunks. */
@@ -159,3 +159,45 @@ export const baseOf = (entries: Unzipped): string =>
   Object.keys(entries)
     .find((n) => n.endsWith('/bagit.txt'))!
     .slice(0, -'bagit.txt'.length);
+
+/** Recompute only the tag manifest, as a forger who edited a tag file would. */
+export function retag(entries: Unzipped): Blob {
+  const base = baseOf(entries);
+  const out: Unzipped = { ...entries };
+  for (const name of Object.keys(out)) if (name.endsWith('tagmanifest-sha256.txt')) delete out[name];
+  const tagFiles = Object.keys(out)
+    .map((n) => n.slice(base.length))
+    .filter((n) => !n.includes('/') && !n.startsWith('tagmanifest-'));
+  out[`${base}tagmanifest-md5.txt`] = new TextEncoder().encode(
+    tagFiles.map((t) => `${md5(out[base + t]!)} ${t}\n`).join(''),
+  );
+  return rezip(out);
+}
+
+/** A ZIP with these entries in order, duplicates allowed (fflate's streaming writer does not check). */
+export function zipWithDuplicates(entries: [string, Uint8Array][]): Blob {
+  const parts: Uint8Array[] = [];
+  const zip = new Zip((error, data) => {
+    if (error) throw error;
+    parts.push(data);
+  });
+  for (const [name, data] of entries) {
+    const file = new ZipPassThrough(name);
+    zip.add(file);
+    file.push(data, true);
+  }
+  zip.end();
+  return new Blob(parts as Uint8Array<ArrayBuffer>[]);
+}
+
+/** Offsets of the central directory headers in a ZIP, by entry name. */
+export function centralHeaders(zip: Uint8Array): Map<string, number> {
+  const view = new DataView(zip.buffer, zip.byteOffset, zip.byteLength);
+  const out = new Map<string, number>();
+  for (let at = 0; at + 46 <= zip.length; at++) {
+    if (view.getUint32(at, true) !== 0x02014b50) continue;
+    const length = view.getUint16(at + 28, true);
+    out.set(new TextDecoder().decode(zip.subarray(at + 46, at + 46 + length)), at);
+  }
+  return out;
+}
