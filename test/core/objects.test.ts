@@ -650,6 +650,19 @@ describe('list', () => {
     ]);
   });
 
+  it('lists keys with the prefix followed by any character, even U+FFFF', async ({ coffer }) => {
+    const bucket = await coffer.buckets.create();
+    for (const key of ['a', 'a\uffffz', 'a\uffff', 'b', '`']) await bucket.objects.put(key, blob(key));
+
+    const heads = await bucket.objects.list({ prefix: 'a' });
+    const versions = await bucket.objects.list({ prefix: 'a', versions: true });
+    const ffff = await bucket.objects.list({ prefix: 'a\uffff' });
+
+    expect(heads.map((v) => v.key)).toEqual(['a', 'a\uffff', 'a\uffffz']);
+    expect(versions.map((v) => v.key)).toEqual(['a', 'a\uffff', 'a\uffffz']);
+    expect(ffff.map((v) => v.key)).toEqual(['a\uffff', 'a\uffffz']);
+  });
+
   it('pages through heads with limit and after', async ({ coffer }) => {
     const bucket = await coffer.buckets.create();
     for (const key of ['e', 'd', 'c', 'b', 'a']) await bucket.objects.put(key, blob(key));

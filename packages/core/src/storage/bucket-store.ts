@@ -269,7 +269,7 @@ export class BucketStore {
   /** Heads (or every version) ordered by key, newest first within a key; paginated. */
   async list(bucketId: BucketId, query: ListQuery): Promise<ObjectVersionRow[]> {
     const { prefix, after, limit, withDeleted } = query;
-    const upper = prefix ? `${prefix}\uffff` : Dexie.maxKey;
+    const end = prefixEnd(prefix);
     const startKey = after && after.key >= prefix ? after.key : prefix;
     const keep = (row: ObjectVersionRow) =>
       (withDeleted || row.fileId !== null) && (!prefix || row.key.startsWith(prefix));
@@ -277,7 +277,12 @@ export class BucketStore {
       if (!query.versions) {
         return this.db.objects
           .where('[bucketId+isHead+key]')
-          .between([bucketId, 1, startKey], [bucketId, 1, upper], !(after && after.key >= prefix), true)
+          .between(
+            [bucketId, 1, startKey],
+            [bucketId, 1, end ?? Dexie.maxKey],
+            !(after && after.key >= prefix),
+            false,
+          )
           .filter(keep)
           .limit(limit)
           .toArray();
@@ -286,11 +291,10 @@ export class BucketStore {
         after && after.key >= prefix
           ? [bucketId, after.key, after.rank ?? Dexie.maxKey]
           : [bucketId, prefix, Dexie.minKey];
-      // IndexedDB rejects a key that holds the same array twice, and `Dexie.maxKey` is one array.
-      const upperKey = prefix ? [bucketId, upper, Dexie.maxKey] : [bucketId, Dexie.maxKey];
+      // `[bucketId, end]` sorts before every `[bucketId, end, rank]` and after every smaller key.
       return this.db.objects
         .where('[bucketId+key+rank]')
-        .between(lower, upperKey, !after, true)
+        .between(lower, [bucketId, end ?? Dexie.maxKey], !after, false)
         .filter(keep)
         .limit(limit)
         .toArray();
@@ -627,6 +631,16 @@ export class BucketStore {
       }),
     );
   }
+}
+
+/**
+ * The first string after every string that starts with `prefix` (its last code unit raised by
+ * one), or `undefined` when no string is: the exclusive upper bound of a prefix query.
+ */
+function prefixEnd(prefix: string): string | undefined {
+  const trimmed = prefix.replace(/\uffff+$/, '');
+  if (!trimmed) return undefined;
+  return trimmed.slice(0, -1) + String.fromCharCode(trimmed.charCodeAt(trimmed.length - 1) + 1);
 }
 
 /** The {@link NotFoundError} for a missing bucket. */
