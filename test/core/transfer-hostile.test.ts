@@ -49,8 +49,8 @@ const without = (entries: Unzipped, name: string): Unzipped => {
   const { [name]: _, ...rest } = entries;
   return rest;
 };
-const flipped = (data: Uint8Array, at = 0): Uint8Array => {
-  const copy = data.slice();
+const flipped = (data: Uint8Array, at = 0): Uint8Array<ArrayBuffer> => {
+  const copy = new Uint8Array(data);
   copy[at] = (copy[at] as number) ^ 0x01;
   return copy;
 };
