@@ -4,6 +4,7 @@ import type { RecordData } from '../model/record.js';
 import { commitImport, discardStaged } from '../storage/transfer.js';
 import type { ImportReport, OnConflict, OperationHooks, StagedImport } from '../worker/protocol.js';
 import type { CofferContext } from './context.js';
+import { withWriteLock } from './maintenance.js';
 
 /** The version of Coffer written into the bags it exports. */
 export const COFFER_VERSION = '0.1.0';
@@ -85,6 +86,16 @@ export async function importCoffer(
   source: Blob,
   options: ImportOptions = {},
   validator?: DataCheck,
+): Promise<ImportReport> {
+  // The staged bytes are unreadable until the commit: the write lock keeps gc from reclaiming them.
+  return withWriteLock(context, () => importLocked(context, source, options, validator));
+}
+
+async function importLocked(
+  context: CofferContext,
+  source: Blob,
+  options: ImportOptions,
+  validator: DataCheck | undefined,
 ): Promise<ImportReport> {
   const onConflict = options.onConflict ?? 'skip';
   if (!['skip', 'replace', 'new-ids'].includes(onConflict)) {
