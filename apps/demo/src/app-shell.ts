@@ -469,13 +469,20 @@ export class CofferApp extends LitElement {
     try {
       const record = await this.coffer.records.create({ title: 'Untitled record' });
       location.hash = `#/records/${encodeURIComponent(record.id)}/details`;
-      await this.updateComplete;
-      const editor = this.renderRoot.querySelector('coffer-record-editor');
-      await new Promise((resolve) => setTimeout(resolve, 100));
-      await editor?.updateComplete;
-      const title = editor?.renderRoot.querySelector<HTMLInputElement>('#title');
-      title?.focus();
-      title?.select();
+      this.route = parseRoute(location.hash);
+      // The editor loads the record through a live query: wait for its title field.
+      for (let i = 0; i < 100; i++) {
+        await this.updateComplete;
+        const title = this.renderRoot
+          .querySelector('coffer-record-editor')
+          ?.renderRoot.querySelector<HTMLInputElement>('#title');
+        if (title) {
+          title.focus();
+          title.select();
+          break;
+        }
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
     } catch (error) {
       this._toast((error as { message?: string }).message ?? 'Could not create a record.', 'error');
     }

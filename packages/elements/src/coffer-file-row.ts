@@ -22,6 +22,7 @@ export interface MoveDetail {
  *
  * @fires coffer-move - keyboard reorder; detail: {@link MoveDetail}
  * @fires coffer-toggle - open or close; detail: `{ key: string }`
+ * @fires coffer-renamed - detail: `{ from: string, to: string }`
  * @fires coffer-new-version - a file was picked as the new version; detail: `{ key: string, file: File }`
  * @fires coffer-error - when an action fails; detail: `{ error, message }`
  * @csspart row - the always-visible line
@@ -420,6 +421,7 @@ export class CofferFileRow extends CofferElement {
     try {
       await this.act((files) => files.rename(file.key, next));
       this.renaming = false;
+      this.emit('coffer-renamed', { from: file.key, to: next });
       this.status = `Renamed to ${next}.`;
     } catch (error) {
       this.status = this.error = this.report(error);

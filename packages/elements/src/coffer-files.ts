@@ -216,7 +216,7 @@ export class CofferFiles extends CofferElement {
         ${
           files.length === 0
             ? html`<p class="empty">No files yet.</p>`
-            : html`<ul aria-label="Files" @coffer-move=${this._onMove} @coffer-toggle=${this._onToggle} @coffer-new-version=${this._onNewVersion}>
+            : html`<ul aria-label="Files" @coffer-move=${this._onMove} @coffer-toggle=${this._onToggle} @coffer-renamed=${this._onRenamed} @coffer-new-version=${this._onNewVersion}>
               ${repeat(
                 files,
                 (file) => file.key,
@@ -436,6 +436,10 @@ export class CofferFiles extends CofferElement {
 
   private _onToggle(event: CustomEvent<{ key: string }>): void {
     this.openKey = this.openKey === event.detail.key ? undefined : event.detail.key;
+  }
+
+  private _onRenamed(event: CustomEvent<{ from: string; to: string }>): void {
+    if (this.openKey === event.detail.from) this.openKey = event.detail.to;
   }
 
   private _onNewVersion(event: CustomEvent<{ key: string; file: File }>): void {

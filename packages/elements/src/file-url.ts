@@ -35,11 +35,13 @@ export async function resolveFileUrl(file: StoredFile): Promise<{ url: string; r
 /** Save `file` to the user's downloads, through the service worker or from its Blob. */
 export async function downloadFile(file: StoredFile): Promise<void> {
   const link = document.createElement('a');
-  link.download = file.key.split('/').pop() ?? file.key;
   let revoke: () => void = () => undefined;
   if (serviceWorkerServes()) {
+    // The route answers `?download` with `Content-Disposition: attachment; filename=...`;
+    // Chromium cancels such a download when the link also has a `download` attribute.
     link.href = versionUrl(file, { download: true });
   } else {
+    link.download = file.key.split('/').pop() ?? file.key;
     link.href = URL.createObjectURL(await file.blob());
     revoke = () => URL.revokeObjectURL(link.href);
   }
@@ -49,13 +51,16 @@ export async function downloadFile(file: StoredFile): Promise<void> {
   setTimeout(revoke, 60_000);
 }
 
+/** Image types every browser draws (SVG is served as text, so it is not among them). */
+const WEB_IMAGES = new Set(['image/png', 'image/jpeg', 'image/gif', 'image/webp', 'image/avif', 'image/bmp']);
+
 /** Which kind of inline preview a media type gets. */
 export type PreviewKind = 'image' | 'pdf' | 'audio' | 'video' | 'text' | 'none';
 
 /** The preview kind for a media type. */
 export function previewKind(mimetype: string): PreviewKind {
   const type = mimetype.split(';')[0]!.trim().toLowerCase();
-  if (type.startsWith('image/')) return 'image';
+  if (WEB_IMAGES.has(type)) return 'image';
   if (type === 'application/pdf') return 'pdf';
   if (type.startsWith('audio/')) return 'audio';
   if (type.startsWith('video/')) return 'video';

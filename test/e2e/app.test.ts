@@ -1,0 +1,462 @@
+import { spawnSync } from 'node:child_process';
+import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import type { Server } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { type Browser, type BrowserContext, chromium, type Locator, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { serve } from '../../scripts/serve.mjs';
+
+const root = fileURLToPath(new URL('../../', import.meta.url));
+const dist = join(root, 'apps/demo/dist');
+const shots = join(root, 'test-results/screenshots');
+const MiB = 1024 * 1024;
+
+let server: Server;
+let url: string;
+let port: number;
+let browser: Browser;
+let context: BrowserContext;
+let page: Page;
+let files: { image: string; pdf: string; big: string; notes: string; notes2: string };
+
+/** The newest modification time under `dir`, in ms. */
+async function newest(dir: string): Promise<number> {
+  const { readdir } = await import('node:fs/promises');
+  let latest = 0;
+  for (const entry of await readdir(dir, { withFileTypes: true, recursive: true })) {
+    if (entry.isFile()) latest = Math.max(latest, (await stat(join(entry.parentPath, entry.name))).mtimeMs);
+  }
+  return latest;
+}
+
+/** Build the app unless a build newer than every source exists. */
+async function buildIfStale(): Promise<void> {
+  const built = await stat(join(dist, 'sw.js')).then(
+    (s) => s.mtimeMs,
+    () => 0,
+  );
+  const sources = Math.max(
+    ...(await Promise.all(
+      ['apps/demo/src', 'apps/demo/public', 'packages/elements/src', 'packages/core/src'].map((d) =>
+        newest(join(root, d)),
+      ),
+    )),
+  );
+  if (built > sources) return;
+  const result = spawnSync('npx', ['vite', 'build', '-c', 'apps/demo/vite.config.ts', '--logLevel', 'warn'], {
+    cwd: root,
+    encoding: 'utf8',
+    // Vitest sets NODE_ENV=test, which would make a development build (no service worker).
+    env: { ...process.env, NODE_ENV: 'production' },
+  });
+  if (result.status !== 0) throw new Error(`The app build failed:\n${result.stdout}\n${result.stderr}`);
+}
+
+/** A tiny valid PDF with one page of text. */
+function pdf(): Buffer {
+  const objects = [
+    '<< /Type /Catalog /Pages 2 0 R >>',
+    '<< /Type /Pages /Kids [3 0 R] /Count 1 >>',
+    '<< /Type /Page /Parent 2 0 R /MediaBox [0 0 300 200] /Contents 4 0 R /Resources << /Font << /F1 5 0 R >> >> >>',
+    '<< /Length 44 >>\nstream\nBT /F1 24 Tf 40 100 Td (Site plan) Tj ET\nendstream',
+    '<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>',
+  ];
+  let body = '%PDF-1.4\n';
+  const offsets: number[] = [];
+  objects.forEach((object, i) => {
+    offsets.push(body.length);
+    body += `${i + 1} 0 obj\n${object}\nendobj\n`;
+  });
+  const xref = body.length;
+  body += `xref\n0 ${objects.length + 1}\n0000000000 65535 f \n${offsets.map((o) => `${String(o).padStart(10, '0')} 00000 n \n`).join('')}`;
+  body += `trailer\n<< /Size ${objects.length + 1} /Root 1 0 R >>\nstartxref\n${xref}\n%%EOF\n`;
+  return Buffer.from(body, 'latin1');
+}
+
+/** A PNG drawn by the browser. */
+async function png(on: Page): Promise<Buffer> {
+  const bytes = await on.evaluate(async () => {
+    const canvas = new OffscreenCanvas(640, 400);
+    const g = canvas.getContext('2d')!;
+    const gradient = g.createLinearGradient(0, 0, 640, 400);
+    gradient.addColorStop(0, '#f4a261');
+    gradient.addColorStop(1, '#2a9d8f');
+    g.fillStyle = gradient;
+    g.fillRect(0, 0, 640, 400);
+    g.fillStyle = '#fff';
+    g.font = 'bold 56px sans-serif';
+    g.fillText('North wall', 48, 220);
+    const blob = await canvas.convertToBlob({ type: 'image/png' });
+    return [...new Uint8Array(await blob.arrayBuffer())];
+  });
+  return Buffer.from(bytes);
+}
+
+async function shot(name: string, on: Page = page, fullPage = false): Promise<void> {
+  await on.waitForTimeout(150);
+  await on.screenshot({ path: join(shots, `${name}.png`), fullPage });
+}
+
+/** The row of file `key`. */
+const row = (key: string, on: Page = page): Locator => on.locator(`coffer-file-row[data-key="${key}"]`);
+/** The keys of the file list, in order. */
+const keys = (on: Page = page): Promise<string[]> =>
+  on.locator('coffer-file-row').evaluateAll((rows) => rows.map((r) => (r as HTMLElement).dataset.key!));
+
+async function openFresh(on: Page, hash = ''): Promise<void> {
+  await on.goto(url + hash);
+  await on.locator('coffer-record-list').waitFor();
+}
+
+beforeAll(async () => {
+  await buildIfStale();
+  await mkdir(shots, { recursive: true });
+  ({ server, url } = await serve(dist, 0));
+  port = Number(new URL(url).port);
+  browser = await chromium.launch({
+    executablePath: process.env.CHROME_PATH ?? '/usr/bin/chromium',
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+    ],
+  });
+  context = await browser.newContext({ viewport: { width: 1280, height: 860 }, acceptDownloads: true });
+  await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: url });
+  page = await context.newPage();
+  page.on('pageerror', (error) => console.error('page error:', error.message));
+
+  const dir = await mkdtemp(join(tmpdir(), 'coffer-app-'));
+  await openFresh(page);
+  files = {
+    image: join(dir, 'north-wall.png'),
+    pdf: join(dir, 'site-plan.pdf'),
+    big: join(dir, 'scan.tif'),
+    notes: join(dir, 'notes.txt'),
+    notes2: join(dir, 'notes-v2', 'notes.txt'),
+  };
+  await mkdir(join(dir, 'notes-v2'));
+  await writeFile(files.image, await png(page));
+  await writeFile(files.pdf, pdf());
+  const big = Buffer.alloc(33 * MiB);
+  for (let i = 0; i < big.length; i += 4096) big.writeUInt32LE(i, i);
+  await writeFile(files.big, big);
+  await writeFile(files.notes, 'Field notes, first draft.\n');
+  await writeFile(files.notes2, 'Field notes, second draft with corrections.\n');
+}, 300_000);
+
+afterAll(async () => {
+  await browser?.close();
+  server?.closeAllConnections();
+  server?.close();
+});
+
+describe('the Coffer app', () => {
+  it('installs its service worker and is installable', async () => {
+    const state = await page.evaluate(async () => {
+      const registration = await navigator.serviceWorker.ready;
+      for (let i = 0; i < 50 && !navigator.serviceWorker.controller; i++)
+        await new Promise((r) => setTimeout(r, 100));
+      const manifest = await (
+        await fetch(document.querySelector<HTMLLinkElement>('link[rel=manifest]')!.href)
+      ).json();
+      return { active: !!registration.active, controlled: !!navigator.serviceWorker.controller, manifest };
+    });
+
+    expect(state).toMatchObject({
+      active: true,
+      controlled: true,
+      manifest: { name: 'Coffer', display: 'standalone' },
+    });
+    expect(
+      state.manifest.icons.map((i: { sizes: string; purpose: string }) => `${i.sizes} ${i.purpose}`),
+    ).toEqual(expect.arrayContaining(['192x192 any', '512x512 any', '512x512 maskable']));
+    await shot('01-welcome');
+  });
+
+  it('creates a record and edits its metadata', async () => {
+    await page.getByRole('button', { name: '+ New record' }).first().click();
+    const title = page.getByRole('textbox', { name: 'Title', exact: true });
+    await expect
+      .poll(() => page.locator('coffer-record-editor').evaluate((el) => el.shadowRoot?.activeElement?.id))
+      .toBe('title');
+    await title.fill('Survey 12: north wall');
+    await page
+      .getByLabel('Description', { exact: true })
+      .fill('Photos, plans and notes of the north wall survey.');
+    await page.getByLabel('Creators').fill('Ada Lovelace\nGrace Hopper');
+    await page.getByLabel('Keywords').fill('survey, north wall, 2026');
+    await page.getByLabel('Keywords').blur();
+    await page.getByRole('button', { name: 'Add a date' }).click();
+    await page.getByLabel('What date 1 is').fill('Collected');
+    await page.getByRole('button', { name: 'Save changes' }).click();
+
+    await expect.poll(() => page.locator('h1').textContent()).toBe('Survey 12: north wall');
+    await expect
+      .poll(() => page.locator('coffer-record-list a').first().textContent())
+      .toContain('Survey 12');
+    await shot('02-record-details');
+  });
+
+  it('uploads three files, one over 32 MiB, each with a progress bar', async () => {
+    await page.getByRole('link', { name: 'Files', exact: true }).click();
+    await page.locator('coffer-files').getByRole('button', { name: 'Add files' }).waitFor();
+    await page.evaluate(() => {
+      const seen: number[] = [];
+      (window as unknown as { progress: number[] }).progress = seen;
+      const find = (node: Element | ShadowRoot | Document): Element | undefined => {
+        for (const el of node.querySelectorAll('*')) {
+          if (el.getAttribute('aria-label') === 'Upload of scan.tif') return el;
+          const inner = el.shadowRoot && find(el.shadowRoot);
+          if (inner) return inner;
+        }
+        return undefined;
+      };
+      const sample = () => {
+        const bar = find(document);
+        if (bar) seen.push(Number(bar.getAttribute('aria-valuenow')));
+        if (seen.at(-1) !== 100) requestAnimationFrame(sample);
+      };
+      requestAnimationFrame(sample);
+    });
+
+    await page
+      .locator('coffer-files input[type=file][multiple]')
+      .setInputFiles([files.image, files.pdf, files.big]);
+
+    await expect
+      .poll(() => keys(), { timeout: 60_000 })
+      .toEqual(['north-wall.png', 'site-plan.pdf', 'scan.tif']);
+    const progress = await page.evaluate(() => (window as unknown as { progress: number[] }).progress);
+    expect(progress.some((p) => p > 0 && p < 100)).toBe(true);
+    expect(progress.at(-1)).toBe(100);
+    await expect.poll(() => page.locator('coffer-upload-queue').getByText('Done').count()).toBe(3);
+    await row('scan.tif').getByText('33.0 MB').waitFor();
+    await shot('03-files-uploaded');
+  });
+
+  it('reorders files by keyboard and by drag', async () => {
+    await row('scan.tif')
+      .getByRole('button', { name: /^Move scan\.tif/ })
+      .focus();
+    await page.keyboard.press('ArrowUp');
+    await expect.poll(() => keys()).toEqual(['north-wall.png', 'scan.tif', 'site-plan.pdf']);
+    await page.keyboard.press('ArrowUp');
+    await expect.poll(() => keys()).toEqual(['scan.tif', 'north-wall.png', 'site-plan.pdf']);
+
+    await row('site-plan.pdf')
+      .getByRole('button', { name: /^Move site-plan\.pdf/ })
+      .dragTo(row('scan.tif'), {
+        targetPosition: { x: 200, y: 5 },
+      });
+
+    await expect.poll(() => keys()).toEqual(['site-plan.pdf', 'scan.tif', 'north-wall.png']);
+  });
+
+  it('renames a file inline and keeps its place', async () => {
+    await row('scan.tif').getByRole('button', { name: 'scan.tif', exact: true }).click();
+    await row('scan.tif').getByRole('button', { name: 'Rename' }).click();
+    const input = page.getByLabel('New name for scan.tif');
+    await input.fill('wall-scan.tif');
+    await input.press('Enter');
+
+    await expect.poll(() => keys()).toEqual(['site-plan.pdf', 'wall-scan.tif', 'north-wall.png']);
+    await row('wall-scan.tif').getByRole('button', { name: 'Close wall-scan.tif' }).click();
+    await page.locator('coffer-upload-queue').getByRole('button', { name: 'Clear finished' }).click();
+  });
+
+  it('adds a new version of a file and restores the old one', async () => {
+    await page.locator('coffer-files input[type=file][multiple]').setInputFiles(files.notes);
+    await expect.poll(() => keys()).toContain('notes.txt');
+    const firstMd5 = await row('notes.txt')
+      .getByRole('button', { name: /Copy md5/ })
+      .getAttribute('aria-label');
+    await row('notes.txt').getByRole('button', { name: 'notes.txt', exact: true }).click();
+
+    await row('notes.txt').getByLabel('Choose a new version of notes.txt').setInputFiles(files.notes2);
+    await expect.poll(() => row('notes.txt').locator('coffer-version-history li').count()).toBe(2);
+    await expect.poll(() => row('notes.txt').locator('pre').textContent()).toContain('second draft');
+    await shot('04-file-versions');
+
+    await row('notes.txt').getByRole('button', { name: 'Restore version 1' }).click();
+
+    await expect.poll(() => row('notes.txt').locator('coffer-version-history li').count()).toBe(3);
+    await expect
+      .poll(() =>
+        row('notes.txt')
+          .getByRole('button', { name: /Copy md5/ })
+          .first()
+          .getAttribute('aria-label'),
+      )
+      .toBe(firstMd5);
+    await expect.poll(() => row('notes.txt').locator('pre').textContent()).toContain('first draft');
+    await row('notes.txt').getByRole('button', { name: 'Close notes.txt' }).click();
+  });
+
+  it('previews an image and a PDF from the service-worker URLs', async () => {
+    await row('north-wall.png').getByRole('button', { name: 'north-wall.png', exact: true }).click();
+    const img = row('north-wall.png').locator('coffer-file-preview img');
+    await expect.poll(() => img.evaluate((el: HTMLImageElement) => el.complete && el.naturalWidth)).toBe(640);
+    expect(await img.getAttribute('src')).toMatch(
+      /^\/coffer\/records\/[^/]+\/files\/north-wall\.png\?versionId=/,
+    );
+    await shot('05-image-preview');
+    await row('north-wall.png').getByRole('button', { name: 'Close north-wall.png' }).click();
+
+    await row('site-plan.pdf').getByRole('button', { name: 'site-plan.pdf', exact: true }).click();
+    const frame = row('site-plan.pdf').locator('coffer-file-preview iframe');
+    const src = (await frame.getAttribute('src'))!;
+    const served = await page.evaluate(async (href) => {
+      const response = await fetch(href);
+      return {
+        status: response.status,
+        type: response.headers.get('content-type'),
+        head: (await response.text()).slice(0, 8),
+      };
+    }, src);
+    expect(served).toEqual({ status: 200, type: 'application/pdf', head: '%PDF-1.4' });
+    await shot('06-pdf-preview');
+    await row('site-plan.pdf').getByRole('button', { name: 'Close site-plan.pdf' }).click();
+  });
+
+  it('downloads a file with its bytes intact', async () => {
+    const [download] = await Promise.all([
+      page.waitForEvent('download'),
+      row('notes.txt').getByRole('button', { name: 'Download notes.txt' }).click(),
+    ]);
+
+    expect(download.suggestedFilename()).toBe('notes.txt');
+    expect(await readFile((await download.path())!, 'utf8')).toBe('Field notes, first draft.\n');
+  });
+
+  it('locks the bucket and refuses writes, in plain language', async () => {
+    await page.getByRole('link', { name: 'Bucket', exact: true }).click();
+    await page.getByRole('button', { name: 'Lock files' }).click();
+    await page.getByRole('button', { name: 'Unlock files' }).waitFor();
+    await shot('07-bucket-locked');
+    await page.getByRole('link', { name: 'Files', exact: true }).click();
+    await page.getByText('These files are locked').waitFor();
+    expect(await page.locator('coffer-files').getByRole('button', { name: 'Add files' }).count()).toBe(0);
+
+    await page
+      .locator('coffer-files')
+      .evaluate((el) =>
+        (el as unknown as { addFiles(f: File[]): Promise<void> }).addFiles([new File(['x'], 'sneaky.txt')]),
+      );
+
+    await expect
+      .poll(() => page.locator('coffer-upload-queue li[data-key="sneaky.txt"]').textContent())
+      .toContain("This record's files are locked. Unlock them to make changes.");
+    expect(await keys()).not.toContain('sneaky.txt');
+    await page.getByRole('link', { name: 'Bucket', exact: true }).click();
+    await page.getByRole('button', { name: 'Unlock files' }).click();
+    await page.getByRole('button', { name: 'Lock files' }).waitFor();
+  });
+
+  it('warns clearly when the device is out of space, and loses nothing', async () => {
+    const cdp = await context.newCDPSession(page);
+    const origin = new URL(url).origin;
+    const usage = await page.evaluate(async () => (await navigator.storage.estimate()).usage ?? 0);
+    // A quota below the current usage makes every write fail (estimate() keeps the old quota).
+    await cdp.send('Storage.overrideQuotaForOrigin', { origin, quotaSize: Math.floor(usage / 2) });
+    await page.getByRole('link', { name: 'Files', exact: true }).click();
+    const before = await keys();
+
+    await page
+      .locator('coffer-files')
+      .evaluate((el) =>
+        (el as unknown as { addFiles(f: File[]): Promise<void> }).addFiles([
+          new File([new Uint8Array(24 * 1024 * 1024).fill(7)], 'too-big.bin'),
+        ]),
+      );
+
+    await page.locator('coffer-files').getByRole('alert').filter({ hasText: 'out of space' }).waitFor();
+    expect(await page.locator('coffer-files').getByRole('alert').first().textContent()).toContain(
+      'Your device is out of space for this site. Nothing was lost.',
+    );
+    expect(await keys()).toEqual(before);
+    await shot('08-out-of-space');
+    await cdp.send('Storage.overrideQuotaForOrigin', { origin });
+    await page.locator('coffer-files').getByRole('button', { name: 'Dismiss' }).first().click();
+    await page.locator('coffer-upload-queue').getByRole('button', { name: 'Clear finished' }).click();
+  });
+
+  it('shows the storage screen and the other screens at phone width', async () => {
+    await page.getByRole('link', { name: 'Storage', exact: true }).click();
+    await page.getByText('Storage on this device').waitFor();
+    await page.getByRole('button', { name: 'Keep my data' }).click();
+    await page.getByText(/browser (agreed|said no)/).waitFor();
+    await shot('09-storage');
+    await page.getByRole('link', { name: 'Records', exact: true }).click();
+    await page.locator('coffer-record-list a').first().click();
+    await page.getByRole('link', { name: 'History', exact: true }).click();
+    await page.locator('coffer-revision-history li').first().waitFor();
+    await shot('10-history');
+
+    const phone = await context.newPage();
+    await phone.setViewportSize({ width: 390, height: 844 });
+    await openFresh(phone);
+    await phone.locator('coffer-record-list a').first().waitFor();
+    await shot('11-phone-records', phone);
+    await phone.locator('coffer-record-list a').first().click();
+    await phone.locator('coffer-file-row').first().waitFor();
+    await shot('12-phone-files', phone);
+    await row('north-wall.png', phone)
+      .getByRole('button', { name: /^Open / })
+      .click();
+    await phone.locator('coffer-file-row[open] coffer-file-preview img').waitFor();
+    await shot('13-phone-file-open', phone);
+    await phone.close();
+  });
+
+  it('reloads offline, with the server stopped, and finds everything', async () => {
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    await expect(fetch(url)).rejects.toThrow();
+
+    await page.reload();
+
+    await page.locator('coffer-file-row').first().waitFor();
+    expect(await keys()).toEqual(['site-plan.pdf', 'wall-scan.tif', 'north-wall.png', 'notes.txt']);
+    await row('north-wall.png').getByRole('button', { name: 'north-wall.png', exact: true }).click();
+    const img = row('north-wall.png').locator('coffer-file-preview img');
+    await expect.poll(() => img.evaluate((el: HTMLImageElement) => el.complete && el.naturalWidth)).toBe(640);
+    await shot('14-offline-reload');
+    await row('north-wall.png').getByRole('button', { name: 'Close north-wall.png' }).click();
+  });
+
+  it('keeps two tabs in step, each showing the other’s changes at once', async () => {
+    const other = await context.newPage();
+    await other.goto(page.url());
+    await other.locator('coffer-file-row').first().waitFor();
+
+    await other
+      .locator('coffer-files')
+      .evaluate((el) =>
+        (el as unknown as { addFiles(f: File[]): Promise<void> }).addFiles([
+          new File(['from the other tab'], 'other-tab.txt'),
+        ]),
+      );
+    await expect.poll(() => keys(page)).toContain('other-tab.txt');
+
+    await page.getByRole('link', { name: 'Details', exact: true }).click();
+    const title = page.getByRole('textbox', { name: 'Title', exact: true });
+    await title.fill('Survey 12: north wall (checked)');
+    await page.getByRole('button', { name: 'Save changes' }).click();
+    await expect.poll(() => other.locator('h1').textContent()).toBe('Survey 12: north wall (checked)');
+    await expect
+      .poll(() => other.locator('coffer-record-list a').first().textContent())
+      .toContain('(checked)');
+    await other.close();
+  });
+});
+
+afterAll(async () => {
+  await rm(join(tmpdir(), 'coffer-app-never'), { force: true, recursive: true });
+  void port;
+});
