@@ -1,0 +1,547 @@
+/**
+ * The benchmark page. Every case runs once per call and returns its timings in milliseconds
+ * (or bytes); `bench/run.mjs` repeats the calls, takes medians and computes the ratios.
+ */
+import { type Coffer, type CofferOptions, type ObjectVersion, openCoffer } from '@coffer/core';
+import { createMD5 } from 'hash-wasm';
+import PouchDB from 'pouchdb-browser';
+import { CofferDb } from '../../packages/core/src/storage/schema.js';
+import type { Md5Job } from './md5.worker.js';
+
+const MiB = 1024 * 1024;
+const KiB = 1024;
+
+// ---------------------------------------------------------------- helpers
+
+const uid = () => crypto.randomUUID().slice(0, 8);
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+};
+
+function request<T>(r: IDBRequest<T>): Promise<T> {
+  return new Promise((resolve, reject) => {
+    r.onsuccess = () => resolve(r.result);
+    r.onerror = () => reject(r.error);
+  });
+}
+
+function done(tx: IDBTransaction): Promise<void> {
+  return new Promise((resolve, reject) => {
+    tx.oncomplete = () => resolve();
+    tx.onerror = tx.onabort = () => reject(tx.error);
+  });
+}
+
+function deleteDatabase(name: string): Promise<void> {
+  return new Promise((resolve) => {
+    const r = indexedDB.deleteDatabase(name);
+    r.onsuccess = r.onerror = r.onblocked = () => resolve();
+  });
+}
+
+/** A raw IndexedDB database: `blobs` (out-of-line keys) and `chunks` (keys `[name, offset]`). */
+function openRaw(name: string): Promise<IDBDatabase> {
+  const r = indexedDB.open(name, 1);
+  r.onupgradeneeded = () => {
+    r.result.createObjectStore('blobs');
+    r.result.createObjectStore('chunks');
+  };
+  return request(r);
+}
+
+/** Random bytes as a Blob, built 1 MiB at a time. */
+function randomBlob(size: number): Blob {
+  const parts: Uint8Array<ArrayBuffer>[] = [];
+  for (let offset = 0; offset < size; offset += MiB) {
+    const part = new Uint8Array(Math.min(MiB, size - offset));
+    for (let at = 0; at < part.length; at += 65536) crypto.getRandomValues(part.subarray(at, at + 65536));
+    parts.push(part);
+  }
+  return new Blob(parts, { type: 'application/octet-stream' });
+}
+
+async function consume(stream: ReadableStream<Uint8Array>): Promise<number> {
+  let bytes = 0;
+  const reader = stream.getReader();
+  for (let next = await reader.read(); !next.done; next = await reader.read()) bytes += next.value.length;
+  return bytes;
+}
+
+async function freshCoffer(options: Partial<CofferOptions> = {}): Promise<Coffer> {
+  const coffer = await openCoffer({ name: `bench-${uid()}`, ...options });
+  // Start the worker (and instantiate its hashers) outside the timings.
+  const bucket = await coffer.buckets.create();
+  await bucket.objects.put('warm-up', new Blob(['warm']));
+  return coffer;
+}
+
+async function disposeCoffer(coffer: Coffer): Promise<void> {
+  coffer.close();
+  await deleteDatabase(coffer.name);
+}
+
+function md5Worker(job: Md5Job): Promise<{ ms: number; checksum: string }> {
+  const worker = new Worker(new URL('./md5.worker.ts', import.meta.url), { type: 'module' });
+  return new Promise((resolve, reject) => {
+    worker.onmessage = (e) => {
+      worker.terminate();
+      resolve(e.data);
+    };
+    worker.onerror = (e) => {
+      worker.terminate();
+      reject(new Error(e.message));
+    };
+    worker.postMessage(job);
+  });
+}
+
+const gc = () => (globalThis as { gc?: () => void }).gc?.();
+const usedHeap = () =>
+  (performance as unknown as { memory?: { usedJSHeapSize: number } }).memory?.usedJSHeapSize ?? 0;
+
+/** Bytes of JS heap per scope (`Window`, `DedicatedWorkerGlobalScope`), measured after a GC. */
+async function heapByScope(): Promise<Record<string, number>> {
+  const measure = (
+    performance as unknown as {
+      measureUserAgentSpecificMemory?: () => Promise<{
+        breakdown: { bytes: number; attribution: { scope: string }[] }[];
+      }>;
+    }
+  ).measureUserAgentSpecificMemory;
+  if (!measure || !crossOriginIsolated) return {};
+  const result = await measure.call(performance);
+  const byScope: Record<string, number> = {};
+  for (const entry of result.breakdown) {
+    for (const a of entry.attribution)
+      byScope[a.scope] = (byScope[a.scope] ?? 0) + entry.bytes / entry.attribution.length;
+  }
+  return byScope;
+}
+
+// ---------------------------------------------------------------- state
+
+let source: Blob | undefined;
+const theSource = () => {
+  if (!source) throw new Error('Call makeSource first.');
+  return source;
+};
+
+// ---------------------------------------------------------------- cases
+
+const cases = {
+  info() {
+    return { userAgent: navigator.userAgent, crossOriginIsolated, cores: navigator.hardwareConcurrency };
+  },
+
+  /** A source of random bytes in memory, read once so that it is settled in the blob store. */
+  async makeSource(sizeMiB: number) {
+    source = randomBlob(sizeMiB * MiB);
+    await consume(source.stream());
+    return source.size;
+  },
+
+  /** The file chosen in the page's file input (set by the harness): a disk-backed File. */
+  useInputFile() {
+    const file = document.querySelector<HTMLInputElement>('#file')?.files?.[0];
+    if (!file) throw new Error('No file in the input.');
+    source = file;
+    return file.size;
+  },
+
+  /** `bucket.objects.put` of the source through the worker (the coffer is warmed first). */
+  async ingestCoffer(options: Partial<CofferOptions> = {}) {
+    const coffer = await freshCoffer(options);
+    try {
+      const bucket = await coffer.buckets.create();
+      const started = performance.now();
+      await bucket.objects.put('file.bin', theSource());
+      return performance.now() - started;
+    } finally {
+      await disposeCoffer(coffer);
+    }
+  },
+
+  /** One raw IndexedDB put of the source Blob. */
+  async ingestRawBlob() {
+    const name = `raw-${uid()}`;
+    const db = await openRaw(name);
+    try {
+      const started = performance.now();
+      const tx = db.transaction('blobs', 'readwrite');
+      tx.objectStore('blobs').put(theSource(), 'file.bin');
+      await done(tx);
+      return performance.now() - started;
+    } finally {
+      db.close();
+      await deleteDatabase(name);
+    }
+  },
+
+  /** The source read as 1 MiB ArrayBuffers and put one per transaction, reads overlapping writes. */
+  async ingestRawChunks() {
+    const name = `raw-${uid()}`;
+    const db = await openRaw(name);
+    const blob = theSource();
+    try {
+      const started = performance.now();
+      let pending = Promise.resolve();
+      for (let offset = 0; offset < blob.size; offset += MiB) {
+        const bytes = await blob.slice(offset, offset + MiB).arrayBuffer();
+        await pending;
+        const tx = db.transaction('chunks', 'readwrite');
+        tx.objectStore('chunks').put(bytes, ['file.bin', offset]);
+        pending = done(tx);
+      }
+      await pending;
+      return performance.now() - started;
+    } finally {
+      db.close();
+      await deleteDatabase(name);
+    }
+  },
+
+  /**
+   * Where ingest time goes, on this thread: reading the source as a stream, md5 over it, and
+   * raw IndexedDB puts of its 8 MiB slices as Blobs (one transaction each).
+   */
+  async ingestBreakdown(chunkMiB = 8) {
+    const blob = theSource();
+    let t = performance.now();
+    await consume(blob.stream());
+    const read = performance.now() - t;
+    const md5 = await createMD5();
+    t = performance.now();
+    const reader = blob.stream().getReader();
+    for (let next = await reader.read(); !next.done; next = await reader.read()) md5.update(next.value);
+    md5.digest('hex');
+    const hash = performance.now() - t;
+    const name = `raw-${uid()}`;
+    const db = await openRaw(name);
+    try {
+      t = performance.now();
+      for (let offset = 0; offset < blob.size; offset += chunkMiB * MiB) {
+        const tx = db.transaction('chunks', 'readwrite');
+        tx.objectStore('chunks').put(blob.slice(offset, offset + chunkMiB * MiB), ['file.bin', offset]);
+        await done(tx);
+      }
+      const slices = performance.now() - t;
+      t = performance.now();
+      for (let offset = 0; offset < blob.size; offset += chunkMiB * MiB) {
+        const tx = db.transaction('chunks', 'readwrite', { durability: 'relaxed' });
+        tx.objectStore('chunks').put(blob.slice(offset, offset + chunkMiB * MiB), ['relaxed', offset]);
+        await done(tx);
+      }
+      const relaxedSlices = performance.now() - t;
+      t = performance.now();
+      const tx = db.transaction('chunks', 'readwrite');
+      for (let offset = 0; offset < blob.size; offset += chunkMiB * MiB) {
+        tx.objectStore('chunks').put(blob.slice(offset, offset + chunkMiB * MiB), ['one-tx', offset]);
+      }
+      await done(tx);
+      const oneTxSlices = performance.now() - t;
+      return { read, hash, slices, relaxedSlices, oneTxSlices };
+    } finally {
+      db.close();
+      await deleteDatabase(name);
+    }
+  },
+
+  /** hash-wasm md5 over the source in a plain worker: the hashing half of an ingest, alone. */
+  async hashSource() {
+    return (await md5Worker({ kind: 'blob', blob: theSource() })).ms;
+  },
+
+  /** PouchDB's `putAttachment` of the source. */
+  async ingestPouch() {
+    const db = new PouchDB(`pouch-${uid()}`);
+    try {
+      const started = performance.now();
+      await db.putAttachment('doc', 'file.bin', theSource(), 'application/octet-stream');
+      return performance.now() - started;
+    } finally {
+      await db.destroy();
+    }
+  },
+
+  /**
+   * md5 of the same stored file: in the Coffer worker (its digest operation) and in a plain
+   * worker running hash-wasm over the same chunk rows; and hash-wasm over the source Blob.
+   */
+  async md5() {
+    const coffer = await freshCoffer();
+    try {
+      const bucket = await coffer.buckets.create();
+      const version = await bucket.objects.put('file.bin', theSource());
+      const file = (await coffer.context.db.files.get(version.fileId!))!;
+      const keys = (await coffer.context.db.chunks
+        .where('[dataId+offset]')
+        .between([file.id, 0], [file.id, Number.MAX_SAFE_INTEGER], true, true)
+        .primaryKeys()) as [string, number][];
+      const started = performance.now();
+      const inWorker = await coffer.context.pipeline.digest({ extents: file.extents, sha256: false });
+      const workerMs = performance.now() - started;
+      const standalone = await md5Worker({ kind: 'stored', dbName: coffer.name, chunks: keys });
+      const blob = await md5Worker({ kind: 'blob', blob: theSource() });
+      if (inWorker.checksum !== standalone.checksum || blob.checksum !== version.checksum) {
+        throw new Error('The checksums disagree.');
+      }
+      return { workerMs, standaloneMs: standalone.ms, blobMs: blob.ms };
+    } finally {
+      await disposeCoffer(coffer);
+    }
+  },
+
+  /** Long tasks (≥ 50 ms, Long Tasks API) and the worst lag of a 10 ms timer during an ingest. */
+  async mainThread() {
+    const coffer = await freshCoffer();
+    const longTasks: number[] = [];
+    const observer = new PerformanceObserver((list) => {
+      for (const entry of list.getEntries()) longTasks.push(entry.duration);
+    });
+    observer.observe({ type: 'longtask', buffered: false });
+    let worstLag = 0;
+    let last = performance.now();
+    const timer = setInterval(() => {
+      const now = performance.now();
+      worstLag = Math.max(worstLag, now - last - 10);
+      last = now;
+    }, 10);
+    try {
+      const bucket = await coffer.buckets.create();
+      const started = performance.now();
+      await bucket.objects.put('file.bin', theSource());
+      const ms = performance.now() - started;
+      await new Promise((r) => setTimeout(r, 100));
+      return { ms, longTasks: longTasks.length, longestTask: Math.max(0, ...longTasks), worstLag };
+    } finally {
+      clearInterval(timer);
+      observer.disconnect();
+      await disposeCoffer(coffer);
+    }
+  },
+
+  /** Growth of the JS heaps (main and worker) during an ingest. */
+  async heap() {
+    const coffer = await freshCoffer();
+    try {
+      const bucket = await coffer.buckets.create();
+      gc();
+      await new Promise((r) => setTimeout(r, 200));
+      const mainBefore = usedHeap();
+      const scopesBefore = await heapByScope();
+      let mainPeak = mainBefore;
+      const samples: Record<string, number>[] = [];
+      let sampling = true;
+      const sampler = setInterval(() => {
+        mainPeak = Math.max(mainPeak, usedHeap());
+      }, 20);
+      const scopeSampler = (async () => {
+        while (sampling) {
+          samples.push(await heapByScope());
+          await new Promise((r) => setTimeout(r, 250));
+        }
+      })();
+      const started = performance.now();
+      await bucket.objects.put('file.bin', theSource());
+      const ms = performance.now() - started;
+      sampling = false;
+      clearInterval(sampler);
+      await scopeSampler;
+      const peak = (scope: string) =>
+        Math.max(0, ...samples.map((s) => s[scope] ?? 0)) - (scopesBefore[scope] ?? 0);
+      return {
+        ms,
+        mainGrowth: mainPeak - mainBefore,
+        mainGrowthAfterGc: peak('Window'),
+        workerGrowthAfterGc: peak('DedicatedWorkerGlobalScope'),
+        samples: samples.length,
+        measured: Object.keys(scopesBefore).length > 0,
+      };
+    } finally {
+      await disposeCoffer(coffer);
+    }
+  },
+
+  /** Full reads and 64 KiB range reads of the source stored by Coffer and as one raw Blob. */
+  async reads(ranges: number) {
+    const coffer = await freshCoffer();
+    const name = `raw-${uid()}`;
+    const db = await openRaw(name);
+    try {
+      const bucket = await coffer.buckets.create();
+      const version: ObjectVersion = await bucket.objects.put('file.bin', theSource());
+      const tx = db.transaction('blobs', 'readwrite');
+      tx.objectStore('blobs').put(theSource(), 'file.bin');
+      await done(tx);
+      const rawBlob = () =>
+        request(db.transaction('blobs').objectStore('blobs').get('file.bin')) as Promise<Blob>;
+      const size = version.size;
+
+      let t = performance.now();
+      if ((await consume(await version.stream())) !== size) throw new Error('short read');
+      const cofferStream = performance.now() - t;
+      t = performance.now();
+      if ((await consume((await version.blob()).stream())) !== size) throw new Error('short read');
+      const cofferBlob = performance.now() - t;
+      t = performance.now();
+      if ((await consume((await rawBlob()).stream())) !== size) throw new Error('short read');
+      const raw = performance.now() - t;
+
+      const cofferRange: number[] = [];
+      const rawRange: number[] = [];
+      for (let i = 0; i < ranges; i++) {
+        const start = Math.floor(Math.random() * (size - 64 * KiB));
+        t = performance.now();
+        const a = await (await version.slice(start, start + 64 * KiB)).arrayBuffer();
+        cofferRange.push(performance.now() - t);
+        t = performance.now();
+        const b = await (await rawBlob()).slice(start, start + 64 * KiB).arrayBuffer();
+        rawRange.push(performance.now() - t);
+        if (a.byteLength !== b.byteLength) throw new Error('range sizes differ');
+      }
+      return {
+        cofferStream,
+        cofferBlob,
+        raw,
+        cofferRange: median(cofferRange),
+        rawRange: median(rawRange),
+        cofferRangeMax: Math.max(...cofferRange),
+      };
+    } finally {
+      db.close();
+      await deleteDatabase(name);
+      await disposeCoffer(coffer);
+    }
+  },
+
+  /** A bucket of `count` small files: `list()` and `get(key)` against raw Dexie reads of the same rows. */
+  async listing(count: number, repeats: number) {
+    const coffer = await freshCoffer();
+    try {
+      const bucket = await coffer.buckets.create();
+      const small = await coffer.buckets.create();
+      const keys = Array.from(
+        { length: count },
+        (_, i) => `dir-${i % 100}/file-${String(i).padStart(6, '0')}.txt`,
+      );
+      let t = performance.now();
+      let next = 0;
+      await Promise.all(
+        Array.from({ length: 16 }, async () => {
+          while (next < keys.length) {
+            const key = keys[next++]!;
+            await bucket.objects.put(key, new Blob([key]));
+          }
+        }),
+      );
+      const populate = performance.now() - t;
+      for (const key of keys.slice(0, 10)) await small.objects.put(key, new Blob([key]));
+      const db = coffer.context.db;
+      const rawList = () =>
+        db.objects
+          .where('[bucketId+isHead+key]')
+          .between([bucket.id, 1, ''], [bucket.id, 1, '\uffff'], true, true)
+          .toArray();
+
+      const list: number[] = [];
+      const raw: number[] = [];
+      const rawCursor: number[] = [];
+      for (let i = 0; i < repeats; i++) {
+        t = performance.now();
+        await db.objects
+          .where('[bucketId+isHead+key]')
+          .between([bucket.id, 1, ''], [bucket.id, 1, '\uffff'], true, true)
+          .filter((row) => row.fileId !== null)
+          .toArray();
+        rawCursor.push(performance.now() - t);
+        t = performance.now();
+        const a = await bucket.objects.list();
+        list.push(performance.now() - t);
+        t = performance.now();
+        const b = await rawList();
+        raw.push(performance.now() - t);
+        if (a.length !== count || b.length !== count) throw new Error(`listed ${a.length} and ${b.length}`);
+      }
+
+      const get: number[] = [];
+      const getSmall: number[] = [];
+      const rawGet: number[] = [];
+      for (let i = 0; i < 200; i++) {
+        const key = keys[Math.floor(Math.random() * count)]!;
+        t = performance.now();
+        await bucket.objects.get(key);
+        get.push(performance.now() - t);
+        t = performance.now();
+        const head = await db.heads.get([bucket.id, key]);
+        await db.objects.get(head!.versionId);
+        rawGet.push(performance.now() - t);
+        t = performance.now();
+        await small.objects.get(keys[i % 10]!);
+        getSmall.push(performance.now() - t);
+      }
+      return {
+        populate,
+        list: median(list),
+        rawList: median(raw),
+        rawListFiltered: median(rawCursor),
+        get: median(get),
+        rawGet: median(rawGet),
+        getSmallBucket: median(getSmall),
+      };
+    } finally {
+      await disposeCoffer(coffer);
+    }
+  },
+
+  /** `count` records (no bucket) created one by one and all at once, against raw Dexie adds. */
+  async records(count: number) {
+    const coffer = await openCoffer({ name: `bench-${uid()}` });
+    const raw = new CofferDb(`raw-${uid()}`);
+    const records = (coffer as unknown as { records?: { create(d: object, o: object): Promise<unknown> } })
+      .records;
+    try {
+      if (!records) return { available: false };
+      await records.create({ title: 'warm-up' }, { withBucket: false });
+      const row = (i: number) => {
+        const now = Date.now();
+        return {
+          id: `r-${i}-${uid()}`,
+          revisionId: 0,
+          data: { title: `Record ${i}` },
+          deleted: 0 as const,
+          created: now,
+          updated: now,
+        };
+      };
+      let t = performance.now();
+      for (let i = 0; i < count; i++) await records.create({ title: `Record ${i}` }, { withBucket: false });
+      const oneByOne = performance.now() - t;
+      t = performance.now();
+      await Promise.all(
+        Array.from({ length: count }, (_, i) =>
+          records.create({ title: `Bulk ${i}` }, { withBucket: false }),
+        ),
+      );
+      const concurrent = performance.now() - t;
+      t = performance.now();
+      for (let i = 0; i < count; i++) await raw.records.add(row(i) as never);
+      const rawOneByOne = performance.now() - t;
+      const rows = Array.from({ length: count }, (_, i) => row(count + i));
+      t = performance.now();
+      await raw.records.bulkAdd(rows as never);
+      const rawBulk = performance.now() - t;
+      return { available: true, oneByOne, concurrent, rawOneByOne, rawBulk };
+    } finally {
+      raw.close();
+      await deleteDatabase(raw.name);
+      coffer.close();
+      await deleteDatabase(coffer.name);
+    }
+  },
+};
+
+/** The cases, for `page.evaluate`. */
+export type BenchCases = typeof cases;
+(globalThis as unknown as { bench: BenchCases }).bench = cases;
+document.title = 'ready';
