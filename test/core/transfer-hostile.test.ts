@@ -78,7 +78,11 @@ const cases: HostileCase[] = [
   { name: 'a file that is not a ZIP', reason: 'not-zip', make: () => blob('just some text, not an archive') },
   { name: 'an empty file', reason: 'not-zip', make: () => new Blob([]) },
   { name: 'a ZIP cut short at the end', reason: 'truncated', make: ({ zip }) => zip.slice(0, zip.size - 30) },
-  { name: 'a ZIP cut in half', reason: 'truncated', make: ({ zip }) => zip.slice(0, Math.floor(zip.size / 2)) },
+  {
+    name: 'a ZIP cut in half',
+    reason: 'truncated',
+    make: ({ zip }) => zip.slice(0, Math.floor(zip.size / 2)),
+  },
   {
     name: 'a byte flipped inside a stored file',
     reason: 'checksum-mismatch',
@@ -259,7 +263,7 @@ const cases: HostileCase[] = [
   },
 ];
 
-describe('import of a hostile archive', () => {
+describe('import of a hostile archive', { timeout: 30_000 }, () => {
   it.for(cases)(
     'refuses $name with a typed error and changes nothing',
     async ({ reason, make, options }, { coffer, target }) => {

@@ -6,7 +6,8 @@ import { baseOf, counts, dump, fillCoffer, it, ODD_KEYS, unzip } from './transfe
 
 const bagOf = async (zip: Blob) => checkBag(new Uint8Array(await zip.arrayBuffer()));
 
-describe('export and import', () => {
+// Filling, exporting and importing a coffer of 4-byte chunks takes seconds on a loaded machine.
+describe('export and import', { timeout: 30_000 }, () => {
   it('restores records, revisions, buckets, versions, markers, metadata, tags and checksums exactly', async ({
     coffer,
     target,
