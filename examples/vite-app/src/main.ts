@@ -7,7 +7,8 @@ import { type CofferRecord, openCoffer } from '@coffer/core';
 import '@coffer/elements';
 import { COFFER_NAME, RECORD_ID } from './config.js';
 
-const registration = navigator.serviceWorker?.register('/sw.js', { type: 'module' });
+const registration =
+  'serviceWorker' in navigator ? navigator.serviceWorker.register('/sw.js', { type: 'module' }) : undefined;
 
 const coffer = await openCoffer({ name: COFFER_NAME });
 const record: CofferRecord =

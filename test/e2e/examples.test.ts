@@ -1,0 +1,236 @@
+import { execFile } from 'node:child_process';
+import { readdir, readFile, stat } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { extname, join, normalize } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { type Browser, chromium, type Page } from 'playwright-core';
+import { build, type Plugin } from 'vite';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { serve } from '../../scripts/serve.mjs';
+
+/** The examples under examples/, built as their readers would build them, run in Chromium. */
+const run = promisify(execFile);
+const root = fileURLToPath(new URL('../../', import.meta.url));
+const HELLO_MD5 = 'md5:5d41402abc4b2a76b9719d911017c592';
+
+// Each test opens a page in a new browser context: its own IndexedDB and service worker.
+let browser: Browser;
+const servers: Server[] = [];
+
+beforeAll(async () => {
+  browser = await chromium.launch({
+    executablePath: process.env.CHROME_PATH ?? '/usr/bin/chromium',
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+    ],
+  });
+});
+
+afterAll(async () => {
+  await browser?.close();
+  for (const server of servers) server.close();
+});
+
+interface Example {
+  record: {
+    files: {
+      set(key: string, blob: Blob): Promise<unknown>;
+      get(key: string): Promise<{ checksum: string; url: string; blob(): Promise<Blob> } | undefined>;
+    };
+  };
+  swReady: Promise<unknown> | null;
+}
+
+/** Store `hello.txt` through the page's API and read it back. */
+function storeAndReadBack(page: Page) {
+  return page.evaluate(async () => {
+    const { record } = window as unknown as Example;
+    await record.files.set('hello.txt', new Blob(['hello'], { type: 'text/plain' }));
+    const file = await record.files.get('hello.txt');
+    return { checksum: file?.checksum, text: await (await file!.blob()).text(), url: file?.url };
+  });
+}
+
+/** Fetch a URL from the page once its service worker controls it. */
+async function fetchThroughServiceWorker(page: Page, url: string) {
+  await page.evaluate(() => (window as unknown as Example).swReady);
+  await page.waitForFunction(() => navigator.serviceWorker.controller !== null);
+  return page.evaluate(async (url) => {
+    const response = await fetch(url);
+    return {
+      status: response.status,
+      type: response.headers.get('content-type'),
+      etag: response.headers.get('etag'),
+      body: await response.text(),
+    };
+  }, url);
+}
+
+describe('examples/embed: a page without a build step', () => {
+  const requested: string[] = [];
+  let origin: string;
+
+  beforeAll(async () => {
+    await run(process.execPath, ['scripts/build-embed.mjs'], { cwd: root });
+    // The page's folder with the bundle from dist/embed copied beside it, as a reader would.
+    const folders = [join(root, 'examples/embed'), join(root, 'dist/embed')];
+    const types: Record<string, string> = {
+      '.html': 'text/html',
+      '.js': 'text/javascript',
+      '.map': 'application/json',
+    };
+    const server = createServer(async (request, response) => {
+      const path = normalize(decodeURIComponent(new URL(request.url ?? '/', 'http://x').pathname));
+      requested.push(path);
+      const file = path.endsWith('/') ? `${path}index.html` : path;
+      for (const folder of folders) {
+        const body = await readFile(join(folder, file)).catch(() => undefined);
+        if (body) {
+          response
+            .writeHead(200, { 'Content-Type': types[extname(file)] ?? 'application/octet-stream' })
+            .end(body);
+          return;
+        }
+      }
+      response.writeHead(404).end('not on the server');
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    servers.push(server);
+    origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+
+  it('stores a file through coffer.js, hashed in coffer.worker.js, and reads it back', async () => {
+    const page = await browser.newPage();
+    await page.goto(`${origin}/`);
+    await page.waitForFunction(() => 'record' in window);
+
+    const stored = await storeAndReadBack(page);
+
+    expect(stored).toMatchObject({ checksum: HELLO_MD5, text: 'hello' });
+    expect(requested).toContain('/coffer.worker.js');
+    await page.close();
+  });
+
+  it('renders the record’s files in <coffer-files record-id> from coffer-elements.js', async () => {
+    const page = await browser.newPage();
+    await page.goto(`${origin}/`);
+    await page.waitForFunction(() => 'record' in window);
+
+    await storeAndReadBack(page);
+    await page.evaluate(() =>
+      (window as unknown as Example).record.files.set('notes/second.txt', new Blob(['second'])),
+    );
+
+    const rows = page.locator('coffer-files coffer-file-row button.name');
+    await expect
+      .poll(() => rows.allTextContents())
+      .toEqual([expect.stringContaining('hello.txt'), expect.stringContaining('notes/second.txt')]);
+    await page.close();
+  });
+
+  it('serves a stored file at its URL from the page’s service worker (coffer-sw.js)', async () => {
+    const page = await browser.newPage();
+    await page.goto(`${origin}/`);
+    await page.waitForFunction(() => 'record' in window);
+    const { url } = await storeAndReadBack(page);
+
+    const response = await fetchThroughServiceWorker(page, url!);
+
+    expect(url).toBe('/coffer/records/field-notes-1/files/hello.txt');
+    expect(response).toEqual({
+      status: 200,
+      type: 'text/plain; charset=utf-8',
+      etag: `"${HELLO_MD5}"`,
+      body: 'hello',
+    });
+    await page.close();
+  });
+});
+
+describe('examples/vite-app: a Vite app installing the packages', () => {
+  const resolvedCoffer = new Set<string>();
+  let url: string;
+  let outDir: string;
+
+  beforeAll(async () => {
+    await run(process.execPath, ['scripts/build-packages.mjs', '--if-changed'], { cwd: root });
+    const app = join(root, 'examples/vite-app');
+    outDir = join(app, 'dist');
+    // Records which files of the packages the app's own config resolves.
+    const recorder: Plugin = {
+      name: 'record-coffer-modules',
+      load(id) {
+        if (id.includes('/packages/core/') || id.includes('/packages/elements/')) resolvedCoffer.add(id);
+        return null;
+      },
+    };
+    await build({ configFile: join(app, 'vite.config.ts'), logLevel: 'warn', plugins: [recorder] });
+    const served = await serve(outDir);
+    servers.push(served.server);
+    url = served.url;
+  });
+
+  it('builds from the packages’ dist (no source condition) and emits the worker as its own file', async () => {
+    const assets = await readdir(join(outDir, 'assets'));
+
+    expect(resolvedCoffer.size).toBeGreaterThan(0);
+    expect([...resolvedCoffer].filter((id) => !/\/packages\/(core|elements)\/dist\//.test(id))).toEqual([]);
+    expect(assets.filter((f) => /^coffer\.worker-.+\.js$/.test(f))).toHaveLength(1);
+    expect((await stat(join(outDir, 'sw.js'))).isFile()).toBe(true);
+  });
+
+  it('type-checks against the packages’ published declarations', async () => {
+    const tsc = join(root, 'node_modules/typescript/bin/tsc');
+
+    const result = await run(process.execPath, [tsc, '-p', 'examples/vite-app/tsconfig.json', '--noEmit'], {
+      cwd: root,
+    }).catch((error: { stdout?: string }) => ({ stdout: error.stdout ?? 'tsc failed' }));
+
+    expect(result.stdout).toBe('');
+  });
+
+  it('stores a file with the API in the worker and shows it in <coffer-files>', async () => {
+    const page = await browser.newPage();
+    const workers: string[] = [];
+    page.on('worker', (worker) => workers.push(worker.url()));
+    await page.goto(url);
+    await page.waitForFunction(() => 'record' in window);
+
+    const stored = await storeAndReadBack(page);
+
+    expect(stored).toMatchObject({ checksum: HELLO_MD5, text: 'hello' });
+    expect(workers.filter((w) => /\/assets\/coffer\.worker-.+\.js$/.test(w))).toHaveLength(1);
+    await expect
+      .poll(() => page.locator('coffer-files coffer-file-row button.name').allTextContents())
+      .toEqual([expect.stringContaining('hello.txt')]);
+    await page.close();
+  });
+
+  it('answers the app’s own Workbox route and Coffer’s file routes from one service worker', async () => {
+    const page = await browser.newPage();
+    await page.goto(url);
+    await page.waitForFunction(() => 'record' in window);
+    const { url: fileUrl } = await storeAndReadBack(page);
+
+    const own = await fetchThroughServiceWorker(page, '/api/hello');
+    const file = await fetchThroughServiceWorker(page, fileUrl!);
+    const missing = await fetchThroughServiceWorker(page, '/coffer/records/field-notes/files/nothing.txt');
+
+    expect(JSON.parse(own.body)).toEqual({ from: 'the app’s own route' });
+    expect(file).toEqual({
+      status: 200,
+      type: 'text/plain; charset=utf-8',
+      etag: `"${HELLO_MD5}"`,
+      body: 'hello',
+    });
+    expect(missing.status).toBe(404);
+    await page.close();
+  });
+});
