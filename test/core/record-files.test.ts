@@ -7,8 +7,8 @@ import {
   recordFileFactory,
   sortedFilesFromBucket,
 } from '@coffer/core';
-import { describe, expect } from 'vitest';
-import { blob, caught, it } from '../helpers/coffer.js';
+import { describe, expect, vi } from 'vitest';
+import { blob, bytes, bytesOf, caught, it } from '../helpers/coffer.js';
 
 const MD5_A = 'md5:7fc56270e7a70fa81a5935b72eacbe29';
 
@@ -544,5 +544,85 @@ describe('recordFileFactory and sortedFilesFromBucket', () => {
     const sorted = await sortedFilesFromBucket(bucket, ['c', 'missing', 'a']);
 
     expect(sorted.map((v) => v.key)).toEqual(['c', 'a', 'b', 'd']);
+  });
+});
+
+/**
+ * Just enough of the Web Locks API for one tab: shared and exclusive modes, and `ifAvailable`.
+ * Node has no `navigator.locks`; a request that would have to wait is not modelled and throws.
+ */
+class OneTabLocks {
+  private readonly held = new Map<string, { mode: LockMode; count: number }>();
+  readonly requests: { name: string; mode: LockMode }[] = [];
+
+  async request(
+    name: string,
+    options: LockOptions,
+    callback: (lock: { name: string; mode: LockMode } | null) => Promise<unknown>,
+  ): Promise<unknown> {
+    const mode = options.mode ?? 'exclusive';
+    this.requests.push({ name, mode });
+    const held = this.held.get(name);
+    if (held && (mode === 'exclusive' || held.mode === 'exclusive')) {
+      if (options.ifAvailable) return callback(null);
+      throw new Error('OneTabLocks does not model a request that waits.');
+    }
+    this.held.set(name, { mode, count: (held?.count ?? 0) + 1 });
+    try {
+      return await callback({ name, mode });
+    } finally {
+      const now = this.held.get(name)!;
+      if (now.count === 1) this.held.delete(name);
+      else now.count -= 1;
+    }
+  }
+}
+
+describe('record.files.set and gc', () => {
+  it('holds the shared write lock, so gc({ graceMs: 0 }) during the write leaves it alone', async ({
+    coffer,
+  }) => {
+    const locks = new OneTabLocks();
+    vi.stubGlobal('navigator', { locks });
+    try {
+      const record = await coffer.records.create({ title: 'Survey 12' });
+      let release!: () => void;
+      const gate = new Promise<void>((resolve) => {
+        release = resolve;
+      });
+      let loaded = 0;
+      const source = new ReadableStream<Uint8Array>({
+        async pull(controller) {
+          controller.enqueue(bytes(8));
+          await gate;
+          controller.enqueue(bytes(8, 8));
+          controller.close();
+        },
+      });
+      const writing = record.files!.set('a.bin', source, {
+        onProgress: (p) => {
+          loaded = p.loaded;
+        },
+      });
+      await vi.waitFor(() => expect(loaded).toBeGreaterThanOrEqual(8));
+      const { db } = coffer.context;
+      const chunksDuringWrite = await db.chunks.count();
+
+      const freed = await coffer.gc({ graceMs: 0 });
+      const chunksAfterGc = await db.chunks.count();
+      release();
+      const file = await writing;
+
+      expect(freed).toMatchObject({ writesInProgress: true, files: 0, abandonedWrites: 0, chunks: 0 });
+      expect(chunksDuringWrite).toBeGreaterThanOrEqual(2);
+      expect(chunksAfterGc).toBe(chunksDuringWrite);
+      expect(file.size).toBe(16);
+      expect(await bytesOf(await file.blob())).toEqual(new Uint8Array([...bytes(8), ...bytes(8, 8)]));
+      expect(locks.requests).toContainEqual({ name: `coffer:${coffer.name}:writes`, mode: 'shared' });
+      // Once the write is done, the lock is free again and gc can run without skipping anything.
+      expect(await coffer.gc({ graceMs: 0 })).toMatchObject({ writesInProgress: false, files: 0 });
+    } finally {
+      vi.unstubAllGlobals();
+    }
   });
 });

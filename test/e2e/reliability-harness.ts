@@ -17,8 +17,9 @@ export interface Harness {
   origin: string;
   browser: Browser;
   /**
-   * A context on a profile on disk: Chromium applies `Storage.overrideQuotaForOrigin` to it,
-   * not to the in-memory contexts of `browser.newContext()`.
+   * A context on a profile on disk, so that quota and usage are those of real files.
+   * `Storage.overrideQuotaForOrigin` works here and in `browser.newContext()` alike, as long as
+   * it is sent before the origin's first IndexedDB write (see the full-disk test).
    */
   persistentContext(): Promise<BrowserContext>;
   close(): Promise<void>;

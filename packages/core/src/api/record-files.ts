@@ -17,6 +17,7 @@ import type { ObjectVersionRow } from '../storage/schema.js';
 import type { ByteSource } from '../worker/protocol.js';
 import type { Bucket } from './bucket.js';
 import { FileObject } from './file-object.js';
+import { withWriteLock } from './maintenance.js';
 import type { ObjectVersion } from './object-version.js';
 import type { CofferRecord, Records } from './records.js';
 import { commitOrDiscard, type PutOptions, writeFile } from './write-file.js';
@@ -80,6 +81,17 @@ export class RecordFiles {
     const { metadata, ...put } = options;
     validateKey(key);
     if (metadata !== undefined) patchMetadata({}, metadata);
+    // Like `bucket.objects.put`: hold the coffer's shared write lock from the first chunk to
+    // the commit, so that gc in any tab sees this unfinished write as live, not abandoned.
+    return withWriteLock(this.records.context, () => this.setLocked(key, source, put, metadata));
+  }
+
+  private async setLocked(
+    key: string,
+    source: ByteSource,
+    put: PutOptions,
+    metadata: Record<string, unknown> | undefined,
+  ): Promise<FileObject> {
     const { context } = this.records;
     await this.records.store.checkWritable(this.record.id, this.record.revisionId);
     const bucket = await context.store.findBucket(this.bucketId, true);
