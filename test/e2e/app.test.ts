@@ -364,6 +364,33 @@ describe('the Coffer app', () => {
     const usage = await page.evaluate(async () => (await navigator.storage.estimate()).usage ?? 0);
     // A quota below the current usage makes every write fail (estimate() keeps the old quota).
     await cdp.send('Storage.overrideQuotaForOrigin', { origin, quotaSize: Math.floor(usage / 2) });
+    // The override reaches IndexedDB a moment later: wait until a 4 MiB probe write fails.
+    await expect
+      .poll(
+        () =>
+          page.evaluate(
+            () =>
+              new Promise<boolean>((resolve) => {
+                const open = indexedDB.open('quota-probe', 1);
+                open.onupgradeneeded = () => open.result.createObjectStore('s');
+                open.onsuccess = () => {
+                  const tx = open.result.transaction('s', 'readwrite');
+                  tx.objectStore('s').put(new Uint8Array(4 * 1024 * 1024).fill(1), 'probe');
+                  tx.oncomplete = () => {
+                    open.result.close();
+                    resolve(false);
+                  };
+                  tx.onabort = () => {
+                    open.result.close();
+                    resolve(true);
+                  };
+                };
+                open.onerror = () => resolve(true);
+              }),
+          ),
+        { timeout: 10_000, interval: 250 },
+      )
+      .toBe(true);
     await page.getByRole('link', { name: 'Files', exact: true }).click();
     const before = await keys();
 
@@ -374,14 +401,15 @@ describe('the Coffer app', () => {
           new File([new Uint8Array(24 * 1024 * 1024).fill(7)], 'too-big.bin'),
         ]),
       );
-
-    await page.locator('coffer-files').getByRole('alert').filter({ hasText: 'out of space' }).waitFor();
-    expect(await page.locator('coffer-files').getByRole('alert').first().textContent()).toContain(
-      'Your device is out of space for this site. Nothing was lost.',
+    const item = page.locator('coffer-upload-queue li[data-key="too-big.bin"]');
+    await item.getByText(/^(Failed|Done)$/).waitFor();
+    expect(await item.locator('.detail').textContent()).toBe('Your device is out of space for this site. Nothing was lost.');
+    await page.locator('coffer-files').getByRole('alert').filter({ hasText: 'out of space' }).first().waitFor();
     );
     expect(await keys()).toEqual(before);
     await shot('08-out-of-space');
     await cdp.send('Storage.overrideQuotaForOrigin', { origin });
+    await page.evaluate(() => indexedDB.deleteDatabase('quota-probe'));
     await page.locator('coffer-files').getByRole('button', { name: 'Dismiss' }).first().click();
     await page.locator('coffer-upload-queue').getByRole('button', { name: 'Clear finished' }).click();
   });
@@ -420,6 +448,7 @@ describe('the Coffer app', () => {
     await expect(fetch(url)).rejects.toThrow();
 
     await page.reload();
+    await page.getByRole('link', { name: 'Files', exact: true }).click();
 
     await page.locator('coffer-file-row').first().waitFor();
     expect(await keys()).toEqual(['site-plan.pdf', 'wall-scan.tif', 'north-wall.png', 'notes.txt']);
@@ -442,7 +471,8 @@ describe('the Coffer app', () => {
           new File(['from the other tab'], 'other-tab.txt'),
         ]),
       );
-    await expect.poll(() => keys(page)).toContain('other-tab.txt');
+    await expect.poll(() => keys(other), { timeout: 10_000 }).toContain('other-tab.txt');
+    await expect.poll(() => keys(page), { timeout: 10_000 }).toContain('other-tab.txt');
 
     await page.getByRole('link', { name: 'Details', exact: true }).click();
     const title = page.getByRole('textbox', { name: 'Title', exact: true });

@@ -216,7 +216,8 @@ export class CofferFiles extends CofferElement {
         ${
           files.length === 0
             ? html`<p class="empty">No files yet.</p>`
-            : html`<ul aria-label="Files" @coffer-move=${this._onMove} @coffer-toggle=${this._onToggle} @coffer-renamed=${this._onRenamed} @coffer-new-version=${this._onNewVersion}>
+            : html`<ul aria-label="Files" @coffer-move=${this._onMove} @coffer-toggle=${this._onToggle} @coffer-renamed=${this._onRenamed}
+              @coffer-versions-changed=${() => this.view.refresh()} @coffer-new-version=${this._onNewVersion}>
               ${repeat(
                 files,
                 (file) => file.key,

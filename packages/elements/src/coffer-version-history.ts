@@ -13,6 +13,7 @@ import { baseStyles } from './styles.js';
  * shares its bytes), preview or download any, or remove one for good.
  *
  * @fires coffer-preview - detail: `{ version: ObjectVersion }`
+ * @fires coffer-versions-changed - after a restore or a removal; detail: `{ key: string }`
  * @fires coffer-error - when an action fails; detail: `{ error, message }`
  * @csspart version - one version row
  */
@@ -142,6 +143,7 @@ export class CofferVersionHistory extends CofferElement {
     try {
       await version.restore();
       this.message = `Version ${number} is current again.`;
+      this.emit('coffer-versions-changed', { key: version.key });
     } catch (error) {
       this.message = this.report(error);
     }
@@ -156,6 +158,7 @@ export class CofferVersionHistory extends CofferElement {
     try {
       await version.remove();
       this.message = `Version ${number} was removed for good.`;
+      this.emit('coffer-versions-changed', { key: version.key });
     } catch (error) {
       this.message = this.report(error);
     }
