@@ -4,6 +4,7 @@
  * {@link cofferContext}.
  *
  * @packageDocumentation
+ * @module @coffer/elements
  */
 export { CofferElement, type CofferErrorDetail } from './base-element.js';
 export { CofferBucketPanel } from './coffer-bucket-panel.js';

@@ -16,6 +16,7 @@
  * ```
  *
  * @packageDocumentation
+ * @module @coffer/core/sw
  */
 
 export {

@@ -3,6 +3,7 @@
  * the file routes of `@coffer/core/sw`. Needs the optional peer dependency `workbox-routing`.
  *
  * @packageDocumentation
+ * @module @coffer/core/sw/workbox
  */
 import { type Route, registerRoute } from 'workbox-routing';
 import { DEFAULT_URL_PREFIX } from '../model/file-url.js';
@@ -19,7 +20,7 @@ import { type CofferSource, lazyCoffer, sourceUrlPrefix } from './lazy-coffer.js
  * The prefix is `options.urlPrefix`, else the source's `urlPrefix`, else `/coffer/`; with a
  * function source, give `options.urlPrefix` when the coffer uses another prefix.
  *
- * @param source the coffer, its {@link CofferOptions} (opened lazily), or a function opening it.
+ * @param source the coffer, its {@link @coffer/core!CofferOptions | options} (opened lazily), or a function opening it.
  * @returns the two registered routes, for `unregisterRoute`.
  * @throws {InvalidArgumentError} for an `inlineTypes` entry that could run script.
  * @example

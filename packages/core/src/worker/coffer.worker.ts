@@ -4,7 +4,7 @@
  * 'module' })` (what `createWorkerPipeline` in `client.ts` does); it opens its own connection to the
  * coffer's database.
  *
- * @module
+ * @module @coffer/core/worker
  */
 import { expose, releaseProxy } from 'comlink';
 import { InvalidOperationError } from '../errors.js';
