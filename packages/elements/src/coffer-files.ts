@@ -19,6 +19,8 @@ import { baseStyles } from './styles.js';
  * gain little and race at commit.
  */
 const PARALLEL_UPLOADS = 1;
+/** How long a finished upload stays in the queue. */
+const DONE_VISIBLE_MS = 5000;
 /** Drag type of a file row being reordered. */
 const ROW_DRAG_TYPE = 'application/x-coffer-key';
 
@@ -274,6 +276,7 @@ export class CofferFiles extends CofferElement {
       );
       this._update(item, { state: 'done', loaded: item.size });
       this.status = `${key} stored.`;
+      setTimeout(() => (this.uploads = this.uploads.filter((u) => u !== item)), DONE_VISIBLE_MS);
     } catch (error) {
       const code = (error as { code?: string }).code;
       if (code === 'ABORTED' || item.controller.signal.aborted) {
