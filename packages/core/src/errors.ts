@@ -56,12 +56,31 @@ export class CofferError extends Error implements ErrorContext {
   }
 }
 
-/** An operation that the current state forbids (invenio's `InvalidOperationError`). */
+/**
+ * An operation that the current state forbids (invenio's `InvalidOperationError`).
+ *
+ * @example
+ * ```ts
+ * await version.restore().catch((e) => {
+ *   if (e instanceof InvalidOperationError) console.warn(e.code, e.message); // e.g. restoring the head
+ * });
+ * ```
+ */
 export class InvalidOperationError extends CofferError {
   override readonly code: string = 'INVALID_OPERATION';
 }
 
-/** A write to a locked bucket. */
+/**
+ * A write to a locked bucket.
+ *
+ * @example
+ * ```ts
+ * await bucket.lock();
+ * await bucket.objects.put('a.txt', blob).catch((e) => {
+ *   if (e instanceof BucketLockedError) alert(`Bucket ${e.bucketId} is locked.`);
+ * });
+ * ```
+ */
 export class BucketLockedError extends InvalidOperationError {
   override readonly code: string = 'BUCKET_LOCKED';
   constructor(bucketId: string, context: ErrorContext = {}) {
@@ -69,7 +88,15 @@ export class BucketLockedError extends InvalidOperationError {
   }
 }
 
-/** A write to a (soft-)deleted bucket. */
+/**
+ * A write to a (soft-)deleted bucket.
+ *
+ * @example
+ * ```ts
+ * await bucket.delete();
+ * await bucket.objects.put('a.txt', blob); // throws BucketDeletedError (code "BUCKET_DELETED")
+ * ```
+ */
 export class BucketDeletedError extends InvalidOperationError {
   override readonly code: string = 'BUCKET_DELETED';
   constructor(bucketId: string, context: ErrorContext = {}) {
@@ -77,104 +104,255 @@ export class BucketDeletedError extends InvalidOperationError {
   }
 }
 
-/** An object key that is empty, longer than 255 characters, contains NUL or is not a string. */
+/**
+ * An object key that is empty, longer than 255 characters, contains NUL or is not a string.
+ *
+ * @example
+ * ```ts
+ * await bucket.objects.put('', blob); // throws InvalidKeyError (code "INVALID_KEY")
+ * ```
+ */
 export class InvalidKeyError extends InvalidOperationError {
   override readonly code: string = 'INVALID_KEY';
 }
 
-/** A tag key or value that is not a string of 1 to 255 characters. */
+/**
+ * A tag key or value that is not a string of 1 to 255 characters.
+ *
+ * @example
+ * ```ts
+ * await bucket.setTag('', 'x'); // throws InvalidTagError (code "INVALID_TAG")
+ * ```
+ */
 export class InvalidTagError extends InvalidOperationError {
   override readonly code: string = 'INVALID_TAG';
   /** The offending tag key. */
   tag?: string;
 }
 
-/** Creating a tag whose key already exists. */
+/**
+ * Creating a tag whose key already exists.
+ *
+ * @example
+ * ```ts
+ * await bucket.createTag('project', 'a');
+ * await bucket.createTag('project', 'b'); // throws DuplicateTagError; setTag() replaces instead
+ * ```
+ */
 export class DuplicateTagError extends InvalidOperationError {
   override readonly code: string = 'DUPLICATE_TAG';
   /** The duplicated tag key. */
   tag?: string;
 }
 
-/** An argument of the wrong type or range: a negative size, an unknown source type, ... */
+/**
+ * An argument of the wrong type or range: a negative size, an unknown source type, ...
+ *
+ * @example
+ * ```ts
+ * await coffer.buckets.create({ quotaSize: -1 }); // throws InvalidArgumentError (code "INVALID_ARGUMENT")
+ * ```
+ */
 export class InvalidArgumentError extends InvalidOperationError {
   override readonly code: string = 'INVALID_ARGUMENT';
   /** The name of the offending argument or option. */
   argument?: string;
 }
 
-/** Setting a reserved name (`key`, `bucket`, `version_id`, ...) as file metadata. */
+/**
+ * Setting a reserved name (`key`, `bucket`, `version_id`, ...) as file metadata.
+ *
+ * @example
+ * ```ts
+ * await record.files!.setMetadata('a.txt', { checksum: 'x' }); // throws ReservedMetadataError, field "checksum"
+ * ```
+ */
 export class ReservedMetadataError extends InvalidOperationError {
   override readonly code: string = 'RESERVED_METADATA';
   /** The reserved name. */
   field?: string;
 }
 
-/** A key that already holds a live file where none may be (e.g. the target of a rename). */
+/**
+ * A key that already holds a live file where none may be (e.g. the target of a rename).
+ *
+ * @example
+ * ```ts
+ * await record.files!.rename('a.txt', 'b.txt'); // throws KeyExistsError when b.txt holds a file
+ * ```
+ */
 export class KeyExistsError extends InvalidOperationError {
   override readonly code: string = 'KEY_EXISTS';
 }
 
-/** A commit based on a revision that another writer has replaced (optimistic concurrency). */
+/**
+ * A commit based on a revision that another writer has replaced (optimistic concurrency).
+ *
+ * @example
+ * ```ts
+ * const mine = await coffer.records.get(id);
+ * mine.data.title = 'New title';
+ * await mine.commit().catch(async (e) => {
+ *   if (e instanceof RevisionConflictError) await mine.reload(); // another tab committed first
+ * });
+ * ```
+ */
 export class RevisionConflictError extends InvalidOperationError {
   override readonly code: string = 'REVISION_CONFLICT';
 }
 
-/** A change to a soft-deleted record (restore it first). */
+/**
+ * A change to a soft-deleted record (restore it first).
+ *
+ * @example
+ * ```ts
+ * await record.delete();
+ * await record.files!.set('a.txt', blob); // throws RecordDeletedError until record.restore()
+ * ```
+ */
 export class RecordDeletedError extends InvalidOperationError {
   override readonly code: string = 'RECORD_DELETED';
 }
 
-/** Creating a record with the id of one that exists. */
+/**
+ * Creating a record with the id of one that exists.
+ *
+ * @example
+ * ```ts
+ * await coffer.records.create({}, { id: 'survey-12' });
+ * await coffer.records.create({}, { id: 'survey-12' }); // throws RecordExistsError
+ * ```
+ */
 export class RecordExistsError extends InvalidOperationError {
   override readonly code: string = 'RECORD_EXISTS';
 }
 
-/** Record data that fails its JSON Schema. `errors` lists every violation. */
+/**
+ * Record data that fails its JSON Schema. `errors` lists every violation.
+ *
+ * @example
+ * ```ts
+ * const coffer = await openCoffer({ name: 'notes', schemas: { 'note.json': { type: 'object', required: ['title'] } } });
+ * await coffer.records.create({ $schema: 'note.json' }).catch((e) => {
+ *   if (e instanceof ValidationError) console.table(e.errors);
+ * });
+ * ```
+ */
 export class ValidationError extends InvalidOperationError {
   override readonly code: string = 'VALIDATION_FAILED';
   /** Every violation, as `{ path, message }`. */
   errors: { path: string; message: string }[] = [];
 }
 
-/** A record, bucket, object, version, upload or file that does not exist. */
+/**
+ * A record, bucket, object, version, upload or file that does not exist.
+ *
+ * @example
+ * ```ts
+ * await coffer.records.get('nope').catch((e) => {
+ *   if (e instanceof NotFoundError) console.log(e.code); // "NOT_FOUND"
+ * });
+ * ```
+ */
 export class NotFoundError extends CofferError {
   override readonly code: string = 'NOT_FOUND';
   /** What was looked for: `"record"`, `"bucket"`, `"object"`, `"version"`, `"upload"`, `"file"`. */
   resource?: string;
 }
 
-/** IndexedDB or the file bytes failed underneath; `cause` is the original error. */
+/**
+ * IndexedDB or the file bytes failed underneath; `cause` is the original error.
+ *
+ * @example
+ * ```ts
+ * await bucket.objects.put('a.txt', blob).catch((e) => {
+ *   if (e instanceof StorageError) console.error('IndexedDB failed', e.cause);
+ * });
+ * ```
+ */
 export class StorageError extends CofferError {
   override readonly code: string = 'STORAGE';
 }
 
-/** The origin's disk quota is exhausted (distinct from a bucket quota). Nothing was changed. */
+/**
+ * The origin's disk quota is exhausted (distinct from a bucket quota). Nothing was changed.
+ *
+ * @example
+ * ```ts
+ * await bucket.objects.put('movie.mp4', file).catch((e) => {
+ *   if (e instanceof StorageQuotaExceededError) alert('This browser has no room left for the file.');
+ * });
+ * ```
+ */
 export class StorageQuotaExceededError extends StorageError {
   override readonly code: string = 'STORAGE_QUOTA_EXCEEDED';
 }
 
-/** A file over a size limit; `limit` is the limit, `actual` the size seen so far. */
+/**
+ * A file over a size limit; `limit` is the limit, `actual` the size seen so far.
+ *
+ * @example
+ * ```ts
+ * await bucket.objects.put('big.bin', file).catch((e) => {
+ *   if (e instanceof FileSizeError) console.log(`limit ${e.limit}, got ${e.actual}`); // quota or max file size
+ * });
+ * ```
+ */
 export class FileSizeError extends StorageError {
   override readonly code: string = 'FILE_SIZE';
 }
 
-/** A write that would take the bucket over its `quotaSize`. */
+/**
+ * A write that would take the bucket over its `quotaSize`.
+ *
+ * @example
+ * ```ts
+ * const bucket = await coffer.buckets.create({ quotaSize: 1024 });
+ * await bucket.objects.put('big.bin', new Blob([new Uint8Array(2048)])); // throws BucketQuotaExceededError
+ * ```
+ */
 export class BucketQuotaExceededError extends FileSizeError {
   override readonly code: string = 'BUCKET_QUOTA_EXCEEDED';
 }
 
-/** A file larger than the bucket's `maxFileSize`. */
+/**
+ * A file larger than the bucket's `maxFileSize`.
+ *
+ * @example
+ * ```ts
+ * const bucket = await coffer.buckets.create({ maxFileSize: 1024 });
+ * await bucket.objects.put('big.bin', new Blob([new Uint8Array(2048)])); // throws MaxFileSizeExceededError
+ * ```
+ */
 export class MaxFileSizeExceededError extends FileSizeError {
   override readonly code: string = 'MAX_FILE_SIZE_EXCEEDED';
 }
 
-/** A source that delivered more or fewer bytes than declared. */
+/**
+ * A source that delivered more or fewer bytes than declared.
+ *
+ * @example
+ * ```ts
+ * // a picked file that changes on disk while it is read no longer has the size it declared
+ * await bucket.objects.put(file.name, file).catch((e) => {
+ *   if (e instanceof UnexpectedFileSizeError) console.log(e.expected, e.actual);
+ * });
+ * ```
+ */
 export class UnexpectedFileSizeError extends StorageError {
   override readonly code: string = 'UNEXPECTED_FILE_SIZE';
 }
 
-/** Stored bytes that do not match their checksum, or an archive that fails verification. */
+/**
+ * Stored bytes that do not match their checksum, or an archive that fails verification.
+ *
+ * @example
+ * ```ts
+ * const { failed } = await coffer.verifyChecksums();
+ * // reading a file that failed its check throws IntegrityError (expected and actual checksums)
+ * await version.blob().catch((e) => e instanceof IntegrityError && console.log(e.expected, e.actual));
+ * ```
+ */
 export class IntegrityError extends CofferError {
   override readonly code: string = 'INTEGRITY';
 }
@@ -201,6 +379,13 @@ export type BagProblem =
 /**
  * An archive that is not a valid Coffer bag: not a ZIP, unsafe, incomplete or tampered with.
  * `reason` says which check failed and `path` names the entry, where there is one.
+ *
+ * @example
+ * ```ts
+ * await coffer.import(zip).catch((e) => {
+ *   if (e instanceof InvalidBagError) console.log(e.reason, e.path); // nothing was imported
+ * });
+ * ```
  */
 export class InvalidBagError extends IntegrityError {
   override readonly code: string = 'INVALID_BAG';
@@ -221,42 +406,108 @@ export class InvalidBagError extends IntegrityError {
   }
 }
 
-/** The base of multipart upload errors. */
+/**
+ * The base of multipart upload errors.
+ *
+ * @example
+ * ```ts
+ * await upload.complete().catch((e) => {
+ *   if (e instanceof MultipartError) console.log(e.code, e.uploadId);
+ * });
+ * ```
+ */
 export class MultipartError extends CofferError {
   override readonly code: string = 'MULTIPART';
 }
 
-/** A part written to, or a second `complete()` of, an upload that is already completed. */
+/**
+ * A part written to, or a second `complete()` of, an upload that is already completed.
+ *
+ * @example
+ * ```ts
+ * await upload.complete();
+ * await upload.putPart(0, blob); // throws MultipartAlreadyCompletedError
+ * ```
+ */
 export class MultipartAlreadyCompletedError extends MultipartError {
   override readonly code: string = 'MULTIPART_ALREADY_COMPLETED';
 }
 
-/** Not all parts have been uploaded, or a part has the wrong size. */
+/**
+ * Not all parts have been uploaded, or a part has the wrong size.
+ *
+ * @example
+ * ```ts
+ * const upload = await bucket.multipart.create('big.tif', { size: 12 * 1024 ** 2, chunkSize: 6 * 1024 ** 2 });
+ * await upload.putPart(0, firstHalf);
+ * await upload.complete(); // throws MultipartMissingPartsError: part 1 is missing
+ * ```
+ */
 export class MultipartMissingPartsError extends MultipartError {
   override readonly code: string = 'MULTIPART_MISSING_PARTS';
 }
 
-/** A chunk size outside the configured range, or a part of the wrong size. */
+/**
+ * A chunk size outside the configured range, or a part of the wrong size.
+ *
+ * @example
+ * ```ts
+ * await bucket.multipart.create('big.tif', { size: 10 ** 9, chunkSize: 1024 }); // throws: below the 5 MiB minimum
+ * ```
+ */
 export class MultipartInvalidChunkSizeError extends MultipartError {
   override readonly code: string = 'MULTIPART_INVALID_CHUNK_SIZE';
 }
 
-/** A part number below 0 or after the last part. */
+/**
+ * A part number below 0 or after the last part.
+ *
+ * @example
+ * ```ts
+ * await upload.putPart(-1, blob); // throws MultipartInvalidPartNumberError
+ * ```
+ */
 export class MultipartInvalidPartNumberError extends MultipartError {
   override readonly code: string = 'MULTIPART_INVALID_PART_NUMBER';
 }
 
-/** An upload size that is too small or needs too many parts. */
+/**
+ * An upload size that is too small or needs too many parts.
+ *
+ * @example
+ * ```ts
+ * await bucket.multipart.create('huge.bin', { size: 10 ** 14, chunkSize: 5 * 1024 ** 2 }); // throws: too many parts
+ * ```
+ */
 export class MultipartInvalidSizeError extends MultipartError {
   override readonly code: string = 'MULTIPART_INVALID_SIZE';
 }
 
-/** The operation was cancelled through its `AbortSignal`. Nothing was changed. */
+/**
+ * The operation was cancelled through its `AbortSignal`. Nothing was changed.
+ *
+ * @example
+ * ```ts
+ * const controller = new AbortController();
+ * const writing = bucket.objects.put('big.bin', file, { signal: controller.signal });
+ * controller.abort();
+ * await writing.catch((e) => e instanceof AbortError); // true; nothing was stored
+ * ```
+ */
 export class AbortError extends CofferError {
   override readonly code: string = 'ABORTED';
 }
 
-/** The environment lacks something Coffer needs (IndexedDB, Blob storage, ...). */
+/**
+ * The environment lacks something Coffer needs (IndexedDB, Blob storage, ...).
+ *
+ * @example
+ * ```ts
+ * await openCoffer({ name: 'notes' }).catch((e) => {
+ *   if (e instanceof UnsupportedEnvironmentError) showFallback(); // e.g. no IndexedDB
+ * });
+ * ```
+ */
 export class UnsupportedEnvironmentError extends CofferError {
   override readonly code: string = 'UNSUPPORTED_ENVIRONMENT';
 }

@@ -16,6 +16,15 @@ export interface CofferErrorDetail {
 /**
  * The base of Coffer elements that read or write a coffer. The coffer comes from the
  * `coffer` property or, inside an app that provides it, from {@link cofferContext}.
+ *
+ * @example
+ * ```ts
+ * class MyPanel extends CofferElement {
+ *   override render() {
+ *     return html`<p>${this.coffer?.name}</p>`;
+ *   }
+ * }
+ * ```
  */
 export class CofferElement extends LitElement {
   /** The open coffer; provided by context when not set. */

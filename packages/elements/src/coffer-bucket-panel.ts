@@ -21,6 +21,14 @@ interface BucketView {
  * @fires coffer-record-created - after a snapshot; detail: `{ id: string }`
  * @fires coffer-error - when an action fails; detail: `{ error, message }`
  * @csspart meter - the usage bar
+ *
+ * @example
+ * ```html
+ * <coffer-bucket-panel record-id="survey-12"></coffer-bucket-panel>
+ * <script type="module">
+ *   document.querySelector('coffer-bucket-panel').coffer = coffer;
+ * </script>
+ * ```
  */
 @customElement('coffer-bucket-panel')
 export class CofferBucketPanel extends CofferElement {

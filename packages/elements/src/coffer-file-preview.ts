@@ -12,6 +12,13 @@ const TEXT_PREVIEW_BYTES = 256 * 1024;
  * service worker's range responses) or text; other types get a download button.
  *
  * @csspart frame - the box around the preview
+ *
+ * @example
+ * ```ts
+ * const preview = document.createElement('coffer-file-preview');
+ * preview.file = await record.files!.get('site.jpg');
+ * document.body.append(preview);
+ * ```
  */
 @customElement('coffer-file-preview')
 export class CofferFilePreview extends LitElement {

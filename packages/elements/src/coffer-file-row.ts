@@ -26,6 +26,15 @@ export interface MoveDetail {
  * @fires coffer-new-version - a file was picked as the new version; detail: `{ key: string, file: File }`
  * @fires coffer-error - when an action fails; detail: `{ error, message }`
  * @csspart row - the always-visible line
+ *
+ * @example
+ * ```ts
+ * // Used by <coffer-files>; standalone it shows one FileObject:
+ * const row = document.createElement('coffer-file-row');
+ * row.file = await record.files!.get('site.jpg');
+ * row.act = (change) => change(record.files!);
+ * document.body.append(row);
+ * ```
  */
 @customElement('coffer-file-row')
 export class CofferFileRow extends CofferElement {

@@ -39,6 +39,16 @@ interface FilesView {
  *
  * @fires coffer-error - when an action fails; detail: `{ error, message }`
  * @csspart dropzone - the drop target and file picker
+ *
+ * @example
+ * ```html
+ * <coffer-files record-id="survey-12"></coffer-files>
+ * <script type="module">
+ *   import { openCoffer } from '@coffer/core';
+ *   import '@coffer/elements';
+ *   document.querySelector('coffer-files').coffer = await openCoffer({ name: 'field-notes' });
+ * </script>
+ * ```
  */
 @customElement('coffer-files')
 export class CofferFiles extends CofferElement {

@@ -16,6 +16,16 @@ import { baseStyles } from './styles.js';
  * @fires coffer-saved - detail: `{ id: string, revisionId: number }`
  * @fires coffer-deleted - the record went to the trash; detail: `{ id: string }`
  * @fires coffer-error - when an action fails; detail: `{ error, message }`
+ *
+ * @example
+ * ```html
+ * <coffer-record-editor record-id="survey-12"></coffer-record-editor>
+ * <script type="module">
+ *   const editor = document.querySelector('coffer-record-editor');
+ *   editor.coffer = coffer;
+ *   editor.addEventListener('coffer-saved', (e) => console.log('revision', e.detail.revisionId));
+ * </script>
+ * ```
  */
 @customElement('coffer-record-editor')
 export class CofferRecordEditor extends CofferElement {

@@ -47,6 +47,16 @@ const summarize = (record: CofferRecord): RecordSummary => {
  * @fires coffer-select - a record was chosen; detail: `{ id: string }`
  * @fires coffer-error - when an action fails; detail: `{ error, message }`
  * @csspart item - one record
+ *
+ * @example
+ * ```html
+ * <coffer-record-list page-size="50" href="#/records/{id}"></coffer-record-list>
+ * <script type="module">
+ *   const list = document.querySelector('coffer-record-list');
+ *   list.coffer = coffer;
+ *   list.addEventListener('coffer-select', (e) => open(e.detail.id));
+ * </script>
+ * ```
  */
 @customElement('coffer-record-list')
 export class CofferRecordList extends CofferElement {

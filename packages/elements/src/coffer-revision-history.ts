@@ -30,6 +30,14 @@ const show = (value: unknown): string =>
  *
  * @fires coffer-error - when a revert fails; detail: `{ error, message }`
  * @csspart revision - one revision
+ *
+ * @example
+ * ```html
+ * <coffer-revision-history record-id="survey-12"></coffer-revision-history>
+ * <script type="module">
+ *   document.querySelector('coffer-revision-history').coffer = coffer;
+ * </script>
+ * ```
  */
 @customElement('coffer-revision-history')
 export class CofferRevisionHistory extends CofferElement {

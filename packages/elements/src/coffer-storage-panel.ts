@@ -17,6 +17,14 @@ interface StorageFacts {
  *
  * @fires coffer-persist - after asking; detail: `{ persisted: boolean }`
  * @csspart meter - the usage bar
+ *
+ * @example
+ * ```html
+ * <coffer-storage-panel></coffer-storage-panel>
+ * <script type="module">
+ *   document.querySelector('coffer-storage-panel').coffer = coffer;
+ * </script>
+ * ```
  */
 @customElement('coffer-storage-panel')
 export class CofferStoragePanel extends LitElement {

@@ -39,6 +39,14 @@ export interface UploadItem {
  * @fires coffer-upload-cancel - detail: `{ id: string }`; the owner aborts it
  * @fires coffer-upload-clear - the owner drops finished items
  * @csspart item - one upload
+ *
+ * @example
+ * ```ts
+ * const queue = document.createElement('coffer-upload-queue');
+ * const controller = new AbortController();
+ * queue.items = [{ id: '1', key: 'site.jpg', size: file.size, loaded: 0, state: UploadState.Pending, controller }];
+ * queue.addEventListener('coffer-upload-cancel', () => controller.abort());
+ * ```
  */
 @customElement('coffer-upload-queue')
 export class CofferUploadQueue extends LitElement {

@@ -16,6 +16,14 @@ import { baseStyles } from './styles.js';
  * @fires coffer-versions-changed - after a restore or a removal; detail: `{ key: string }`
  * @fires coffer-error - when an action fails; detail: `{ error, message }`
  * @csspart version - one version row
+ *
+ * @example
+ * ```ts
+ * const history = document.createElement('coffer-version-history');
+ * history.coffer = coffer;
+ * history.file = await record.files!.get('site.jpg');
+ * history.addEventListener('coffer-preview', (e) => show(e.detail.version));
+ * ```
  */
 @customElement('coffer-version-history')
 export class CofferVersionHistory extends CofferElement {

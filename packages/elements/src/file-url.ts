@@ -9,12 +9,27 @@ export interface StoredFile {
   blob(): Promise<Blob>;
 }
 
-/** Whether a service worker controls this page, so that Coffer file URLs are served. */
+/**
+ * Whether a service worker controls this page, so that Coffer file URLs are served.
+ *
+ * @example
+ * ```ts
+ * if (!serviceWorkerServes()) console.info('Previews use object URLs until the service worker takes over.');
+ * ```
+ */
 export function serviceWorkerServes(): boolean {
   return typeof navigator !== 'undefined' && !!navigator.serviceWorker?.controller;
 }
 
-/** The service-worker URL of exactly this version (cache-safe: a new version is a new URL). */
+/**
+ * The service-worker URL of exactly this version (cache-safe: a new version is a new URL).
+ *
+ * @example
+ * ```ts
+ * img.src = versionUrl(file);                       // "/coffer/buckets/<id>/objects/<key>?versionId=<id>"
+ * link.href = versionUrl(file, { download: true });
+ * ```
+ */
 export function versionUrl(file: StoredFile, options: { download?: boolean } = {}): string {
   const url = new URL(file.url, location.href);
   if (!url.searchParams.has('versionId')) url.searchParams.set('versionId', file.versionId);
@@ -25,6 +40,13 @@ export function versionUrl(file: StoredFile, options: { download?: boolean } = {
 /**
  * A URL that shows `file`: its service-worker URL when a service worker serves this page,
  * otherwise an object URL of its Blob. Call `revoke` when done.
+ *
+ * @example
+ * ```ts
+ * const { url, revoke } = await resolveFileUrl(file);
+ * img.src = url;
+ * img.onload = revoke;
+ * ```
  */
 export async function resolveFileUrl(file: StoredFile): Promise<{ url: string; revoke: () => void }> {
   if (serviceWorkerServes()) return { url: versionUrl(file), revoke: () => undefined };
@@ -32,7 +54,14 @@ export async function resolveFileUrl(file: StoredFile): Promise<{ url: string; r
   return { url, revoke: () => URL.revokeObjectURL(url) };
 }
 
-/** Save `file` to the user's downloads, through the service worker or from its Blob. */
+/**
+ * Save `file` to the user's downloads, through the service worker or from its Blob.
+ *
+ * @example
+ * ```ts
+ * button.onclick = () => downloadFile(file);
+ * ```
+ */
 export async function downloadFile(file: StoredFile): Promise<void> {
   const link = document.createElement('a');
   let revoke: () => void = () => undefined;
@@ -57,7 +86,16 @@ const WEB_IMAGES = new Set(['image/png', 'image/jpeg', 'image/gif', 'image/webp'
 /** Which kind of inline preview a media type gets. */
 export type PreviewKind = 'image' | 'pdf' | 'audio' | 'video' | 'text' | 'none';
 
-/** The preview kind for a media type. */
+/**
+ * The preview kind for a media type.
+ *
+ * @example
+ * ```ts
+ * previewKind('image/png');       // "image"
+ * previewKind('application/pdf'); // "pdf"
+ * previewKind('application/zip'); // "none"
+ * ```
+ */
 export function previewKind(mimetype: string): PreviewKind {
   const type = mimetype.split(';')[0]!.trim().toLowerCase();
   if (WEB_IMAGES.has(type)) return 'image';

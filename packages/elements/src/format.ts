@@ -1,4 +1,13 @@
-/** Bytes as people read them: `"0 B"`, `"12.3 KB"`, `"4.5 GB"` (powers of 1024, short units). */
+/**
+ * Bytes as people read them: `"0 B"`, `"12.3 KB"`, `"4.5 GB"` (powers of 1024, short units).
+ *
+ * @example
+ * ```ts
+ * formatBytes(1536);        // "1.5 KB"
+ * formatBytes(5 * 1024 ** 3); // "5.0 GB"
+ * formatBytes(null);        // "—"
+ * ```
+ */
 export function formatBytes(bytes: number | null | undefined): string {
   if (bytes === null || bytes === undefined || !Number.isFinite(bytes)) return '—';
   const units = ['B', 'KB', 'MB', 'GB', 'TB'];
@@ -15,12 +24,26 @@ export function formatBytes(bytes: number | null | undefined): string {
 const dateTime = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short' });
 const relative = new Intl.RelativeTimeFormat(undefined, { numeric: 'auto' });
 
-/** A date and time in the user's locale, e.g. "Nov 25, 2026, 6:53 PM". */
+/**
+ * A date and time in the user's locale, e.g. "Nov 25, 2026, 6:53 PM".
+ *
+ * @example
+ * ```ts
+ * formatDateTime(version.created); // e.g. "Mar 1, 2026, 12:00 PM" (the user's locale)
+ * ```
+ */
 export function formatDateTime(date: Date | number): string {
   return dateTime.format(date);
 }
 
-/** How long ago, e.g. "5 minutes ago"; falls back to the date after a week. */
+/**
+ * How long ago, e.g. "5 minutes ago"; falls back to the date after a week.
+ *
+ * @example
+ * ```ts
+ * formatAgo(Date.now() - 5 * 60_000); // "5 minutes ago"
+ * ```
+ */
 export function formatAgo(date: Date | number, now = Date.now()): string {
   const seconds = Math.round((new Date(date).getTime() - now) / 1000);
   const abs = Math.abs(seconds);
@@ -31,14 +54,29 @@ export function formatAgo(date: Date | number, now = Date.now()): string {
   return formatDateTime(date);
 }
 
-/** The hex part of an `"md5:<hex>"` checksum. */
+/**
+ * The hex part of an `"md5:<hex>"` checksum.
+ *
+ * @example
+ * ```ts
+ * checksumHex('md5:5d41402abc4b2a76b9719d911017c592'); // "5d41402abc4b2a76b9719d911017c592"
+ * ```
+ */
 export function checksumHex(checksum: string | null | undefined): string {
   if (!checksum) return '';
   const colon = checksum.indexOf(':');
   return colon === -1 ? checksum : checksum.slice(colon + 1);
 }
 
-/** A short label for a media type: "JPEG image", "PDF", "Text", or the subtype. */
+/**
+ * A short label for a media type: "JPEG image", "PDF", "Text", or the subtype.
+ *
+ * @example
+ * ```ts
+ * describeMimetype('application/pdf'); // "PDF"
+ * describeMimetype('image/jpeg');      // "JPEG image"
+ * ```
+ */
 export function describeMimetype(mimetype: string): string {
   const [type = '', subtype = ''] = mimetype.split(';')[0]!.trim().split('/');
   if (mimetype.startsWith('application/pdf')) return 'PDF';

@@ -23,6 +23,13 @@ const MESSAGES: Record<string, string> = {
 /**
  * A sentence a person understands for any thrown value: Coffer errors are mapped by their
  * `code`, never shown as a stack trace.
+ *
+ * @example
+ * ```ts
+ * await bucket.objects.put('a.txt', blob).catch((error) => {
+ *   status.textContent = describeError(error); // e.g. "This record's files are locked. Unlock them to make changes."
+ * });
+ * ```
  */
 export function describeError(error: unknown): string {
   const e = error as {

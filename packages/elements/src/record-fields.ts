@@ -12,7 +12,14 @@ export const MANAGED_FIELDS = ['_bucket', '_files'] as const;
 
 const text = (value: unknown): string => (typeof value === 'string' ? value : '');
 
-/** Read the known fields from a record's data, tolerating any shape. */
+/**
+ * Read the known fields from a record's data, tolerating any shape.
+ *
+ * @example
+ * ```ts
+ * const fields = readFields(record.data); // { title, description, creators, keywords, dates }
+ * ```
+ */
 export function readFields(data: Record<string, unknown>): RecordFields {
   const list = (value: unknown): unknown[] => (Array.isArray(value) ? value : []);
   return {
@@ -31,7 +38,17 @@ export function readFields(data: Record<string, unknown>): RecordFields {
   };
 }
 
-/** Write the known fields into `data` (in place); empty ones are removed. */
+/**
+ * Write the known fields into `data` (in place); empty ones are removed.
+ *
+ * @example
+ * ```ts
+ * const fields = readFields(record.data);
+ * fields.keywords.push('survey');
+ * writeFields(record.data, fields);
+ * await record.commit();
+ * ```
+ */
 export function writeFields(data: Record<string, unknown>, fields: RecordFields): void {
   const set = (name: string, value: unknown, empty: boolean) => {
     if (empty) delete data[name];
@@ -44,7 +61,14 @@ export function writeFields(data: Record<string, unknown>, fields: RecordFields)
   set('dates', fields.dates, fields.dates.length === 0);
 }
 
-/** The user's part of a record's data: everything but the managed fields. */
+/**
+ * The user's part of a record's data: everything but the managed fields.
+ *
+ * @example
+ * ```ts
+ * userData({ title: 'Survey', _bucket: 'b_1', _files: [] }); // { title: 'Survey' }
+ * ```
+ */
 export function userData(data: Record<string, unknown>): Record<string, unknown> {
   const copy: Record<string, unknown> = { ...data };
   for (const name of MANAGED_FIELDS) delete copy[name];
@@ -59,7 +83,15 @@ export interface FieldChange {
   after?: unknown;
 }
 
-/** The top-level fields that differ between two versions of a record's data. */
+/**
+ * The top-level fields that differ between two versions of a record's data.
+ *
+ * @example
+ * ```ts
+ * diffData({ title: 'A' }, { title: 'B', year: 2026 });
+ * // [{ field: 'title', kind: 'changed', before: 'A', after: 'B' }, { field: 'year', kind: 'added', after: 2026 }]
+ * ```
+ */
 export function diffData(before: Record<string, unknown>, after: Record<string, unknown>): FieldChange[] {
   const changes: FieldChange[] = [];
   const fields = new Set([...Object.keys(before), ...Object.keys(after)]);

@@ -4,6 +4,13 @@ import { css } from 'lit';
  * The design tokens and base styles every Coffer element shares. Tokens are CSS custom
  * properties (`--coffer-*`) a page may set; each falls back to a light/dark pair that follows
  * the user's colour scheme.
+ *
+ * @example
+ * ```ts
+ * class MyPanel extends CofferElement {
+ *   static override styles = [baseStyles, css`:host { display: block; }`];
+ * }
+ * ```
  */
 export const baseStyles = css`
   :host {

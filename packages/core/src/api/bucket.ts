@@ -44,6 +44,15 @@ export type SyncChange =
 /**
  * A bucket: a container of versioned objects with a size, limits and a lock. Its fields are a
  * snapshot, refreshed by its own writes and by {@link Bucket.reload}.
+ *
+ * @example
+ * ```ts
+ * const bucket = await coffer.buckets.create();
+ * await bucket.objects.put('data.csv', file);
+ * await bucket.setTag('project', 'survey-12');
+ * const frozen = await bucket.snapshot({ lock: true }); // shares the bytes
+ * await bucket.lock();                                  // every write now throws BucketLockedError
+ * ```
  */
 export class Bucket {
   /** The objects of this bucket. */
@@ -201,7 +210,19 @@ export class Bucket {
   }
 }
 
-/** The objects of a bucket: `bucket.objects`. */
+/**
+ * The objects of a bucket: `bucket.objects`.
+ *
+ * @example
+ * ```ts
+ * const v1 = await bucket.objects.put('site.jpg', file, { onProgress: (p) => console.log(p), signal });
+ * await bucket.objects.put('site.jpg', betterFile); // a new head; v1 stays as a version
+ * const head = await bucket.objects.get('site.jpg');
+ * const versions = await bucket.objects.versions('site.jpg'); // newest first
+ * const page = await bucket.objects.list({ prefix: 'raw/', limit: 100 });
+ * await bucket.objects.delete('site.jpg'); // a delete marker hides the key
+ * ```
+ */
 export class BucketObjects {
   /** @internal */
   constructor(

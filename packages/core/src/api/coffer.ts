@@ -68,6 +68,15 @@ const MiB = 1024 * 1024;
 /**
  * An open coffer: buckets of versioned files (and records that own them) in one IndexedDB
  * database. Get one from {@link openCoffer}.
+ *
+ * @example
+ * ```ts
+ * const coffer = await openCoffer({ name: 'field-notes' });
+ * const record = await coffer.records.create({ title: 'Survey 12' });
+ * const bucket = await coffer.buckets.create({ quotaSize: 100 * 1024 ** 2 });
+ * await coffer.gc();
+ * coffer.close();
+ * ```
  */
 export class Coffer {
   /** The buckets of this coffer. */
@@ -165,7 +174,16 @@ export class Coffer {
   }
 }
 
-/** The buckets of a coffer: `coffer.buckets`. */
+/**
+ * The buckets of a coffer: `coffer.buckets`.
+ *
+ * @example
+ * ```ts
+ * const bucket = await coffer.buckets.create({ quotaSize: 1024 ** 3, maxFileSize: null });
+ * const same = await coffer.buckets.get(bucket.id);
+ * const all = await coffer.buckets.list();
+ * ```
+ */
 export class Buckets {
   /** @internal */
   constructor(private readonly context: CofferContext) {}

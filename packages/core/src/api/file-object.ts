@@ -9,6 +9,18 @@ import type { CofferRecord } from './records.js';
 /**
  * A file of a record (Invenio's `FileObject`): the live head of a key in the record's bucket,
  * with the extra metadata the record keeps for it in `_files`. A snapshot of both when read.
+ *
+ * @example
+ * ```ts
+ * const file = await record.files!.get('site.jpg');
+ * if (file) {
+ *   file.checksum;              // "md5:…"
+ *   file.get('description');    // extra metadata from _files
+ *   await file.setMetadata({ description: 'North wall' });
+ *   img.src = file.url;         // /coffer/records/<id>/files/site.jpg
+ *   const older = await file.versions();
+ * }
+ * ```
  */
 export class FileObject {
   /** The head version this file object wraps. */

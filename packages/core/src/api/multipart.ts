@@ -68,6 +68,14 @@ interface BucketHandle {
  * The multipart uploads of a bucket: `bucket.multipart`. A multipart upload writes one large
  * object in parts, in any order and across reloads, and becomes its new head version on
  * {@link MultipartUpload.complete} without copying a byte.
+ *
+ * @example
+ * ```ts
+ * const upload = await bucket.multipart.create('big.tif', { size: file.size, chunkSize: 8 * 1024 ** 2 });
+ * // after a reload: pick up where it stopped
+ * const pending = await bucket.multipart.list();
+ * const again = await bucket.multipart.get(upload.uploadId);
+ * ```
  */
 export class BucketMultipart {
   /** @internal */
@@ -137,6 +145,16 @@ export class BucketMultipart {
 /**
  * One multipart upload (invenio's MultipartObject). Its fields are a snapshot, refreshed by its
  * own calls and by {@link MultipartUpload.reload}.
+ *
+ * @example
+ * ```ts
+ * const upload = await bucket.multipart.create('big.tif', { size: file.size, chunkSize: 8 * 1024 ** 2 });
+ * for (let n = 0; n <= upload.lastPartNumber; n++) {
+ *   const [start, end] = upload.partRange(n);
+ *   await upload.putPart(n, file.slice(start, end));
+ * }
+ * const version = await upload.complete(); // the new head; no bytes are copied
+ * ```
  */
 export class MultipartUpload {
   /** @internal */

@@ -46,6 +46,15 @@ export { encodeKeyPath } from '../model/file-url.js';
 /**
  * One version of an object: a file (`fileId` set) or a delete marker. A snapshot of the row
  * when it was read: `isHead` does not change when a newer version arrives.
+ *
+ * @example
+ * ```ts
+ * const [latest, previous] = await bucket.objects.versions('site.jpg');
+ * previous.checksum;                       // "md5:…"
+ * const bytes = await previous.slice(0, 1024); // only the chunks it covers are read
+ * await previous.restore();                 // a new head sharing previous's file
+ * img.src = latest.url;                     // served by the service worker
+ * ```
  */
 export class ObjectVersion {
   /** The bucket holding this version. */

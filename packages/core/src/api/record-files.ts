@@ -295,7 +295,15 @@ export class RecordFiles {
   }
 }
 
-/** The live file `key` of `record` (Invenio's `record_file_factory`), or `undefined`. */
+/**
+ * The live file `key` of `record` (Invenio's `record_file_factory`), or `undefined`.
+ *
+ * @example
+ * ```ts
+ * const file = await recordFileFactory(record, 'site.jpg');
+ * if (file) download.href = `${file.url}?download`;
+ * ```
+ */
 export async function recordFileFactory(record: CofferRecord, key: string): Promise<FileObject | undefined> {
   if (!record.files || typeof key !== 'string') return undefined;
   try {
@@ -309,6 +317,12 @@ export async function recordFileFactory(record: CofferRecord, key: string): Prom
 /**
  * The live heads of `bucket` in the order of `keys` (Invenio's `sorted_files_from_bucket`):
  * listed keys first, in that order, the others after them by key.
+ *
+ * @example
+ * ```ts
+ * const bucket = await coffer.buckets.get(record.bucketId!);
+ * const files = await sortedFilesFromBucket(bucket!, ['cover.jpg', 'plan.pdf']);
+ * ```
  */
 export async function sortedFilesFromBucket(
   bucket: Bucket,

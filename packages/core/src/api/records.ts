@@ -214,6 +214,17 @@ export class Records {
  * A record: JSON data with an id, a revision and times, owning at most one bucket. Edit
  * {@link CofferRecord.data} and {@link CofferRecord.commit} it; its files live in
  * {@link CofferRecord.files}.
+ *
+ * @example
+ * ```ts
+ * const record = await coffer.records.create({ title: 'Survey 12' });
+ * record.data.title = 'Survey 12b';
+ * await record.commit();                 // revision 1; RevisionConflictError if changed elsewhere
+ * await record.files!.set('site.jpg', file);
+ * const history = await record.revisions();
+ * await record.revert(0);
+ * await record.delete();                 // soft: record.restore() undoes it
+ * ```
  */
 export class CofferRecord {
   readonly id: RecordId;

@@ -10,6 +10,11 @@ const isDotSegment = (segment: string): boolean => segment === '.' || segment ==
  * URL parsers drop `.` and `..` segments (even as `%2E`), so a `/` next to such a segment is
  * encoded as `%2F`, gluing it to its neighbour: `a/../b` → `a%2F..%2Fb`. The keys `.` and `..`
  * alone have no path that survives, and so no URL.
+ *
+ * @example
+ * ```ts
+ * encodeKeyPath('notes/été #1.txt'); // "notes/%C3%A9t%C3%A9%20%231.txt"
+ * ```
  */
 export function encodeKeyPath(key: string): string {
   const segments = key.split('/');
@@ -21,7 +26,15 @@ export function encodeKeyPath(key: string): string {
   return path;
 }
 
-/** The URL path of a bucket object (or, with `versionId`, of that version). */
+/**
+ * The URL path of a bucket object (or, with `versionId`, of that version).
+ *
+ * @example
+ * ```ts
+ * bucketObjectUrl('/coffer/', bucket.id, 'raw/a.tif');              // "/coffer/buckets/<id>/objects/raw/a.tif"
+ * bucketObjectUrl('/coffer/', bucket.id, 'raw/a.tif', versionId); // "…/raw/a.tif?versionId=<versionId>"
+ * ```
+ */
 export function bucketObjectUrl(
   urlPrefix: string,
   bucketId: string,
@@ -32,7 +45,14 @@ export function bucketObjectUrl(
   return versionId === undefined ? url : `${url}?versionId=${encodeURIComponent(versionId)}`;
 }
 
-/** The URL path of a record's file (or, with `versionId`, of that version of it). */
+/**
+ * The URL path of a record's file (or, with `versionId`, of that version of it).
+ *
+ * @example
+ * ```ts
+ * recordFileUrl('/coffer/', record.id, 'site.jpg'); // "/coffer/records/<id>/files/site.jpg"
+ * ```
+ */
 export function recordFileUrl(urlPrefix: string, recordId: string, key: string, versionId?: string): string {
   const url = `${urlPrefix}records/${encodeURIComponent(recordId)}/files/${encodeKeyPath(key)}`;
   return versionId === undefined ? url : `${url}?versionId=${encodeURIComponent(versionId)}`;

@@ -80,6 +80,11 @@ const encodeExtValue = (text: string): string =>
 /**
  * The ASCII stand-in of a file name: compatibility-decomposed (NFKD) with everything outside
  * printable ASCII dropped, as Invenio does (`żółć.dat` → `zoc.dat`).
+ *
+ * @example
+ * ```ts
+ * asciiFilename('żółć.dat'); // "zoc.dat"
+ * ```
  */
 export function asciiFilename(name: string): string {
   const ascii = name.normalize('NFKD').replace(/[^\x20-\x7e]/g, '');

@@ -131,6 +131,13 @@ const servedAsText = new Set([
  * The media type a stored file is served with: Invenio's allow-list passes a few types
  * through, turns active or markup types into `text/plain` (so they never execute) and makes
  * everything else `application/octet-stream`.
+ *
+ * @example
+ * ```ts
+ * sanitizeMimetype('text/html', 'page.html'); // "text/plain"
+ * sanitizeMimetype('image/png', 'map.png');   // "image/png"
+ * sanitizeMimetype('application/x-foo', 'a');  // "application/octet-stream"
+ * ```
  */
 export function sanitizeMimetype(mimetype: string, key: string): string {
   const type = mimetype.split(';')[0]!.trim().toLowerCase();

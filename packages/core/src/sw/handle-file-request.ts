@@ -120,6 +120,14 @@ export async function handleFileRequest(
 /**
  * Whether a request is for a file under `urlPrefix` (default `/coffer/`) on this origin: the
  * synchronous test a router needs before it opens the coffer.
+ *
+ * @example
+ * ```ts
+ * self.addEventListener('fetch', (event) => {
+ *   if (!isFileRequest(event.request)) return; // not a stored file: leave it to other routes
+ *   event.respondWith(coffer().then(async (c) => (await handleFileRequest(event.request, c))!));
+ * });
+ * ```
  */
 export function isFileRequest(request: Request, urlPrefix: string = DEFAULT_URL_PREFIX): boolean {
   return parseFileUrl(request.url, urlPrefix, baseUrl(request)) !== undefined;
