@@ -4,7 +4,14 @@ import { repeat } from 'lit/directives/repeat.js';
 import { formatBytes } from './format.js';
 import { baseStyles } from './styles.js';
 
-/** Where an upload stands: `as const` object plus the union it derives. */
+/**
+ * Where an upload stands: `as const` object plus the union it derives.
+ *
+ * @example
+ * ```ts
+ * const done = queue.items.filter((item) => item.state === UploadState.Done);
+ * ```
+ */
 export const UploadState = {
   Queued: 'queued',
   Uploading: 'uploading',
@@ -44,7 +51,7 @@ export interface UploadItem {
  * ```ts
  * const queue = document.createElement('coffer-upload-queue');
  * const controller = new AbortController();
- * queue.items = [{ id: '1', key: 'site.jpg', size: file.size, loaded: 0, state: UploadState.Pending, controller }];
+ * queue.items = [{ id: '1', key: 'site.jpg', size: file.size, loaded: 0, state: UploadState.Queued, controller }];
  * queue.addEventListener('coffer-upload-cancel', () => controller.abort());
  * ```
  */

@@ -1,4 +1,11 @@
-/** Where the service worker serves stored files unless a coffer says otherwise. */
+/**
+ * Where the service worker serves stored files unless a coffer says otherwise.
+ *
+ * @example
+ * ```ts
+ * isFileRequest(request, DEFAULT_URL_PREFIX); // "/coffer/", as without a prefix
+ * ```
+ */
 export const DEFAULT_URL_PREFIX = '/coffer/';
 
 const isDotSegment = (segment: string): boolean => segment === '.' || segment === '..';

@@ -8,6 +8,12 @@ import { isTextType, OCTET_STREAM, sanitizeMimetype } from './mimetype.js';
  *
  * Invenio serves these as `application/octet-stream` attachments, which breaks inline PDF
  * preview and `<video>` seeking; see {@link servedMimetype}.
+ *
+ * @example
+ * ```ts
+ * // serve PDFs and video inline, but not audio
+ * registerCofferRoutes({ name: 'notes' }, { inlineTypes: DEFAULT_INLINE_TYPES.filter((t) => !t.startsWith('audio/')) });
+ * ```
  */
 export const DEFAULT_INLINE_TYPES: readonly string[] = [
   'application/pdf',

@@ -1,6 +1,13 @@
 import { InvalidKeyError } from '../errors.js';
 
-/** The longest object key, in characters (invenio's `FILES_REST_OBJECT_KEY_MAX_LEN`). */
+/**
+ * The longest object key, in characters (invenio's `FILES_REST_OBJECT_KEY_MAX_LEN`).
+ *
+ * @example
+ * ```ts
+ * if (name.length > MAX_KEY_LENGTH) name = name.slice(0, MAX_KEY_LENGTH); // else InvalidKeyError
+ * ```
+ */
 export const MAX_KEY_LENGTH = 255;
 
 /** Characters, not UTF-16 code units: an emoji counts once, as in Python. */

@@ -19,7 +19,17 @@ export interface MultipartLimits {
 
 const MiB = 1024 * 1024;
 
-/** Invenio's defaults: parts of 5 MiB to 5 GiB, at most 10,000 of them, expiry after 4 days. */
+/**
+ * Invenio's defaults: parts of 5 MiB to 5 GiB, at most 10,000 of them, expiry after 4 days.
+ *
+ * @example
+ * ```ts
+ * const coffer = await openCoffer({
+ *   name: 'scans',
+ *   multipart: { ...DEFAULT_MULTIPART_LIMITS, expiresAfter: 24 * 60 * 60 * 1000 }, // uploads expire after a day
+ * });
+ * ```
+ */
 export const DEFAULT_MULTIPART_LIMITS: MultipartLimits = {
   minChunkSize: 5 * MiB,
   maxChunkSize: 5 * 1024 * MiB,

@@ -40,6 +40,12 @@ export const ENTRY_FIELDS = ['bucket', 'checksum', 'file_id', 'key', 'size', 've
 /**
  * Names that cannot be set as file metadata: the entry's own fields and the attributes of
  * Invenio's ObjectVersion a FileObject would shadow.
+ *
+ * @example
+ * ```ts
+ * RESERVED_METADATA.has('checksum'); // true: setMetadata() refuses it
+ * RESERVED_METADATA.has('description'); // false
+ * ```
  */
 export const RESERVED_METADATA: ReadonlySet<string> = new Set([
   ...ENTRY_FIELDS,

@@ -1,7 +1,14 @@
 import { InvalidTagError } from '../errors.js';
 import { characterCount } from './key.js';
 
-/** The longest tag key or value, in characters. */
+/**
+ * The longest tag key or value, in characters.
+ *
+ * @example
+ * ```ts
+ * await bucket.setTag('note', text.slice(0, MAX_TAG_LENGTH));
+ * ```
+ */
 export const MAX_TAG_LENGTH = 255;
 
 /** Tags of a bucket or an object version: key → value. */

@@ -1,7 +1,14 @@
 import { liveQuery } from '@coffer/core';
 import type { ReactiveController, ReactiveControllerHost } from 'lit';
 
-/** Where a live query stands: `as const` object plus the union it derives. */
+/**
+ * Where a live query stands: `as const` object plus the union it derives.
+ *
+ * @example
+ * ```ts
+ * if (this.files.status === LiveQueryStatus.Ready) return html`${this.files.value?.length} files`;
+ * ```
+ */
 export const LiveQueryStatus = { Idle: 'idle', Pending: 'pending', Ready: 'ready', Error: 'error' } as const;
 /** One of {@link LiveQueryStatus}. */
 export type LiveQueryStatus = (typeof LiveQueryStatus)[keyof typeof LiveQueryStatus];
