@@ -101,6 +101,10 @@ export class CofferUploadQueue extends LitElement {
       li.done .meter > span {
         background: var(--_ok);
       }
+      li.failed .meter,
+      li.cancelled .meter {
+        display: none;
+      }
       header {
         display: flex;
         align-items: center;
