@@ -1,12 +1,12 @@
 import { execFile } from 'node:child_process';
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { cp, mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { extname, join, normalize } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { type Browser, chromium, type Page } from 'playwright-core';
-import { build, type Plugin } from 'vite';
+import { build, createServer as createViteServer, type Plugin } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { serve } from '../../scripts/serve.mjs';
 
@@ -232,5 +232,61 @@ describe('examples/vite-app: a Vite app installing the packages', () => {
     });
     expect(missing.status).toBe(404);
     await page.close();
+  });
+});
+
+describe('a Vite dev server with @coffer/core installed from the registry', () => {
+  // Installed packages are pre-bundled by Vite's dev server, which moves the API away from its
+  // worker file; the README's recipe keeps @coffer/core out of pre-bundling (production
+  // builds need nothing). The package is copied into node_modules, as npm would install it.
+  const app = join(root, 'node_modules/.cache/coffer-vite-dev');
+  const optimizeDeps = {
+    exclude: ['@coffer/core'],
+    include: ['@coffer/core > dexie', '@coffer/core > ajv', '@coffer/core > ajv/dist/2020.js'],
+  };
+
+  beforeAll(async () => {
+    await run(process.execPath, ['scripts/build-packages.mjs', 'core', '--if-changed'], { cwd: root });
+    await rm(app, { recursive: true, force: true });
+    const installed = join(app, 'node_modules/@coffer/core');
+    await mkdir(installed, { recursive: true });
+    for (const entry of ['package.json', 'dist', 'src']) {
+      await cp(join(root, 'packages/core', entry), join(installed, entry), { recursive: true });
+    }
+    await writeFile(join(app, 'index.html'), '<!doctype html><script type="module" src="/main.js"></script>');
+    await writeFile(
+      join(app, 'main.js'),
+      `import { openCoffer } from '@coffer/core';
+       const coffer = await openCoffer({ name: 'dev', schemas: { 'note.json': { type: 'object', required: ['title'] } } });
+       const record = await coffer.records.create({ $schema: 'note.json', title: 'Notes' });
+       Object.assign(window, { record });`,
+    );
+  });
+
+  it('starts the worker and validates records with the documented optimizeDeps', async () => {
+    const server = await createViteServer({
+      root: app,
+      configFile: false,
+      cacheDir: join(app, '.vite'),
+      logLevel: 'error',
+      server: { host: '127.0.0.1', port: 0 },
+      optimizeDeps,
+    });
+    await server.listen();
+    const page = await browser.newPage();
+    const workers: string[] = [];
+    page.on('worker', (worker) => workers.push(worker.url()));
+    try {
+      await page.goto(server.resolvedUrls!.local[0]!);
+      await page.waitForFunction(() => 'record' in window);
+
+      const stored = await storeAndReadBack(page);
+
+      expect(stored).toMatchObject({ checksum: HELLO_MD5, text: 'hello' });
+      expect(workers.filter((w) => w.includes('/@coffer/core/dist/worker/coffer.worker.js'))).toHaveLength(1);
+    } finally {
+      await page.close();
+      await server.close();
+    }
   });
 });
