@@ -12,7 +12,14 @@ import { BucketMultipart } from './multipart.js';
 import { ObjectVersion } from './object-version.js';
 import { commitOrDiscard, type PutOptions, writeFile } from './write-file.js';
 
-/** Settings of a new bucket. */
+/**
+ * Settings of a new bucket.
+ *
+ * @example
+ * ```ts
+ * const bucket = await coffer.buckets.create({ quotaSize: 10 * 1024 ** 3, maxFileSize: 1024 ** 3 });
+ * ```
+ */
 export interface BucketOptions {
   /** Most bytes the bucket may hold (all versions count); `null` (default) is unlimited. */
   quotaSize?: number | null;
@@ -22,7 +29,15 @@ export interface BucketOptions {
   locked?: boolean;
 }
 
-/** Options of {@link BucketObjects.list}. */
+/**
+ * Options of {@link BucketObjects.list}.
+ *
+ * @example
+ * ```ts
+ * let page = await bucket.objects.list({ prefix: 'raw/', limit: 100 });
+ * while (page.length === 100) page = await bucket.objects.list({ prefix: 'raw/', limit: 100, after: page.at(-1) });
+ * ```
+ */
 export interface ListOptions {
   /** List every version, not only heads (newest first within a key). */
   versions?: boolean;

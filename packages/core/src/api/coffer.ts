@@ -23,7 +23,19 @@ import {
 import { type RecordHooks, Records, type RecordsOptions } from './records.js';
 import { type ExportOptions, exportCoffer, type ImportOptions, importCoffer } from './transfer.js';
 
-/** Options of {@link openCoffer}. */
+/**
+ * Options of {@link openCoffer}.
+ *
+ * @example
+ * ```ts
+ * const coffer = await openCoffer({
+ *   name: 'field-notes',
+ *   sha256: true,                      // also "sha256:…" checksums
+ *   urlPrefix: '/app/coffer/',         // where the service worker serves files
+ *   multipart: { expiresAfter: 86_400_000 },
+ * });
+ * ```
+ */
 export interface CofferOptions {
   /** The database name: one coffer per name and origin. */
   name: string;

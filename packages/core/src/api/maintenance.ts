@@ -6,7 +6,14 @@ import { MultipartStore } from '../storage/multipart-store.js';
 import type { OperationHooks } from '../worker/protocol.js';
 import type { CofferContext } from './context.js';
 
-/** Options of {@link Coffer.gc}. */
+/**
+ * Options of {@link Coffer.gc}.
+ *
+ * @example
+ * ```ts
+ * const { files, bytes } = await coffer.gc({ graceMs: 10 * 60 * 1000 });
+ * ```
+ */
 export interface GcOptions {
   signal?: AbortSignal | undefined;
   /**
@@ -47,7 +54,14 @@ export interface FixityResult {
   checkedAt: Date;
 }
 
-/** Options of {@link Coffer.verifyChecksums}. */
+/**
+ * Options of {@link Coffer.verifyChecksums}.
+ *
+ * @example
+ * ```ts
+ * const { failed } = await coffer.verifyChecksums({ olderThan: new Date(Date.now() - 30 * 864e5), limit: 500 });
+ * ```
+ */
 export interface VerifyChecksumsOptions extends OperationHooks {
   /** Check only files not checked since this time (default: now, i.e. every file). */
   olderThan?: Date | undefined;

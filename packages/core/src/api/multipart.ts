@@ -23,7 +23,14 @@ import type { CofferContext } from './context.js';
 import { withWriteLock } from './maintenance.js';
 import { ObjectVersion } from './object-version.js';
 
-/** Options of {@link BucketMultipart.create}. */
+/**
+ * Options of {@link BucketMultipart.create}.
+ *
+ * @example
+ * ```ts
+ * await bucket.multipart.create('scan.tif', { size: file.size, chunkSize: 16 * 1024 ** 2, mimetype: 'image/tiff' });
+ * ```
+ */
 export interface CreateUploadOptions {
   /** The whole file's size in bytes; reserved against the bucket's quota until the end. */
   size: number;

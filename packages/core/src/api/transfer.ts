@@ -11,7 +11,14 @@ export const COFFER_VERSION = '0.1.0';
 
 const GiB = 1024 ** 3;
 
-/** Options of `coffer.export()`. */
+/**
+ * Options of `coffer.export()`.
+ *
+ * @example
+ * ```ts
+ * const zip = await coffer.export({ records: [record.id], includeVersions: true, name: 'survey-12' });
+ * ```
+ */
 export interface ExportOptions extends OperationHooks {
   /** The records to export (ids or records); by default every live record and every bucket no record owns. */
   records?: readonly (string | { readonly id: string })[] | undefined;
@@ -25,7 +32,14 @@ export interface ExportOptions extends OperationHooks {
   name?: string | undefined;
 }
 
-/** Options of `coffer.import()`. */
+/**
+ * Options of `coffer.import()`.
+ *
+ * @example
+ * ```ts
+ * const report = await coffer.import(zip, { onConflict: 'new-ids', maxSize: 2 * 1024 ** 3 });
+ * ```
+ */
 export interface ImportOptions extends OperationHooks {
   /**
    * What to do with a record or bucket whose id exists here (default `"skip"`): keep what is

@@ -9,7 +9,20 @@ import type { ByteSource, OperationHooks } from '../worker/protocol.js';
 import { sourceSize } from '../worker/write-data.js';
 import type { CofferContext } from './context.js';
 
-/** Options of a file write. */
+/**
+ * Options of a file write.
+ *
+ * @example
+ * ```ts
+ * const controller = new AbortController();
+ * await bucket.objects.put('scan.tif', file, {
+ *   mimetype: 'image/tiff',
+ *   tags: { camera: 'A7' },
+ *   signal: controller.signal,
+ *   onProgress: ({ loaded, total }) => console.log(loaded, total),
+ * });
+ * ```
+ */
 export interface PutOptions extends OperationHooks {
   /** The media type to store; by default it is guessed from the key when read. */
   mimetype?: string | undefined;

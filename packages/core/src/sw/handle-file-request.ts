@@ -34,7 +34,18 @@ export type CanRead = (
   request: Request,
 ) => boolean | Promise<boolean>;
 
-/** Options of {@link handleFileRequest} and `registerCofferRoutes`. */
+/**
+ * Options of {@link handleFileRequest} and `registerCofferRoutes`.
+ *
+ * @example
+ * ```ts
+ * registerCofferRoutes({ name: 'field-notes' }, {
+ *   urlPrefix: '/files/',
+ *   inlineTypes: [],                                        // Invenio's strict list
+ *   canRead: (record) => record?.data.access !== 'closed',  // else 404
+ * });
+ * ```
+ */
 export interface FileRouteOptions {
   /** Where files are served (default: the coffer's `urlPrefix`, itself `/coffer/` by default). */
   urlPrefix?: string;
