@@ -186,11 +186,27 @@ describe('sizes', () => {
     await expectRefused(coffer, InvalidArgumentError, () => v.stream(0, Number.POSITIVE_INFINITY));
   });
 
-  it.for([-5, 1.5, Number.NaN])('refuses %s as a coffer chunk size at open', async (chunkSize) => {
-    const error = await caught(() => freshCoffer({ chunkSize }));
+  it.for([-5, 1.5, Number.NaN, 0, 256 * 1024 * 1024 + 1, 2 ** 40, Number.MAX_SAFE_INTEGER])(
+    'refuses %s as a coffer chunk size at open',
+    async (chunkSize) => {
+      const error = await caught(() => freshCoffer({ chunkSize }));
 
-    expect(error).toBeInstanceOf(InvalidArgumentError);
-  });
+      expect(error).toBeInstanceOf(InvalidArgumentError);
+      expect(error).toMatchObject({ code: 'INVALID_ARGUMENT', argument: 'chunkSize' });
+    },
+  );
+
+  it.for([1, 256 * 1024 * 1024])(
+    'accepts %s as a coffer chunk size and uses it as given',
+    async (chunkSize) => {
+      const coffer = await freshCoffer({ chunkSize, worker: false });
+      try {
+        expect(coffer.context.settings.chunkSize).toBe(chunkSize);
+      } finally {
+        await dispose(coffer);
+      }
+    },
+  );
 });
 
 describe('sources', () => {

@@ -3,6 +3,7 @@ import {
   type CofferRecord,
   FileObject,
   InvalidOperationError,
+  openCoffer,
   type RecordFiles,
   recordFileFactory,
   sortedFilesFromBucket,
@@ -120,12 +121,18 @@ describe('record.files.set', () => {
     expect(await files.count()).toBe(0);
   });
 
-  it('keeps unsaved edits of the data, which a later commit stores', async ({ coffer }) => {
+  it('keeps unsaved edits of the data out of the file write; a later commit stores them', async ({
+    coffer,
+  }) => {
     const { record, files } = await withFiles(coffer);
     record.data.title = 'edited';
 
     await files.set('a.txt', blob('A'));
+    const afterSet = await stored(coffer, record);
     await record.commit();
+
+    expect(afterSet.data).toMatchObject({ title: 'Survey 12', _files: [{ key: 'a.txt' }] });
+    expect(record.data.title).toBe('edited');
 
     expect((await stored(coffer, record)).data).toMatchObject({
       title: 'edited',
@@ -140,6 +147,157 @@ describe('record.files.set', () => {
     await files.set('a.txt', blob('AAAA'));
 
     expect(record.bucket!.size).toBe(4);
+  });
+});
+
+/** A second connection to the same database: another tab. */
+const otherTab = (coffer: Coffer): Promise<Coffer> =>
+  openCoffer({ name: coffer.name, chunkSize: 4, inlineBelow: 0 });
+
+/** The keys each stored revision added to `_files`, in revision order: the commit order. */
+async function commitOrder(record: CofferRecord): Promise<string[]> {
+  const order: string[] = [];
+  for (const revision of await record.revisions()) {
+    for (const entry of revision.data._files ?? []) if (!order.includes(entry.key)) order.push(entry.key);
+  }
+  return order;
+}
+
+describe('concurrent writes through record.files', () => {
+  it('lands every one of many uploads at once on one record, in commit order', async ({ coffer }) => {
+    const { record, files } = await withFiles(coffer);
+    const keys = ['a.txt', 'b.txt', 'c.txt', 'd.txt', 'e.txt', 'f.txt'];
+
+    const results = await Promise.allSettled(keys.map((key) => files.set(key, blob(`${key} bytes`))));
+
+    expect(results.map((r) => r.status)).toEqual(keys.map(() => 'fulfilled'));
+    const row = await stored(coffer, record);
+    expect(row.revisionId).toBe(keys.length);
+    expect(row.data._files!.map((e) => e.key).sort()).toEqual(keys);
+    expect(row.data._files!.map((e) => e.key)).toEqual(await commitOrder(record));
+    expect(record.revisionId).toBe(keys.length);
+    expect(record.data._files).toEqual(row.data._files);
+    expect(await files.dumps()).toEqual(row.data._files);
+    expect(record.bucket!.size).toBe(keys.reduce((n, key) => n + `${key} bytes`.length, 0));
+    const heads = await coffer.context.db.heads.toArray();
+    expect(heads.map((h) => h.key).sort()).toEqual(keys);
+  });
+
+  it('keeps one head and one entry when uploads of the same key race', async ({ coffer }) => {
+    const { record, files } = await withFiles(coffer);
+
+    const [first, second] = await Promise.all([
+      files.set('a.txt', blob('one')),
+      files.set('a.txt', blob('two!')),
+    ]);
+
+    const versions = await record.bucket!.objects.versions('a.txt');
+    expect(versions.map((v) => v.versionId).sort()).toEqual([first.versionId, second.versionId].sort());
+    expect(versions.filter((v) => v.isHead)).toHaveLength(1);
+    const row = await stored(coffer, record);
+    expect(row.data._files).toEqual([
+      expect.objectContaining({ key: 'a.txt', version_id: versions[0]!.versionId }),
+    ]);
+    expect(record.data._files).toEqual(row.data._files);
+    expect(record.revisionId).toBe(2);
+  });
+
+  it('mixes uploads with metadata, order and rename changes without a conflict', async ({ coffer }) => {
+    const { record, files } = await withFiles(coffer, 'a.txt', 'b.txt');
+
+    await Promise.all([
+      files.set('c.txt', blob('C')),
+      files.setMetadata('a.txt', { type: 'txt' }),
+      files.set('d.txt', blob('D')),
+      files.rename('b.txt', 'z.txt'),
+    ]);
+
+    const row = await stored(coffer, record);
+    expect(row.revisionId).toBe(6);
+    expect(row.data._files!.map((e) => e.key).sort()).toEqual(['a.txt', 'c.txt', 'd.txt', 'z.txt']);
+    expect(row.data._files!.find((e) => e.key === 'a.txt')).toMatchObject({ type: 'txt' });
+    expect(record.revisionId).toBe(6);
+    expect(record.data._files).toEqual(row.data._files);
+    record.data.title = 'after';
+    await record.commit();
+    expect((await stored(coffer, record)).data).toMatchObject({ title: 'after', _files: row.data._files });
+  });
+
+  it('lands uploads from two tabs at once on the same record, in commit order', async ({ coffer }) => {
+    const tab2 = await otherTab(coffer);
+    try {
+      const { record: mine } = await withFiles(coffer);
+      const theirs = await tab2.records.get(mine.id);
+      const mineKeys = ['m1.txt', 'm2.txt', 'm3.txt'];
+      const theirKeys = ['t1.txt', 't2.txt', 't3.txt'];
+
+      const results = await Promise.allSettled([
+        ...mineKeys.map((key) => mine.files!.set(key, blob(key))),
+        ...theirKeys.map((key) => theirs.files!.set(key, blob(key))),
+      ]);
+
+      expect(results.map((r) => r.status)).toEqual(results.map(() => 'fulfilled'));
+      const row = await stored(coffer, mine);
+      expect(row.revisionId).toBe(6);
+      expect(row.data._files!.map((e) => e.key).sort()).toEqual([...mineKeys, ...theirKeys].sort());
+      expect(row.data._files!.map((e) => e.key)).toEqual(await commitOrder(mine));
+      expect((await coffer.context.db.heads.toArray()).length).toBe(6);
+      // Each tab's record is as current as its own writes let it be, never ahead of the database.
+      for (const record of [mine, theirs]) {
+        expect(record.revisionId).toBeLessThanOrEqual(6);
+        expect(record.data._files!.length).toBeLessThanOrEqual(6);
+      }
+      // The tab whose write committed last holds the stored _files in memory.
+      const last = (await commitOrder(mine)).at(-1)!;
+      const lastWriter = mineKeys.includes(last) ? mine : theirs;
+      expect(lastWriter.data._files).toEqual(row.data._files);
+    } finally {
+      tab2.close();
+    }
+  });
+
+  it('moves the revision of an up-to-date record, so that its next commit succeeds', async ({ coffer }) => {
+    const tab2 = await otherTab(coffer);
+    try {
+      const { record: mine } = await withFiles(coffer);
+      const theirs = await tab2.records.get(mine.id);
+
+      await theirs.files!.set('t.txt', blob('T'));
+      await mine.reload();
+      await mine.files!.set('m.txt', blob('M'));
+      mine.data.title = 'mine';
+      await mine.commit();
+
+      expect(mine.revisionId).toBe(3);
+      expect((await stored(coffer, mine)).data).toMatchObject({
+        title: 'mine',
+        _files: [{ key: 't.txt' }, { key: 'm.txt' }],
+      });
+      // The other tab stayed at revision 1: its data edits are refused, not lost over mine.
+      theirs.data.title = 'theirs';
+      expect(await caught(() => theirs.commit())).toMatchObject({
+        code: 'REVISION_CONFLICT',
+        expected: 1,
+        actual: 3,
+      });
+    } finally {
+      tab2.close();
+    }
+  });
+
+  it('refuses a write to a deleted record before writing any bytes', async ({ coffer }) => {
+    const { record, files } = await withFiles(coffer);
+    const tab2 = await otherTab(coffer);
+    try {
+      await (await tab2.records.get(record.id)).delete();
+
+      const error = await caught(() => files.set('a.txt', blob('A')));
+
+      expect(error).toMatchObject({ code: 'RECORD_DELETED', recordId: record.id });
+      expect(await coffer.context.db.files.count()).toBe(0);
+    } finally {
+      tab2.close();
+    }
   });
 });
 

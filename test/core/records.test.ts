@@ -319,17 +319,54 @@ describe('record.commit, revisions and revert', () => {
     tab2.close();
   });
 
-  it('refuses a file write from a tab whose record is stale, and changes nothing', async ({ coffer }) => {
+  it('accepts a file write from a tab whose record is stale: a merge on the stored record', async ({
+    coffer,
+  }) => {
     const tab2 = await otherTab(coffer);
     const mine = await coffer.records.create({ title: 'a' });
     const theirs = await tab2.records.get(mine.id);
+    theirs.data.title = 'theirs';
     await theirs.commit();
+    mine.data.title = 'mine';
 
-    const error = await caught(() => mine.files!.set('a.txt', blob('A')));
+    const file = await mine.files!.set('a.txt', blob('A'));
 
-    expect(error).toMatchObject({ code: 'REVISION_CONFLICT', expected: 0, actual: 1 });
-    expect(await mine.bucket!.objects.list()).toEqual([]);
-    expect(await coffer.context.db.files.count()).toBe(0);
+    const stored = await coffer.records.get(mine.id);
+    expect(stored.revisionId).toBe(2);
+    expect(stored.data).toMatchObject({
+      title: 'theirs',
+      _files: [{ key: 'a.txt', version_id: file.versionId }],
+    });
+    expect(mine.data).toMatchObject({
+      title: 'mine',
+      _files: [{ key: 'a.txt', version_id: file.versionId }],
+    });
+    expect((await mine.revisions()).map((r) => [r.revisionId, r.data.title])).toEqual([
+      [0, 'a'],
+      [1, 'theirs'],
+      [2, 'theirs'],
+    ]);
+    tab2.close();
+  });
+
+  it('keeps a stale record behind after a file write, so that its data edits still conflict', async ({
+    coffer,
+  }) => {
+    const tab2 = await otherTab(coffer);
+    const mine = await coffer.records.create({ title: 'a' });
+    const theirs = await tab2.records.get(mine.id);
+    theirs.data.title = 'theirs';
+    await theirs.commit();
+    mine.data.title = 'mine';
+    await mine.files!.set('a.txt', blob('A'));
+
+    const error = await caught(() => mine.commit());
+
+    expect(mine.revisionId).toBe(0);
+    expect(error).toMatchObject({ code: 'REVISION_CONFLICT', expected: 0, actual: 2 });
+    expect((await coffer.records.get(mine.id)).data.title).toBe('theirs');
+    await mine.reload();
+    expect(mine.data).toMatchObject({ title: 'theirs', _files: [{ key: 'a.txt' }] });
     tab2.close();
   });
 

@@ -1,4 +1,4 @@
-import { UnsupportedEnvironmentError } from '../errors.js';
+import { InvalidArgumentError, UnsupportedEnvironmentError } from '../errors.js';
 import type { BucketId } from '../ids.js';
 import { validateSize } from '../model/limits.js';
 import { type MultipartLimits, resolveMultipartLimits } from '../model/multipart.js';
@@ -39,7 +39,10 @@ import { type ExportOptions, exportCoffer, type ImportOptions, importCoffer } fr
 export interface CofferOptions {
   /** The database name: one coffer per name and origin. */
   name: string;
-  /** Bytes per stored chunk (default 8 MiB). */
+  /**
+   * Bytes per stored chunk (default 8 MiB): an integer from 1 byte to 256 MiB. `openCoffer`
+   * rejects anything else (0 included) with `InvalidArgumentError`.
+   */
   chunkSize?: number;
   /**
    * How chunk bytes are stored: `"blob"`, `"buffer"` (ArrayBuffer), or `"auto"` (default):
@@ -76,6 +79,23 @@ export interface CofferOptions {
 }
 
 const MiB = 1024 * 1024;
+
+/** The largest `chunkSize` {@link openCoffer} accepts: 256 MiB. */
+const MAX_CHUNK_SIZE = 256 * MiB;
+
+/** Refuse a chunk size that is not an integer from 1 to `MAX_CHUNK_SIZE`. */
+function validateChunkSize(chunkSize: number): void {
+  validateSize('chunkSize', chunkSize);
+  if (chunkSize < 1 || chunkSize > MAX_CHUNK_SIZE) {
+    throw Object.assign(
+      new InvalidArgumentError(
+        `chunkSize must be from 1 byte to ${MAX_CHUNK_SIZE} bytes (256 MiB), not ${chunkSize}.`,
+        { actual: chunkSize, limit: MAX_CHUNK_SIZE },
+      ),
+      { argument: 'chunkSize' },
+    );
+  }
+}
 
 /**
  * An open coffer: buckets of versioned files (and records that own them) in one IndexedDB
@@ -232,7 +252,8 @@ export class Buckets {
 /**
  * Open (or create) the coffer named `options.name`.
  *
- * @throws {UnsupportedEnvironmentError} when IndexedDB is missing.
+ * @throws {UnsupportedEnvironmentError} when IndexedDB is missing; {@link InvalidArgumentError}
+ *   (`argument`) for a bad option, such as a `chunkSize` of 0 or over 256 MiB.
  * @example
  * ```ts
  * const coffer = await openCoffer({ name: 'field-notes' });
@@ -246,7 +267,7 @@ export async function openCoffer(options: CofferOptions): Promise<Coffer> {
   }
   const chunkSize = options.chunkSize ?? 8 * MiB;
   const inlineBelow = options.inlineBelow ?? 64 * 1024;
-  validateSize('chunkSize', chunkSize);
+  validateChunkSize(chunkSize);
   validateSize('inlineBelow', inlineBelow);
   const multipart = resolveMultipartLimits(options.multipart);
   const db = new CofferDb(options.name);
@@ -266,7 +287,7 @@ export async function openCoffer(options: CofferOptions): Promise<Coffer> {
     name: options.name,
     location: 'idb',
     storageClass: 'S',
-    chunkSize: Math.max(chunkSize, 1),
+    chunkSize,
     chunkStorage,
     inlineBelow,
     sha256: options.sha256 ?? false,

@@ -45,9 +45,18 @@ const objectNotFound = (bucketId: string, key: string, recordId: string): NotFou
  *
  * The bucket is the truth: reads look at its heads, so files written to the bucket directly
  * show up (after the ones `_files` lists, by key) and deleted ones disappear; {@link flush}
- * writes that state back to `_files`. Every write through here changes the bucket, `_files`
- * and the record's revision in one transaction, and refreshes `record.data._files` and
- * `record.revisionId`.
+ * writes that state back to `_files`.
+ *
+ * Every write through here is a merge on the record as stored, in one transaction: it reads the
+ * stored record, applies the change to the bucket and to the stored `_files` (never to unsaved
+ * edits of {@link CofferRecord.data}), stores a new revision (keeping the previous one) and
+ * commits. It does not expect a revision, so it never fails with `RevisionConflictError`:
+ * several writes at once on one record (many uploads), or from several tabs, all land, in the
+ * order their transactions commit, with one head per key. Afterwards `record.data._files`
+ * shows the stored `_files`, and `record.revisionId` moves to the new revision only when the
+ * record was up to date with the stored one before the write; a record that is behind (another
+ * tab committed meanwhile) stays behind, so that its next {@link CofferRecord.commit} of data
+ * edits still fails with `RevisionConflictError` instead of overwriting the other tab's edits.
  *
  * Invenio's `len(files)` is {@link count} (a getter cannot wait), `key in files` is
  * {@link has}, `files[key]` is {@link get}, `files[key] = stream` is {@link set} and
@@ -73,9 +82,12 @@ export class RecordFiles {
    * Store `source` as the new head of `key`. An existing entry keeps its extra metadata and
    * its place in the order; a new key goes last. If anything fails, nothing changes.
    *
+   * Several `set` calls may run at once (on this record, or on the same record in other tabs):
+   * each lands as its own entry, in the order the writes commit.
+   *
    * @throws {BucketLockedError}, {@link BucketDeletedError}, {@link FileSizeError} subclasses,
    *   {@link InvalidKeyError}, {@link ReservedMetadataError}, {@link AbortError},
-   *   {@link RevisionConflictError} when the record changed elsewhere, {@link ValidationError}.
+   *   {@link RecordDeletedError}, {@link ValidationError}.
    */
   async set(key: string, source: ByteSource, options: SetFileOptions = {}): Promise<FileObject> {
     const { metadata, ...put } = options;
@@ -93,7 +105,7 @@ export class RecordFiles {
     metadata: Record<string, unknown> | undefined,
   ): Promise<FileObject> {
     const { context } = this.records;
-    await this.records.store.checkWritable(this.record.id, this.record.revisionId);
+    await this.records.store.checkLive(this.record.id);
     const bucket = await context.store.findBucket(this.bucketId, true);
     if (!bucket) throw bucketNotFound(this.bucketId);
     const content = await writeFile(context, bucket, key, source, put);
@@ -138,7 +150,7 @@ export class RecordFiles {
    * Delete `key`: a delete marker hides it (older versions stay) and its entry leaves `_files`.
    *
    * @throws {NotFoundError} (`resource: 'object'`) when `key` has no live head;
-   *   {@link BucketLockedError}; {@link BucketDeletedError}; {@link RevisionConflictError}.
+   *   {@link BucketLockedError}; {@link BucketDeletedError}.
    */
   async delete(key: string): Promise<void> {
     validateKey(key);
@@ -166,7 +178,7 @@ export class RecordFiles {
    *
    * @throws {KeyExistsError} when `newKey` holds a live file; {@link NotFoundError} when
    *   `oldKey` holds none; {@link InvalidArgumentError} when both are the same;
-   *   {@link BucketLockedError}; {@link BucketDeletedError}; {@link RevisionConflictError}.
+   *   {@link BucketLockedError}; {@link BucketDeletedError}.
    */
   async rename(oldKey: string, newKey: string): Promise<FileObject> {
     validateKey(oldKey);
@@ -272,14 +284,10 @@ export class RecordFiles {
   private async write<T>(change: FilesChange<T>): Promise<T> {
     const { validator, store } = this.records;
     await validator.prepare();
-    const write = await store.changeFiles(
-      this.record.id,
-      this.record.revisionId,
-      this.bucketId,
-      change,
-      (data) => validator.check(data as RecordData),
+    const write = await store.changeFiles(this.record.id, this.bucketId, change, (data) =>
+      validator.check(data as RecordData),
     );
-    this.record.applyFilesWrite(write.row, write.bucket);
+    this.record.applyFilesWrite(write);
     return write.result;
   }
 

@@ -239,6 +239,10 @@ export class CofferRecord {
   readonly files: RecordFiles | undefined;
   private row: RecordRow;
   private ownBucket: Bucket | undefined;
+  /** The stored revision `data._files` was last taken from. */
+  private filesRevision: number;
+  /** Revisions stored by writes through `files`, by the revision each started from. */
+  private readonly filesWrites = new Map<number, RecordRow>();
 
   /** @internal */
   constructor(
@@ -251,6 +255,7 @@ export class CofferRecord {
     this.id = row.id;
     this.row = row;
     this.data = copyJson(row.data);
+    this.filesRevision = row.revisionId;
     this.bucketId = bucketId;
     this.ownBucket = bucketRow && new Bucket(records.context, bucketRow);
     this.files = bucketRow ? new RecordFiles(records, this, bucketRow.id) : undefined;
@@ -261,7 +266,11 @@ export class CofferRecord {
     return this.ownBucket?.deleted ? undefined : this.ownBucket;
   }
 
-  /** Bumped by every stored change of the data; 0 at creation. */
+  /**
+   * The stored revision this record's data is based on; 0 at creation. Bumped by
+   * {@link CofferRecord.commit}, and by writes through {@link CofferRecord.files} when the
+   * record was up to date before them.
+   */
   get revisionId(): number {
     return this.row.revisionId;
   }
@@ -350,6 +359,8 @@ export class CofferRecord {
     if (!row) throw recordNotFound(this.id);
     this.row = row;
     this.data = copyJson(row.data);
+    this.filesRevision = row.revisionId;
+    this.pruneFilesWrites();
     if (this.bucketId !== undefined) {
       const [bucketRow] = await this.records.store.findBuckets([this.bucketId]);
       if (bucketRow && this.ownBucket) this.ownBucket.row = bucketRow;
@@ -357,13 +368,36 @@ export class CofferRecord {
     return this;
   }
 
-  /** @internal Take in a write made through `files`: the new `_files`, revision and bucket. */
-  applyFilesWrite(row: RecordRow, bucketRow: BucketRow | undefined): void {
-    if (row.revisionId !== this.row.revisionId && '_files' in row.data) {
-      this.data._files = copyJson(row.data._files) as RecordData['_files'];
+  /**
+   * @internal Take in a write made through `files` (a merge on the stored row, from revision
+   * `before` to `row.revisionId`): the newest stored `_files`, the bucket, and the revision.
+   *
+   * The revision moves only along writes that started where this record stands, so that
+   * unsaved edits based on an older revision still conflict at commit. Writes of this record's
+   * own `files` can finish in any order; each one's step is kept until the record reaches the
+   * revision it started from.
+   */
+  applyFilesWrite(write: { row: RecordRow; before: number; bucket: BucketRow | undefined }): void {
+    const { row, before, bucket } = write;
+    if (row.revisionId >= this.filesRevision) {
+      if ('_files' in row.data) this.data._files = copyJson(row.data._files) as RecordData['_files'];
+      this.filesRevision = row.revisionId;
     }
-    this.row = row;
-    if (this.ownBucket && bucketRow) this.ownBucket.row = bucketRow;
+    if (row.revisionId !== before) {
+      this.filesWrites.set(before, row);
+      for (let next = this.filesWrites.get(this.row.revisionId); next; ) {
+        this.filesWrites.delete(this.row.revisionId);
+        this.row = next;
+        next = this.filesWrites.get(this.row.revisionId);
+      }
+      this.pruneFilesWrites();
+    }
+    if (this.ownBucket && bucket && bucket.updated >= this.ownBucket.row.updated) this.ownBucket.row = bucket;
+  }
+
+  /** Forget the steps of writes that started before the record's current revision. */
+  private pruneFilesWrites(): void {
+    for (const from of this.filesWrites.keys()) if (from < this.row.revisionId) this.filesWrites.delete(from);
   }
 
   private keepBucket(data: RecordData): void {
@@ -380,5 +414,7 @@ export class CofferRecord {
       () => data,
       (stored) => validator.check(stored),
     );
+    this.filesRevision = Math.max(this.filesRevision, this.row.revisionId);
+    this.pruneFilesWrites();
   }
 }

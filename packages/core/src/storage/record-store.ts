@@ -30,7 +30,10 @@ export type FilesChange<T> = (current: FileEntry[]) => Promise<{ order: OrderedE
 
 /** What a write to a record left behind. */
 export interface RecordWrite<T = undefined> {
+  /** The stored row after the write (the same revision as `before` when nothing changed). */
   row: RecordRow;
+  /** The stored revision the write started from. */
+  before: number;
   /** The record's bucket after the write (`undefined` when it has none). */
   bucket: BucketRow | undefined;
   result: T;
@@ -58,9 +61,10 @@ export const recordNotFound = (recordId: string): NotFoundError =>
  * bucket store's own operations inside the record's transaction, so that the new version, the
  * record's `_files` and its new revision commit together or not at all.
  *
- * Every write that changes a record's data:
- * - refuses a missing record, a deleted one, and one whose stored revision is not the writer's;
- * - stores the data as revision `revisionId + 1`, and keeps it in `recordRevisions`.
+ * Every write that changes a record's data refuses a missing record and a deleted one, stores
+ * the data as revision `revisionId + 1` and keeps it in `recordRevisions`. A data commit also
+ * refuses a record whose stored revision is not the writer's (optimistic concurrency); a write
+ * of files does not: it is a merge on the stored row, made in one transaction.
  */
 export class RecordStore {
   constructor(
@@ -259,10 +263,14 @@ export class RecordStore {
    * Run `change` (bucket writes) in the record's transaction, then store the new `_files`,
    * rebuilt from the bucket's heads in the order `change` returns, as a new revision. Nothing
    * is stored when `_files` is unchanged.
+   *
+   * A merge on the current stored row: `change` sees the stored `_files`, only `_files` changes,
+   * the rest of the stored data is kept, and no revision is expected, so it never conflicts.
+   * Concurrent calls (in one tab or several) commit one after the other, each on the row the
+   * previous one left.
    */
   async changeFiles<T>(
     id: RecordId,
-    expectedRevision: number,
     bucketId: BucketId,
     change: FilesChange<T>,
     check: DataCheck,
@@ -270,14 +278,14 @@ export class RecordStore {
     const { db } = this;
     return mapErrors(() =>
       db.transaction('rw', this.allTables, async () => {
-        const row = await this.writable(id, expectedRevision);
+        const row = await this.live(id);
         const before = buildEntries((await this.liveHeads(bucketId)).map(toHead), orderOf(row.data._files));
         const { order, result } = await change(before);
         const entries = buildEntries((await this.liveHeads(bucketId)).map(toHead), order);
         const files = filesField(row.data, entries);
         const unchanged = files === undefined || JSON.stringify(files) === JSON.stringify(row.data._files);
         const stored = unchanged ? row : await this.storeRevision(row, { ...row.data, _files: files }, check);
-        return { row: stored, bucket: await db.buckets.get(bucketId), result };
+        return { row: stored, before: row.revisionId, bucket: await db.buckets.get(bucketId), result };
       }),
     );
   }
@@ -315,17 +323,22 @@ export class RecordStore {
     );
   }
 
-  /** Check, without writing, that a write based on `expectedRevision` would be accepted. */
-  async checkWritable(id: RecordId, expectedRevision: number): Promise<void> {
-    await mapErrors(() =>
-      this.db.transaction('r', this.db.records, () => this.writable(id, expectedRevision)),
-    );
+  /** Check, without writing, that the record exists and is not deleted: a write of files is accepted. */
+  async checkLive(id: RecordId): Promise<void> {
+    await mapErrors(() => this.db.transaction('r', this.db.records, () => this.live(id)));
   }
 
-  private async writable(id: RecordId, expectedRevision: number): Promise<RecordRow> {
+  /** The stored record. @throws {NotFoundError}; {@link RecordDeletedError}. */
+  private async live(id: RecordId): Promise<RecordRow> {
     const row = await this.db.records.get(id);
     if (!row) throw recordNotFound(id);
     if (row.deleted) throw new RecordDeletedError(`Record ${id} is deleted.`, { recordId: id });
+    return row;
+  }
+
+  /** The stored record, if its stored revision is `expectedRevision`. @throws {RevisionConflictError}; as {@link live}. */
+  private async writable(id: RecordId, expectedRevision: number): Promise<RecordRow> {
+    const row = await this.live(id);
     if (row.revisionId !== expectedRevision) {
       throw new RevisionConflictError(
         `Record ${id} is at revision ${row.revisionId}, not ${expectedRevision}: another writer changed it.`,
