@@ -7,7 +7,7 @@
 //                       `new Worker(new URL('./coffer.worker.js', import.meta.url))`, so it
 //                       must sit beside coffer.js
 //   coffer-elements.js  every <coffer-*> element, with Lit; imports the API from ./coffer.js
-//   coffer-sw.js        @coffer/core/sw for a page's own service worker (importScripts-free ESM)
+//   coffer-sw.js        @coffer/core/sw for a page's own (module) service worker; without Ajv
 //
 // With `--sizes` it also measures every file (raw, minified, gzipped) and what each
 // dependency costs, writes dist/embed/sizes.json and prints the README tables.
@@ -27,6 +27,24 @@ const coreBeside = {
   name: 'coffer-core-beside',
   setup(build) {
     build.onResolve({ filter: /^@coffer\/core$/ }, () => ({ path: './coffer.js', external: true }));
+  },
+};
+
+/**
+ * In coffer-sw.js, Ajv is left out: a service worker cannot import() it lazily and only reads
+ * files. A coffer opened there with `schemas` fails when it would validate, and says why.
+ */
+const noAjv = {
+  name: 'coffer-no-ajv',
+  setup(build) {
+    build.onResolve({ filter: /^ajv(\/|$)/ }, (args) => ({ path: args.path, namespace: 'no-ajv' }));
+    build.onLoad({ filter: /.*/, namespace: 'no-ajv' }, () => ({
+      contents: `export default class {
+        constructor() {
+          throw new Error('coffer-sw.js validates no JSON Schemas: open the coffer without \`schemas\` here.');
+        }
+      }`,
+    }));
   },
 };
 
@@ -54,8 +72,7 @@ function bundles({ minify = true, write = true, external = [] } = {}) {
       chunkNames: 'chunks/[name]-[hash]',
     }),
     build({ ...options, entryPoints: { 'coffer.worker': `${core}/worker/coffer.worker.ts` }, outdir }),
-    // A module service worker cannot import(): Ajv is bundled in (it loads only with schemas).
-    build({ ...options, entryPoints: { 'coffer-sw': `${core}/sw/index.ts` }, outdir }),
+    build({ ...options, entryPoints: { 'coffer-sw': `${core}/sw/index.ts` }, outdir, plugins: [noAjv] }),
     build({
       ...options,
       entryPoints: { 'coffer-elements': `${elements}/index.ts` },
