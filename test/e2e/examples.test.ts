@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { extname, join, normalize } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { gzipSync } from 'node:zlib';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { build, createServer as createViteServer, type Plugin } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -104,6 +105,23 @@ describe('examples/embed: a page without a build step', () => {
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     servers.push(server);
     origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+
+  it('keeps each bundle within its gzipped size budget', async () => {
+    // The README reports the measured sizes (`node scripts/build-embed.mjs --sizes`).
+    const budgets: Record<string, number> = {
+      'coffer.js': 100_000,
+      'coffer.worker.js': 80_000,
+      'coffer-elements.js': 40_000,
+      'coffer-sw.js': 100_000,
+    };
+    const sizes: Record<string, number> = {};
+    for (const file of Object.keys(budgets)) {
+      sizes[file] = gzipSync(await readFile(join(root, 'dist/embed', file)), { level: 9 }).length;
+    }
+
+    for (const [file, budget] of Object.entries(budgets))
+      expect(sizes[file], file).toBeLessThanOrEqual(budget);
   });
 
   it('stores a file through coffer.js, hashed in coffer.worker.js, and reads it back', async () => {
