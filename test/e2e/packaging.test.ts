@@ -71,6 +71,7 @@ describe('npm pack', () => {
       expect(files).toContain(`src/${entry}.ts`);
     }
     expect(files).toContain('package.json');
+    expect(files).toContain('README.md');
   });
 
   it('packs every element of @coffer/elements as its own module', () => {
