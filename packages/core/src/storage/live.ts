@@ -11,6 +11,13 @@ import { liveQuery as dexieLiveQuery, type Observable } from 'dexie';
  * write that changed the record row (`files.set`) but not after one that changed only the
  * bucket (`restore()`, `remove()`, a direct `put`). Wrapping the querier here makes every
  * read it makes observed, however it is written.
+ *
+ * @example
+ * ```ts
+ * // re-renders whenever the record's files change, in this tab or another
+ * const subscription = liveQuery(() => record.files!.dumps()).subscribe((files) => render(files));
+ * subscription.unsubscribe();
+ * ```
  */
 export function liveQuery<T>(querier: () => T | Promise<T>): Observable<T> {
   return dexieLiveQuery(async () => await querier());
