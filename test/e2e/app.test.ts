@@ -96,6 +96,8 @@ async function png(on: Page): Promise<Buffer> {
 }
 
 async function shot(name: string, on: Page = page, fullPage = false): Promise<void> {
+  // A full-page shot of a scrolled page would paint the sticky header mid-page.
+  if (fullPage) await on.evaluate(() => window.scrollTo(0, 0));
   await on.waitForTimeout(150);
   await on.screenshot({ path: join(shots, `${name}.png`), fullPage });
 }
@@ -423,6 +425,212 @@ describe('the Coffer app', () => {
     }
   });
 
+  describe('backup', () => {
+    let source: BrowserContext;
+    let target: BrowserContext;
+    let zip: string;
+    let on: Page;
+    const md5 = async (path: string) =>
+      createHash('md5')
+        .update(await readFile(path))
+        .digest('hex');
+    const titles = (p: Page) =>
+      p
+        .locator('coffer-app aside coffer-record-list a .title')
+        .evaluateAll((els) => els.map((e) => e.textContent));
+
+    /** A fresh browser profile where the app saves with a download (no File System Access picker). */
+    async function freshContext(): Promise<BrowserContext> {
+      const fresh = await browser.newContext({
+        viewport: { width: 1280, height: 860 },
+        acceptDownloads: true,
+      });
+      await fresh.addInitScript(() => {
+        Object.defineProperty(window, 'showSaveFilePicker', { value: undefined, configurable: true });
+      });
+      return fresh;
+    }
+
+    /** Create a record titled `title` through the UI and upload `paths` one after the other. */
+    async function makeRecord(p: Page, title: string, paths: string[]): Promise<void> {
+      await p.getByRole('button', { name: '+ New record' }).first().click();
+      const input = p.getByRole('textbox', { name: 'Title', exact: true });
+      await input.fill(title);
+      await p.getByRole('button', { name: 'Save changes' }).click();
+      await expect.poll(() => p.locator('h1').textContent()).toBe(title);
+      await p.getByRole('link', { name: 'Files', exact: true }).click();
+      for (const path of paths) {
+        const before = await p.locator('coffer-upload-queue li.done').count();
+        await p.locator('coffer-files input[type=file][multiple]').setInputFiles(path);
+        await expect
+          .poll(() => p.locator('coffer-upload-queue li.done').count(), { timeout: 20_000 })
+          .toBe(before + 1);
+      }
+    }
+
+    afterAll(async () => {
+      await source?.close();
+      await target?.close();
+    });
+
+    it('exports every record with all versions to a ZIP', async () => {
+      source = await freshContext();
+      on = await source.newPage();
+      on.on('pageerror', (error) => console.error('page error:', error.message));
+      await openFresh(on);
+      await makeRecord(on, 'Backup A: wall', [files.image, files.notes, files.notes2]);
+      await makeRecord(on, 'Backup B: plan', [files.pdf]);
+      await expect.poll(() => titles(on)).toEqual(['Backup B: plan', 'Backup A: wall']);
+
+      await on.getByRole('link', { name: 'Backup', exact: true }).click();
+      await on.getByLabel('Include all versions').check();
+      const [download] = await Promise.all([
+        on.waitForEvent('download'),
+        on.getByRole('button', { name: 'Export all' }).click(),
+      ]);
+
+      expect(download.suggestedFilename()).toMatch(/^coffer-backup-\d{4}-\d{2}-\d{2}\.zip$/);
+      zip = join(await mkdtemp(join(tmpdir(), 'coffer-backup-')), download.suggestedFilename());
+      await download.saveAs(zip);
+      expect((await readFile(zip)).subarray(0, 2).toString()).toBe('PK');
+      await on.getByText(/Backup ready \(/).waitFor();
+      await shot('15-backup-exported', on, true);
+    });
+
+    it('imports the ZIP into a fresh browser: records, files, versions and md5s come back', async () => {
+      target = await freshContext();
+      on = await target.newPage();
+      on.on('pageerror', (error) => console.error('page error:', error.message));
+      await openFresh(on, '#/backup');
+      await on.locator('coffer-record-list').getByText('No records yet').waitFor();
+
+      await on.getByLabel('Backup file (ZIP)').setInputFiles(zip);
+      await on.getByRole('button', { name: 'Import', exact: true }).click();
+
+      const report = on
+        .locator('coffer-backup-panel')
+        .getByRole('status')
+        .filter({ hasText: 'Import finished' });
+      await report.waitFor({ timeout: 30_000 });
+      expect(await report.textContent()).toContain('2 records imported');
+      await shot('16-backup-imported', on, true);
+      await on.emulateMedia({ colorScheme: 'dark' });
+      await shot('16-backup-imported-dark', on, true);
+      await on.emulateMedia({ colorScheme: 'light' });
+
+      await on.getByRole('link', { name: 'Records', exact: true }).click();
+      await expect
+        .poll(() => titles(on))
+        .toEqual(expect.arrayContaining(['Backup A: wall', 'Backup B: plan']));
+      await on.locator('coffer-record-list a', { hasText: 'Backup A: wall' }).click();
+      await expect.poll(() => keys(on), { timeout: 10_000 }).toEqual(['north-wall.png', 'notes.txt']);
+      for (const [key, path] of [
+        ['north-wall.png', files.image],
+        ['notes.txt', files.notes2],
+      ] as const) {
+        await row(key, on)
+          .getByRole('button', { name: `Copy md5 checksum ${await md5(path)}` })
+          .waitFor();
+      }
+      await row('notes.txt', on).getByRole('button', { name: 'notes.txt', exact: true }).click();
+      await expect.poll(() => row('notes.txt', on).locator('coffer-version-history li').count()).toBe(2);
+      expect(
+        (await row('notes.txt', on).locator('coffer-version-history .meta').allTextContents()).join(' '),
+      ).toContain((await md5(files.notes)).slice(0, 12));
+      await row('notes.txt', on).getByRole('button', { name: 'Close notes.txt' }).click();
+      await on.locator('coffer-record-list a', { hasText: 'Backup B: plan' }).click();
+      await expect.poll(() => keys(on), { timeout: 10_000 }).toEqual(['site-plan.pdf']);
+      await row('site-plan.pdf', on)
+        .getByRole('button', { name: `Copy md5 checksum ${await md5(files.pdf)}` })
+        .waitFor();
+    });
+
+    it('refuses a damaged ZIP in plain words and changes nothing', async () => {
+      const bytes = await readFile(zip);
+      const at = bytes.indexOf('IHDR') + 64;
+      bytes[at] = bytes[at]! ^ 0xff;
+      const damaged = zip.replace(/\.zip$/, '-damaged.zip');
+      await writeFile(damaged, bytes);
+      await on.getByRole('link', { name: 'Backup', exact: true }).click();
+      await on.getByLabel('Replace it with the backup’s').check();
+
+      await on.getByLabel('Backup file (ZIP)').setInputFiles(damaged);
+      await on.getByRole('button', { name: 'Import', exact: true }).click();
+
+      const alert = on.locator('coffer-backup-panel').getByRole('alert');
+      await alert.waitFor({ timeout: 30_000 });
+      expect(await alert.textContent()).toMatch(
+        /^“north-wall\.png” in the backup is damaged: .*Nothing was imported\.$/,
+      );
+      await shot('17-backup-damaged', on, true);
+      await on.setViewportSize({ width: 390, height: 844 });
+      await alert.scrollIntoViewIfNeeded();
+      await shot('18-phone-backup', on);
+      await on.emulateMedia({ colorScheme: 'dark' });
+      await shot('18-phone-backup-dark', on);
+      await on.emulateMedia({ colorScheme: 'light' });
+      await on.setViewportSize({ width: 1280, height: 860 });
+      await on.getByRole('link', { name: 'Records', exact: true }).click();
+      await expect.poll(async () => (await titles(on)).sort()).toEqual(['Backup A: wall', 'Backup B: plan']);
+      await on.locator('coffer-record-list a', { hasText: 'Backup A: wall' }).click();
+      await expect.poll(() => keys(on), { timeout: 10_000 }).toEqual(['north-wall.png', 'notes.txt']);
+    });
+
+    it('lists deleted files, restores one and removes one permanently', async () => {
+      const image = await md5(files.image);
+      await row('north-wall.png', on).getByRole('button', { name: 'north-wall.png', exact: true }).click();
+      await row('north-wall.png', on).getByRole('button', { name: 'Delete' }).click();
+      await row('north-wall.png', on).getByRole('button', { name: 'Confirm delete' }).click();
+      await expect.poll(() => keys(on)).toEqual(['notes.txt']);
+      await row('notes.txt', on).getByRole('button', { name: 'notes.txt', exact: true }).click();
+      await row('notes.txt', on).getByRole('button', { name: 'Delete' }).click();
+      await row('notes.txt', on).getByRole('button', { name: 'Confirm delete' }).click();
+      await expect.poll(() => keys(on)).toEqual([]);
+
+      await on.getByText('Deleted files', { exact: true }).click();
+      const deleted = on.locator('coffer-deleted-files');
+      await expect
+        .poll(() =>
+          deleted.locator('li').evaluateAll((els) => els.map((e) => (e as HTMLElement).dataset.key)),
+        )
+        .toEqual(['notes.txt', 'north-wall.png']);
+      await shot('19-deleted-files', on);
+      await on.emulateMedia({ colorScheme: 'dark' });
+      await shot('19-deleted-files-dark', on);
+      await on.emulateMedia({ colorScheme: 'light' });
+
+      await deleted.getByRole('button', { name: 'Restore north-wall.png' }).click();
+      await expect.poll(() => keys(on)).toEqual(['north-wall.png']);
+      await row('north-wall.png', on)
+        .getByRole('button', { name: `Copy md5 checksum ${image}` })
+        .waitFor();
+      await expect.poll(() => deleted.locator('li').count()).toBe(1);
+      await expect.poll(() => on.locator('.record-head .meta').textContent()).toMatch(/1 file ·/);
+
+      await deleted.getByRole('button', { name: 'Remove notes.txt permanently' }).click();
+      await deleted.getByRole('button', { name: 'Confirm: remove notes.txt permanently' }).click();
+      await deleted.getByText('No deleted files.').waitFor();
+      const left = await on.evaluate(async () => {
+        const app = document.querySelector('coffer-app') as unknown as {
+          coffer: {
+            records: {
+              list(): Promise<
+                {
+                  data: { title: string };
+                  bucket: { objects: { versions(k: string): Promise<unknown[]> } };
+                }[]
+              >;
+            };
+          };
+        };
+        const records = await app.coffer.records.list();
+        const record = records.find((r) => r.data.title === 'Backup A: wall')!;
+        return (await record.bucket.objects.versions('notes.txt')).length;
+      });
+      expect(left).toBe(0);
+    });
+  });
+
   it('shows the storage screen and the other screens at phone width', async () => {
     await page.getByRole('link', { name: 'Storage', exact: true }).click();
     await page.getByText('Storage on this device').waitFor();
@@ -482,6 +690,20 @@ describe('the Coffer app', () => {
       );
     await expect.poll(() => keys(other), { timeout: 10_000 }).toContain('other-tab.txt');
     await expect.poll(() => keys(page), { timeout: 10_000 }).toContain('other-tab.txt');
+
+    // A version restored in one tab is current in the other at once.
+    const second = createHash('md5')
+      .update(await readFile(files.notes2))
+      .digest('hex');
+    await row('notes.txt', other).getByRole('button', { name: 'notes.txt', exact: true }).click();
+    await row('notes.txt', other).getByRole('button', { name: 'Restore version 2' }).click();
+    await row('notes.txt', page)
+      .getByRole('button', { name: `Copy md5 checksum ${second}` })
+      .waitFor({ timeout: 10_000 });
+    await row('notes.txt', other)
+      .getByRole('button', { name: `Copy md5 checksum ${second}` })
+      .first()
+      .waitFor();
 
     await page.getByRole('link', { name: 'Details', exact: true }).click();
     const title = page.getByRole('textbox', { name: 'Title', exact: true });

@@ -26,6 +26,7 @@ type Route =
   | { view: 'records' }
   | { view: 'record'; id: string; tab: Tab }
   | { view: 'trash' }
+  | { view: 'backup' }
   | { view: 'storage' };
 
 function parseRoute(hash: string): Route {
@@ -36,6 +37,7 @@ function parseRoute(hash: string): Route {
   }
   if (parts[0] === 'trash') return { view: 'trash' };
   if (parts[0] === 'storage') return { view: 'storage' };
+  if (parts[0] === 'backup') return { view: 'backup' };
   return { view: 'records' };
 }
 
@@ -242,6 +244,24 @@ export class CofferApp extends LitElement {
         color: var(--_text);
         border-color: transparent;
       }
+      details.deleted {
+        margin-top: var(--_space-5);
+        border-top: 1px solid var(--_border);
+        padding-top: var(--_space-3);
+      }
+      details.deleted summary {
+        cursor: pointer;
+        font-weight: 600;
+        color: var(--_muted);
+        padding: var(--_space-1) 0;
+      }
+      details.deleted[open] summary {
+        color: var(--_text);
+        margin-bottom: var(--_space-1);
+      }
+      details.deleted coffer-deleted-files {
+        margin-top: var(--_space-3);
+      }
       .fatal {
         max-width: 560px;
         margin: 80px auto;
@@ -340,6 +360,7 @@ export class CofferApp extends LitElement {
           <nav class="main" aria-label="Main">
             <a href="#/" aria-current=${view === 'records' || view === 'record' ? 'page' : 'false'}>Records</a>
             <a href="#/trash" aria-current=${view === 'trash' ? 'page' : 'false'}>Trash</a>
+            <a href="#/backup" aria-current=${view === 'backup' ? 'page' : 'false'}>Backup</a>
             <a href="#/storage" aria-current=${view === 'storage' ? 'page' : 'false'}>Storage</a>
           </nav>
           <span class="spacer"></span>
@@ -354,7 +375,9 @@ export class CofferApp extends LitElement {
             ? html`<main class="layout single">${this._renderTrash()}</main>`
             : view === 'storage'
               ? html`<main class="layout single">${this._renderStorage()}</main>`
-              : html`<main class="layout ${view === 'record' ? 'record' : 'list'}">
+              : view === 'backup'
+                ? html`<main class="layout single">${this._renderBackup()}</main>`
+                : html`<main class="layout ${view === 'record' ? 'record' : 'list'}">
                 <aside class="card" aria-label="Records">
                   <header>
                     <h2>Records</h2>
@@ -428,7 +451,12 @@ export class CofferApp extends LitElement {
       </nav>
       ${
         route.tab === 'files'
-          ? html`<coffer-files record-id=${route.id}></coffer-files>`
+          ? html`<coffer-files record-id=${route.id}></coffer-files>
+            <details class="deleted">
+              <summary>Deleted files</summary>
+              <p class="muted small">Deleted files keep their versions until you remove them permanently.</p>
+              <coffer-deleted-files record-id=${route.id}></coffer-deleted-files>
+            </details>`
           : route.tab === 'details'
             ? html`<div class="card"><coffer-record-editor record-id=${route.id}></coffer-record-editor></div>`
             : route.tab === 'history'
@@ -443,6 +471,16 @@ export class CofferApp extends LitElement {
       <h1 style="margin-bottom:4px">Trash</h1>
       <p class="muted" style="margin-bottom:16px">Deleted records stay here, with their files, until you delete them for good.</p>
       <div class="card"><coffer-record-list trash></coffer-record-list></div>
+    </div>`;
+  }
+
+  private _renderBackup() {
+    return html`<div style="display:grid;gap:16px">
+      <div>
+        <h1 style="margin-bottom:4px">Backup</h1>
+        <p class="muted">Save your records and files to one file, or bring them back from one.</p>
+      </div>
+      <coffer-backup-panel></coffer-backup-panel>
     </div>`;
   }
 

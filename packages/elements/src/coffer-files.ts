@@ -14,11 +14,11 @@ import { describeError } from './messages.js';
 import { baseStyles } from './styles.js';
 
 /**
- * How many files are written at once. One: each write commits a new revision of the record,
- * and writes of one record commit in turn (optimistic concurrency), so parallel ingest would
- * gain little and race at commit.
+ * How many files are written at once. Writes through `record.files` merge on the stored
+ * record, so parallel uploads never conflict; three keep the worker busy without starving
+ * each other's progress.
  */
-const PARALLEL_UPLOADS = 1;
+const PARALLEL_UPLOADS = 3;
 /** How long a finished upload stays in the queue. */
 const DONE_VISIBLE_MS = 5000;
 /** Drag type of a file row being reordered. */
@@ -116,7 +116,7 @@ export class CofferFiles extends CofferElement {
   private queue: { item: UploadItem; file: Blob; key: string }[] = [];
   private running = 0;
   private progressFrame = 0;
-  /** The one record object all writes go through, so each write builds on the previous one. */
+  /** The record object the writes go through. */
   private writer: CofferRecord | undefined;
 
   private view = new LiveQueryController(this, {
@@ -147,6 +147,8 @@ export class CofferFiles extends CofferElement {
    * when all are done; each success or failure shows in the upload queue.
    */
   async addFiles(files: Iterable<File | { file: Blob; key: string }>): Promise<void> {
+    const known = new Set(this.view.value?.files.map((f) => f.key));
+    const picked: string[] = [];
     for (const entry of files) {
       const file = entry instanceof File ? entry : entry.file;
       const key = entry instanceof File ? entry.name : entry.key;
@@ -160,32 +162,42 @@ export class CofferFiles extends CofferElement {
       };
       this.uploads = [...this.uploads, item];
       this.queue.push({ item, file, key });
+      if (!known.has(key)) picked.push(key);
     }
     await this._drain();
+    await this._keepPickedOrder(picked);
   }
 
   /**
-   * Run a change of the record's files on the shared writer, brought up to date first when
-   * another tab changed the record; a change that still races one is retried once.
+   * Files written at once land in the order they finish; put the new ones back in the order
+   * they were picked (in the places they took), so a small file picked last stays last.
+   */
+  private async _keepPickedOrder(picked: string[]): Promise<void> {
+    if (picked.length < 2 || !this.coffer || !this.recordId) return;
+    try {
+      const record = await this.coffer.records.get(this.recordId);
+      const keys = (await record.files?.keys()) ?? [];
+      const wanted = new Set(picked);
+      const landed = keys.filter((k) => wanted.has(k));
+      const order = picked.filter((k, i) => landed.includes(k) && picked.indexOf(k) === i);
+      if (landed.every((k, i) => k === order[i])) return;
+      let next = 0;
+      await this.act((files) => files.sortBy(keys.map((k) => (wanted.has(k) ? order[next++]! : k))));
+    } catch {
+      // The order is a nicety: the files are stored either way.
+    }
+  }
+
+  /**
+   * Run a change of the record's files on one shared record object. Writes through
+   * `record.files` merge on the stored record, so they never conflict, with each other or with
+   * other tabs.
    */
   readonly act = async <T>(change: (files: RecordFiles) => Promise<T>): Promise<T> => {
-    const writer = await this._writer();
-    try {
-      return await change(writer.files!);
-    } catch (error) {
-      if ((error as { code?: string }).code !== 'REVISION_CONFLICT') throw error;
-      await writer.reload();
-      return change(writer.files!);
-    }
-  };
-
-  private async _writer(): Promise<CofferRecord> {
     const id = this.recordId!;
     if (this.writer?.id !== id) this.writer = await this.coffer!.records.get(id);
-    const seen = this.view.value?.record;
-    if (seen && seen.id === id && seen.revisionId > this.writer.revisionId) await this.writer.reload();
-    return this.writer;
-  }
+    return change(this.writer.files!);
+  };
 
   override render() {
     if (this.view.error) {
@@ -229,7 +241,7 @@ export class CofferFiles extends CofferElement {
           files.length === 0
             ? html`<p class="empty">No files yet.</p>`
             : html`<ul aria-label="Files" @coffer-move=${this._onMove} @coffer-toggle=${this._onToggle} @coffer-renamed=${this._onRenamed}
-              @coffer-versions-changed=${() => this.view.refresh()} @coffer-new-version=${this._onNewVersion}>
+              @coffer-new-version=${this._onNewVersion}>
               ${repeat(
                 files,
                 (file) => file.key,

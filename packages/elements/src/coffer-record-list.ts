@@ -42,9 +42,11 @@ const summarize = (record: CofferRecord): RecordSummary => {
 
 /**
  * The records of a coffer: search by title, sort by last change or title, and page through
- * thousands. In `trash` mode it lists deleted records with restore and delete-for-good.
+ * thousands. In `trash` mode it lists deleted records with restore and delete-for-good; in
+ * `selectable` mode each row is a checkbox (e.g. to choose records to export).
  *
  * @fires coffer-select - a record was chosen; detail: `{ id: string }`
+ * @fires coffer-selection-change - `selectable` only; detail: `{ ids: string[] }`
  * @fires coffer-error - when an action fails; detail: `{ error, message }`
  * @csspart item - one record
  *
@@ -131,6 +133,48 @@ export class CofferRecordList extends CofferElement {
         text-overflow: ellipsis;
         white-space: nowrap;
       }
+      label.item {
+        display: grid;
+        padding: var(--_space-2) var(--_space-3);
+        border-radius: var(--_radius);
+        grid-template-columns: auto minmax(0, 1fr);
+        align-items: center;
+        column-gap: var(--_space-3);
+        margin: 0;
+        font-size: inherit;
+        font-weight: inherit;
+        cursor: pointer;
+      }
+      label.item > span {
+        display: grid;
+        gap: 2px;
+        min-width: 0;
+      }
+      label.item input {
+        width: 18px;
+        height: 18px;
+        min-height: 0;
+        margin: 0;
+        accent-color: var(--_accent);
+      }
+      label.item:hover {
+        background: var(--_surface-2);
+      }
+      label.item:has(input:checked) {
+        background: var(--_accent-soft);
+      }
+      .selection {
+        display: flex;
+        align-items: center;
+        gap: var(--_space-2);
+        margin-bottom: var(--_space-2);
+        font-size: 0.85rem;
+        color: var(--_muted);
+      }
+      .selection button {
+        min-height: 28px;
+        font-size: 0.82rem;
+      }
       .trash-item {
         display: grid;
         grid-template-columns: 1fr auto;
@@ -160,6 +204,10 @@ export class CofferRecordList extends CofferElement {
   @property({ type: Number, attribute: 'page-size' }) pageSize = 25;
   /** How rows link to a record: `{id}` is replaced (default `#/records/{id}`). */
   @property() href = '#/records/{id}';
+  /** Show a checkbox per record instead of a link (see {@link selection}). */
+  @property({ type: Boolean }) selectable = false;
+  /** The ids of the checked records, in `selectable` mode. */
+  @property({ attribute: false }) selection: readonly string[] = [];
 
   @state() private search = '';
   @state() private sort: RecordSort = 'updated';
@@ -218,12 +266,19 @@ export class CofferRecordList extends CofferElement {
           ? html`<p class="muted">Loading…</p>`
           : found.length === 0
             ? html`<p class="empty">${needle ? 'No record matches.' : this.trash ? 'The trash is empty.' : 'No records yet.'}</p>`
-            : html`<ul aria-label=${this.trash ? 'Deleted records' : 'Records'}>
+            : html`${this.selectable ? this._renderSelectionBar(found) : ''}
+            <ul aria-label=${this.trash ? 'Deleted records' : 'Records'}>
               ${repeat(
                 shown,
                 (r) => r.id,
                 (r) =>
-                  html`<li part="item">${this.trash ? this._renderTrashItem(r) : this._renderItem(r)}</li>`,
+                  html`<li part="item">${
+                    this.trash
+                      ? this._renderTrashItem(r)
+                      : this.selectable
+                        ? this._renderCheckItem(r)
+                        : this._renderItem(r)
+                  }</li>`,
               )}
             </ul>`
       }
@@ -257,6 +312,44 @@ export class CofferRecordList extends CofferElement {
         ${r.keywords.slice(0, 3).map((k) => html`<span class="badge">${k}</span>`)}
       </span>
     </a>`;
+  }
+
+  private _renderSelectionBar(found: RecordSummary[]) {
+    const count = this.selection.length;
+    return html`<div class="selection">
+      <span aria-live="polite">${count} of ${found.length} selected</span>
+      <span class="spacer"></span>
+      <button class="ghost" ?disabled=${count === found.length} @click=${() => this._select(found.map((r) => r.id))}>
+        Select all
+      </button>
+      <button class="ghost" ?disabled=${count === 0} @click=${() => this._select([])}>Clear</button>
+    </div>`;
+  }
+
+  private _renderCheckItem(r: RecordSummary) {
+    const checked = this.selection.includes(r.id);
+    return html`<label class="item">
+      <input
+        type="checkbox"
+        .checked=${checked}
+        @change=${(e: Event) => {
+          const on = (e.target as HTMLInputElement).checked;
+          this._select(on ? [...this.selection, r.id] : this.selection.filter((id) => id !== r.id));
+        }}
+      />
+      <span>
+        <span class="title">${r.title}</span>
+        <span class="meta">
+          <span title=${formatDateTime(r.updated)}>${formatAgo(r.updated)}</span>
+          <span>${r.files} file${r.files === 1 ? '' : 's'}</span>
+        </span>
+      </span>
+    </label>`;
+  }
+
+  private _select(ids: string[]): void {
+    this.selection = [...new Set(ids)];
+    this.emit('coffer-selection-change', { ids: this.selection });
   }
 
   private _renderTrashItem(r: RecordSummary) {

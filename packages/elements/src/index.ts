@@ -7,7 +7,14 @@
  * @module @coffer/elements
  */
 export { CofferElement, type CofferErrorDetail } from './base-element.js';
+export {
+  backupFileName,
+  CofferBackupPanel,
+  describeImportError,
+  describeImportReport,
+} from './coffer-backup-panel.js';
 export { CofferBucketPanel } from './coffer-bucket-panel.js';
+export { CofferDeletedFiles } from './coffer-deleted-files.js';
 export { CofferFilePreview } from './coffer-file-preview.js';
 export { CofferFileRow, type MoveDetail } from './coffer-file-row.js';
 export { CofferFiles } from './coffer-files.js';
