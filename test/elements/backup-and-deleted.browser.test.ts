@@ -85,6 +85,47 @@ describe('coffer-backup-panel', () => {
   });
 });
 
+describe('coffer-backup-panel saving', () => {
+  it('exports only the selected record through the File System Access picker', async ({ coffer }) => {
+    const picked = await coffer.records.create({ title: 'Picked' });
+    await picked.files!.set('p.txt', new Blob(['picked']));
+    await coffer.records.create({ title: 'Left out' });
+    const parts: Uint8Array[] = [];
+    const names: string[] = [];
+    const original = Object.getOwnPropertyDescriptor(window, 'showSaveFilePicker');
+    Object.defineProperty(window, 'showSaveFilePicker', {
+      configurable: true,
+      value: async (options: { suggestedName: string }) => {
+        names.push(options.suggestedName);
+        return {
+          createWritable: async () =>
+            new WritableStream<Uint8Array>({ write: (chunk) => void parts.push(chunk) }),
+        };
+      },
+    });
+    try {
+      const panel = await mount('coffer-backup-panel', {
+        coffer,
+        selection: [picked.id],
+      } as Partial<CofferBackupPanel>);
+
+      await panel.exportRecords(panel.selection);
+      await panel.updateComplete;
+
+      expect(names).toEqual([backupFileName()]);
+      expect(text(panel)).toContain(`Backup saved as ${backupFileName()}`);
+      const report = await coffer.import(new Blob(parts as BlobPart[]), { onConflict: 'new-ids' });
+      expect(report.records.imported).toBe(1);
+      const copy = await coffer.records.get(Object.values(report.ids.records)[0]!);
+      expect((copy.data as { title?: string }).title).toBe('Picked');
+      panel.remove();
+    } finally {
+      if (original) Object.defineProperty(window, 'showSaveFilePicker', original);
+      else delete (window as { showSaveFilePicker?: unknown }).showSaveFilePicker;
+    }
+  });
+});
+
 describe('coffer-deleted-files', () => {
   it('lists a deleted file, restores it into the record and removes another for good', async ({ coffer }) => {
     const record = await coffer.records.create({ title: 'r' });
