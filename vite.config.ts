@@ -12,8 +12,8 @@ const chromiumArgs = [
 
 export default defineConfig({
   // Workspace packages resolve to their TypeScript sources (the `source` export condition).
-  resolve: { conditions: ['source', 'module', 'browser', 'development|production'] },
-  ssr: { resolve: { conditions: ['source', 'module', 'node', 'development|production'] } },
+  resolve: { conditions: ['@coffer/source', 'module', 'browser', 'development|production'] },
+  ssr: { resolve: { conditions: ['@coffer/source', 'module', 'node', 'development|production'] } },
   test: {
     projects: [
       {

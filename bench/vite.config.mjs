@@ -6,7 +6,7 @@ export default defineConfig({
   root: fileURLToPath(new URL('./page', import.meta.url)),
   base: './',
   logLevel: 'warn',
-  resolve: { conditions: ['source', 'module', 'browser', 'production'] },
+  resolve: { conditions: ['@coffer/source', 'module', 'browser', 'production'] },
   worker: { format: 'es' },
   build: {
     outDir: fileURLToPath(new URL('./dist', import.meta.url)),

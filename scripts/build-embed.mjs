@@ -54,7 +54,7 @@ const common = {
   platform: 'browser',
   target: 'es2022',
   // Workspace packages from their TypeScript sources, like the tests and the app.
-  conditions: ['source'],
+  conditions: ['@coffer/source'],
   legalComments: 'eof',
   logLevel: 'warning',
   metafile: true,

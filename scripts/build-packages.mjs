@@ -4,7 +4,7 @@
 // tsc emits one ESM file per source module (with .d.ts, declaration maps and source maps), so
 // `new Worker(new URL('./coffer.worker.js', import.meta.url))` in dist/worker/client.js stays a
 // relative reference to dist/worker/coffer.worker.js that a consumer's bundler follows.
-// Elements are compiled against core's built declarations (no `source` condition), as a
+// Elements are compiled against core's built declarations (no `@coffer/source` condition), as a
 // consumer's TypeScript would see them.
 //
 // `--if-changed` skips a package whose sources, tsconfig and package.json are unchanged since

@@ -38,7 +38,7 @@ export default defineConfig({
   root,
   base: './',
   // Workspace packages resolve to their TypeScript sources (the `source` export condition).
-  resolve: { conditions: ['source', 'module', 'browser', 'development|production'] },
+  resolve: { conditions: ['@coffer/source', 'module', 'browser', 'development|production'] },
   worker: { format: 'es' },
   build: { target: 'es2022', outDir: 'dist', emptyOutDir: true, chunkSizeWarningLimit: 800 },
   preview: { host: '127.0.0.1', port: 4173, strictPort: true },

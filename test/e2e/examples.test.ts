@@ -195,7 +195,7 @@ describe('examples/vite-app: a Vite app installing the packages', () => {
     url = served.url;
   });
 
-  it('builds from the packages’ dist (no source condition) and emits the worker as its own file', async () => {
+  it('builds from the packages’ dist (no @coffer/source condition) and emits the worker as its own file', async () => {
     const assets = await readdir(join(outDir, 'assets'));
 
     expect(resolvedCoffer.size).toBeGreaterThan(0);

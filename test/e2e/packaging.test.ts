@@ -89,11 +89,11 @@ describe('npm pack', () => {
     expect(all.filter((f) => !/^(dist|src)\/|^package\.json$|^README\.md$|^LICENSE/.test(f))).toEqual([]);
   });
 
-  it('points every export condition at a packed file, with the source condition first', () => {
+  it('points every export condition at a packed file, with the @coffer/source condition first', () => {
     for (const name of names) {
       const { files, manifest } = packed[name];
       for (const [subpath, conditions] of Object.entries(manifest.exports)) {
-        expect(Object.keys(conditions), `${name} ${subpath}`).toEqual(['source', 'types', 'default']);
+        expect(Object.keys(conditions), `${name} ${subpath}`).toEqual(['@coffer/source', 'types', 'default']);
         for (const target of Object.values(conditions)) expect(files).toContain(target.replace(/^\.\//, ''));
       }
     }

@@ -31,7 +31,7 @@ export async function startHarness(): Promise<Harness> {
     configFile: false,
     root: fixtureDir,
     logLevel: 'warn',
-    resolve: { conditions: ['source', 'module', 'browser', 'development|production'] },
+    resolve: { conditions: ['@coffer/source', 'module', 'browser', 'development|production'] },
     build: {
       outDir,
       emptyOutDir: true,

@@ -30,7 +30,7 @@ async function buildFixture(): Promise<void> {
     configFile: false,
     root: fixtureDir,
     logLevel: 'warn',
-    resolve: { conditions: ['source', 'module', 'browser', 'development|production'] },
+    resolve: { conditions: ['@coffer/source', 'module', 'browser', 'development|production'] },
     build: {
       outDir,
       emptyOutDir: true,
