@@ -9,21 +9,17 @@ import {
   MAX_TAG_LENGTH,
   NotFoundError,
 } from '@coffer/core';
-import { test as base, describe, expect } from 'vitest';
-import { blob, bytes, caught, dispose, freshCoffer, rowCounts, streamOf } from '../helpers/coffer.js';
-
-const it = base.extend<{ coffer: Coffer }>({
-  // biome-ignore lint/correctness/noEmptyPattern: Vitest reads fixture dependencies from this pattern.
-  coffer: async ({}, use) => {
-    const coffer = await freshCoffer({
-      chunkSize: 4,
-      inlineBelow: 0,
-      multipart: { minChunkSize: 4, maxChunkSize: 64, maxParts: 10, expiresAfter: 60_000 },
-    });
-    await use(coffer);
-    await dispose(coffer);
-  },
-});
+import { describe, expect } from 'vitest';
+import {
+  blob,
+  bytes,
+  caught,
+  dispose,
+  freshCoffer,
+  itWithMultipart as it,
+  rowCounts,
+  streamOf,
+} from '../helpers/coffer.js';
 
 /** Everything a bad call could have changed. */
 async function snapshotOf(coffer: Coffer) {

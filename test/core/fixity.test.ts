@@ -1,20 +1,7 @@
-import { AbortError, type Coffer, IntegrityError, NotFoundError, type Progress } from '@coffer/core';
-import { test as base, describe, expect } from 'vitest';
-import { bytes, bytesOf, caught, dispose, freshCoffer } from '../helpers/coffer.js';
+import { AbortError, IntegrityError, NotFoundError, type Progress } from '@coffer/core';
+import { describe, expect } from 'vitest';
+import { bytes, bytesOf, caught, itWithMultipart as it } from '../helpers/coffer.js';
 import { flipStoredByte } from './helpers-reliability.js';
-
-const it = base.extend<{ coffer: Coffer }>({
-  // biome-ignore lint/correctness/noEmptyPattern: Vitest reads fixture dependencies from this pattern.
-  coffer: async ({}, use) => {
-    const coffer = await freshCoffer({
-      chunkSize: 4,
-      inlineBelow: 0,
-      multipart: { minChunkSize: 4, maxChunkSize: 64, maxParts: 10, expiresAfter: 60_000 },
-    });
-    await use(coffer);
-    await dispose(coffer);
-  },
-});
 
 describe('verifyChecksum', () => {
   it('passes for intact bytes and records the check', async ({ coffer }) => {

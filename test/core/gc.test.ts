@@ -1,18 +1,17 @@
-import { AbortError, type Coffer } from '@coffer/core';
-import { test as base, describe, expect } from 'vitest';
-import { bytes, bytesOf, caught, dispose, freshCoffer, rowCounts, streamOf } from '../helpers/coffer.js';
+import { AbortError } from '@coffer/core';
+import { describe, expect } from 'vitest';
+import {
+  bytes,
+  bytesOf,
+  caught,
+  dispose,
+  freshCoffer,
+  itWithMultipart as it,
+  rowCounts,
+  smallMultipart,
+  streamOf,
+} from '../helpers/coffer.js';
 import { abandonWrite, chunkCount } from './helpers-reliability.js';
-
-const multipart = { minChunkSize: 4, maxChunkSize: 64, maxParts: 10, expiresAfter: 60_000 };
-
-const it = base.extend<{ coffer: Coffer }>({
-  // biome-ignore lint/correctness/noEmptyPattern: Vitest reads fixture dependencies from this pattern.
-  coffer: async ({}, use) => {
-    const coffer = await freshCoffer({ chunkSize: 4, inlineBelow: 0, multipart });
-    await use(coffer);
-    await dispose(coffer);
-  },
-});
 
 describe('gc', () => {
   it('frees nothing in a coffer where everything is in use', async ({ coffer }) => {
@@ -125,7 +124,7 @@ describe('gc', () => {
   });
 
   it('reclaims expired uploads with their parts and frees their reservation', async () => {
-    const coffer = await freshCoffer({ chunkSize: 4, multipart: { ...multipart, expiresAfter: 300 } });
+    const coffer = await freshCoffer({ chunkSize: 4, multipart: { ...smallMultipart, expiresAfter: 300 } });
     const bucket = await coffer.buckets.create();
     const upload = await bucket.multipart.create('big', { size: 20, chunkSize: 8 });
     await upload.putPart(0, bytes(8));

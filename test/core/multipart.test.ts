@@ -2,7 +2,6 @@ import {
   type Bucket,
   BucketLockedError,
   BucketQuotaExceededError,
-  type Coffer,
   IntegrityError,
   InvalidArgumentError,
   InvalidKeyError,
@@ -16,18 +15,20 @@ import {
   openCoffer,
 } from '@coffer/core';
 import { createMD5 } from 'hash-wasm';
-import { test as base, describe, expect } from 'vitest';
-import { bytes, bytesOf, caught, dispose, freshCoffer, rowCounts, streamOf } from '../helpers/coffer.js';
+import { describe, expect } from 'vitest';
+import {
+  bytes,
+  bytesOf,
+  caught,
+  dispose,
+  freshCoffer,
+  itWith,
+  rowCounts,
+  smallMultipart,
+  streamOf,
+} from '../helpers/coffer.js';
 
-const multipart = { minChunkSize: 4, maxChunkSize: 64, maxParts: 10, expiresAfter: 60_000 };
-
-const it = base.extend<{ coffer: Coffer; bucket: Bucket }>({
-  // biome-ignore lint/correctness/noEmptyPattern: Vitest reads fixture dependencies from this pattern.
-  coffer: async ({}, use) => {
-    const coffer = await freshCoffer({ chunkSize: 3, inlineBelow: 0, multipart });
-    await use(coffer);
-    await dispose(coffer);
-  },
+const it = itWith({ chunkSize: 3, inlineBelow: 0, multipart: smallMultipart }).extend<{ bucket: Bucket }>({
   bucket: async ({ coffer }, use) => {
     await use(await coffer.buckets.create());
   },
@@ -386,7 +387,12 @@ describe('list and get', () => {
     await upload.putPart(1, data.slice(8, 16));
     coffer.close();
 
-    const reopened = await openCoffer({ name: coffer.name, chunkSize: 3, inlineBelow: 0, multipart });
+    const reopened = await openCoffer({
+      name: coffer.name,
+      chunkSize: 3,
+      inlineBelow: 0,
+      multipart: smallMultipart,
+    });
     const again = await reopened.buckets.get(bucket.id);
     const listed = await again!.multipart.list();
     const resumed = await again!.multipart.get(upload.uploadId);
@@ -408,7 +414,7 @@ describe('list and get', () => {
   });
 
   it('hides expired uploads and refuses their parts', async () => {
-    const coffer = await freshCoffer({ chunkSize: 3, multipart: { ...multipart, expiresAfter: 1 } });
+    const coffer = await freshCoffer({ chunkSize: 3, multipart: { ...smallMultipart, expiresAfter: 1 } });
     const bucket = await coffer.buckets.create();
     const upload = await bucket.multipart.create('big.bin', { size: 21, chunkSize: 8 });
     await new Promise((resolve) => setTimeout(resolve, 5));

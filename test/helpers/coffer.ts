@@ -15,18 +15,28 @@ export async function dispose(coffer: Coffer): Promise<void> {
   });
 }
 
+/** Multipart limits that let 4-byte parts through: at least 4 and at most 64 bytes, 10 parts. */
+export const smallMultipart = { minChunkSize: 4, maxChunkSize: 64, maxParts: 10, expiresAfter: 60_000 };
+
+/** `it` with a `coffer` opened with `options` on a fresh database for each test. */
+export const itWith = (options: Partial<CofferOptions>) =>
+  base.extend<{ coffer: Coffer }>({
+    // biome-ignore lint/correctness/noEmptyPattern: Vitest reads fixture dependencies from this pattern.
+    coffer: async ({}, use) => {
+      const coffer = await freshCoffer(options);
+      await use(coffer);
+      await dispose(coffer);
+    },
+  });
+
 /**
  * `it` with a `coffer` on a fresh database for each test. Chunks are 4 bytes, so that small
  * files cross chunk boundaries.
  */
-export const it = base.extend<{ coffer: Coffer }>({
-  // biome-ignore lint/correctness/noEmptyPattern: Vitest reads fixture dependencies from this pattern.
-  coffer: async ({}, use) => {
-    const coffer = await freshCoffer({ chunkSize: 4, inlineBelow: 0 });
-    await use(coffer);
-    await dispose(coffer);
-  },
-});
+export const it = itWith({ chunkSize: 4, inlineBelow: 0 });
+
+/** {@link it}, with multipart uploads of {@link smallMultipart} parts. */
+export const itWithMultipart = itWith({ chunkSize: 4, inlineBelow: 0, multipart: smallMultipart });
 
 /** The bytes of a string, as a Blob. */
 export const blob = (text: string, type = ''): Blob => new Blob([text], { type });
