@@ -1,16 +1,12 @@
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { extname, join } from 'node:path';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type Browser, type BrowserContext, chromium } from 'playwright-core';
-import { build } from 'vite';
+import { chromiumLaunchOptions, launchChromium } from '../helpers/chromium.js';
+import { buildFixturePage, serveFixturePage } from '../helpers/fixture-page.js';
 
 const fixtureDir = fileURLToPath(new URL('./fixtures/core-page/', import.meta.url));
-const indexHtml =
-  '<!doctype html><meta charset="utf-8"><title>loading</title><script type="module" src="/page.js"></script>';
-const types: Record<string, string> = { '.js': 'text/javascript', '.wasm': 'application/wasm' };
 
 /** A built page that exposes `@coffer/core` as `window.fixture.core`, served on 127.0.0.1. */
 export interface Harness {
@@ -27,45 +23,9 @@ export interface Harness {
 
 export async function startHarness(): Promise<Harness> {
   const outDir = join(tmpdir(), `coffer-reliability-${process.pid}-${Date.now()}`);
-  await build({
-    configFile: false,
-    root: fixtureDir,
-    logLevel: 'warn',
-    resolve: { conditions: ['@coffer/source', 'module', 'browser', 'development|production'] },
-    build: {
-      outDir,
-      emptyOutDir: true,
-      minify: false,
-      modulePreload: false,
-      rolldownOptions: {
-        input: { page: join(fixtureDir, 'page.ts') },
-        output: { entryFileNames: '[name].js', chunkFileNames: 'chunks/[name]-[hash].js', format: 'es' },
-      },
-    },
-  });
-  const server: Server = createServer(async (request, response) => {
-    const path = new URL(request.url ?? '/', 'http://x').pathname;
-    try {
-      const body = path === '/' ? indexHtml : await readFile(join(outDir, path.replace(/\.\.+/g, '')));
-      response.writeHead(200, { 'Content-Type': types[extname(path)] ?? 'text/html' }).end(body);
-    } catch {
-      response.writeHead(404).end('not found');
-    }
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  const launchOptions = {
-    executablePath: process.env.CHROME_PATH ?? '/usr/bin/chromium',
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--no-first-run',
-    ],
-  };
-  const browser = await chromium.launch(launchOptions);
+  await buildFixturePage(fixtureDir, outDir, ['page']);
+  const { server, origin } = await serveFixturePage(outDir, 'loading');
+  const browser = await launchChromium();
   const profiles: string[] = [];
   const persistent: BrowserContext[] = [];
   return {
@@ -74,7 +34,7 @@ export async function startHarness(): Promise<Harness> {
     async persistentContext() {
       const profile = await mkdtemp(join(tmpdir(), 'coffer-profile-'));
       profiles.push(profile);
-      const context = await chromium.launchPersistentContext(profile, launchOptions);
+      const context = await chromium.launchPersistentContext(profile, chromiumLaunchOptions);
       persistent.push(context);
       return context;
     },

@@ -1,22 +1,15 @@
 import { readFile, rm } from 'node:fs/promises';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
 import { tmpdir } from 'node:os';
-import { extname, join } from 'node:path';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
-import { build } from 'vite';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { launchChromium } from '../helpers/chromium.js';
+import { buildFixturePage, serveFixturePage } from '../helpers/fixture-page.js';
 
 const fixtureDir = fileURLToPath(new URL('./fixtures/sw/', import.meta.url));
 const outDir = join(tmpdir(), `coffer-sw-${process.pid}-${Date.now()}`);
-const indexHtml =
-  '<!doctype html><meta charset="utf-8"><title>coffer sw fixture</title><script type="module" src="/page.js"></script>';
-const types: Record<string, string> = {
-  '.js': 'text/javascript',
-  '.html': 'text/html',
-  '.wasm': 'application/wasm',
-};
 
 let server: Server;
 let origin: string;
@@ -24,38 +17,6 @@ let browser: Browser;
 let context: BrowserContext;
 let page: Page;
 let urls: Awaited<ReturnType<typeof seed>>;
-
-async function buildFixture(): Promise<void> {
-  await build({
-    configFile: false,
-    root: fixtureDir,
-    logLevel: 'warn',
-    resolve: { conditions: ['@coffer/source', 'module', 'browser', 'development|production'] },
-    build: {
-      outDir,
-      emptyOutDir: true,
-      minify: false,
-      modulePreload: false,
-      rolldownOptions: {
-        input: { page: join(fixtureDir, 'page.ts'), sw: join(fixtureDir, 'sw.ts') },
-        output: { entryFileNames: '[name].js', chunkFileNames: 'chunks/[name]-[hash].js', format: 'es' },
-      },
-    },
-  });
-}
-
-function serve(): Promise<void> {
-  server = createServer(async (request, response) => {
-    const path = new URL(request.url ?? '/', 'http://x').pathname;
-    try {
-      const body = path === '/' ? indexHtml : await readFile(join(outDir, path.replace(/\.\.+/g, '')));
-      response.writeHead(200, { 'Content-Type': types[extname(path)] ?? 'text/html' }).end(body);
-    } catch {
-      response.writeHead(404).end('not on the server');
-    }
-  });
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
-}
 
 /** Store the test files through the page; returns their URLs. */
 function seed(page: Page) {
@@ -120,21 +81,9 @@ const fetchIn = (page: Page, url: string, init: RequestInit = {}) =>
   );
 
 beforeAll(async () => {
-  await buildFixture();
-  await serve();
-  origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  browser = await chromium.launch({
-    executablePath: process.env.CHROME_PATH ?? '/usr/bin/chromium',
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--no-first-run',
-      '--autoplay-policy=no-user-gesture-required',
-    ],
-  });
+  await buildFixturePage(fixtureDir, outDir, ['page', 'sw']);
+  ({ server, origin } = await serveFixturePage(outDir, 'coffer sw fixture'));
+  browser = await launchChromium(['--autoplay-policy=no-user-gesture-required']);
   context = await browser.newContext({ acceptDownloads: true });
   page = await context.newPage();
   await page.goto(origin);

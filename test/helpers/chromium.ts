@@ -1,0 +1,19 @@
+import { type Browser, chromium, type LaunchOptions } from 'playwright-core';
+
+/** Debian's Chromium (or `CHROME_PATH`), headless, quiet, without a sandbox. */
+export const chromiumLaunchOptions = {
+  executablePath: process.env.CHROME_PATH ?? '/usr/bin/chromium',
+  args: [
+    '--no-sandbox',
+    '--disable-gpu',
+    '--disable-background-networking',
+    '--disable-component-update',
+    '--disable-sync',
+    '--no-first-run',
+  ],
+} satisfies LaunchOptions;
+
+/** Launch Chromium with {@link chromiumLaunchOptions}, plus `extraArgs`. */
+export function launchChromium(extraArgs: string[] = []): Promise<Browser> {
+  return chromium.launch({ ...chromiumLaunchOptions, args: [...chromiumLaunchOptions.args, ...extraArgs] });
+}
