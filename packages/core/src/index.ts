@@ -4,34 +4,17 @@
  * @packageDocumentation
  * @module @coffer/core
  */
-export { Coffer, Buckets, openCoffer, type CofferOptions } from './api/coffer.js';
-export { Bucket, BucketObjects, type BucketOptions, type ListOptions, type SyncChange } from './api/bucket.js';
-export { ObjectVersion, type FileInstance } from './api/object-version.js';
-export type { PutOptions } from './api/write-file.js';
-export type { ExportOptions, ImportOptions } from './api/transfer.js';
-export type { ImportReport, OnConflict } from './worker/protocol.js';
+
 export {
-  CofferRecord,
-  Records,
-  type CreateRecordOptions,
-  type GetRecordOptions,
-  type ListRecordsOptions,
-  type RecordHooks,
-  type RecordRevision,
-  type RecordsOptions,
-} from './api/records.js';
-export { RecordFiles, recordFileFactory, sortedFilesFromBucket, type SetFileOptions } from './api/record-files.js';
+  Bucket,
+  BucketObjects,
+  type BucketOptions,
+  type ListOptions,
+  type SyncChange,
+} from './api/bucket.js';
+export { Buckets, Coffer, type CofferOptions, openCoffer } from './api/coffer.js';
 export { FileObject } from './api/file-object.js';
 export type { JsonSchema, SchemaMap } from './api/json-schema.js';
-export type { FileEntry, RecordData } from './model/record.js';
-export { RESERVED_METADATA } from './model/record.js';
-export {
-  BucketMultipart,
-  MultipartUpload,
-  type CreateUploadOptions,
-  type PutPartOptions,
-  type UploadPart,
-} from './api/multipart.js';
 export type {
   FixityResult,
   GcOptions,
@@ -39,27 +22,45 @@ export type {
   VerifyChecksumsOptions,
   VerifyChecksumsResult,
 } from './api/maintenance.js';
-export { DEFAULT_MULTIPART_LIMITS, type MultipartLimits } from './model/multipart.js';
-export type { ByteSource, OperationHooks, Progress } from './worker/protocol.js';
-export type { ChunkStorage } from './storage/chunks.js';
-export type { BucketId, FileId, RecordId, UploadId, VersionId } from './ids.js';
-export type { Tags } from './model/tags.js';
-/** Dexie's `liveQuery`: an observable that re-runs a read whenever the data it read changes, in any tab. */
-export { liveQuery } from './storage/live.js';
-export { guessMimetype, sanitizeMimetype } from './model/mimetype.js';
-export { MAX_KEY_LENGTH } from './model/key.js';
-export { MAX_TAG_LENGTH } from './model/tags.js';
+export {
+  BucketMultipart,
+  type CreateUploadOptions,
+  MultipartUpload,
+  type PutPartOptions,
+  type UploadPart,
+} from './api/multipart.js';
+export { type FileInstance, ObjectVersion } from './api/object-version.js';
+export {
+  RecordFiles,
+  recordFileFactory,
+  type SetFileOptions,
+  sortedFilesFromBucket,
+} from './api/record-files.js';
+export {
+  CofferRecord,
+  type CreateRecordOptions,
+  type GetRecordOptions,
+  type ListRecordsOptions,
+  type RecordHooks,
+  type RecordRevision,
+  Records,
+  type RecordsOptions,
+} from './api/records.js';
+export type { ExportOptions, ImportOptions } from './api/transfer.js';
+export type { PutOptions } from './api/write-file.js';
 export {
   AbortError,
+  type BagProblem,
   BucketDeletedError,
   BucketLockedError,
   BucketQuotaExceededError,
   CofferError,
   DuplicateTagError,
+  type ErrorContext,
   FileSizeError,
   IntegrityError,
-  InvalidBagError,
   InvalidArgumentError,
+  InvalidBagError,
   InvalidKeyError,
   InvalidOperationError,
   InvalidTagError,
@@ -81,6 +82,16 @@ export {
   UnexpectedFileSizeError,
   UnsupportedEnvironmentError,
   ValidationError,
-  type BagProblem,
-  type ErrorContext,
 } from './errors.js';
+export type { BucketId, FileId, RecordId, UploadId, VersionId } from './ids.js';
+export { MAX_KEY_LENGTH } from './model/key.js';
+export { guessMimetype, sanitizeMimetype } from './model/mimetype.js';
+export { DEFAULT_MULTIPART_LIMITS, type MultipartLimits } from './model/multipart.js';
+export type { FileEntry, RecordData } from './model/record.js';
+export { RESERVED_METADATA } from './model/record.js';
+export type { Tags } from './model/tags.js';
+export { MAX_TAG_LENGTH } from './model/tags.js';
+export type { ChunkStorage } from './storage/chunks.js';
+/** Dexie's `liveQuery`: an observable that re-runs a read whenever the data it read changes, in any tab. */
+export { liveQuery } from './storage/live.js';
+export type { ByteSource, ImportReport, OnConflict, OperationHooks, Progress } from './worker/protocol.js';

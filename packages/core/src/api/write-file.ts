@@ -1,8 +1,8 @@
-import { newId, type FileId } from '../ids.js';
+import { InvalidArgumentError, throwIfAborted } from '../errors.js';
+import { type FileId, newId } from '../ids.js';
 import { validateKey } from '../model/key.js';
 import { assertFits, assertWritable, sizeLimit } from '../model/limits.js';
-import { validateTags, type Tags } from '../model/tags.js';
-import { InvalidArgumentError, throwIfAborted } from '../errors.js';
+import { type Tags, validateTags } from '../model/tags.js';
 import { discardWrittenFile, toLimits, type VersionContent } from '../storage/bucket-store.js';
 import type { BucketRow } from '../storage/schema.js';
 import type { ByteSource, OperationHooks } from '../worker/protocol.js';
@@ -34,8 +34,13 @@ export interface PutOptions extends OperationHooks {
 export function validatePut(key: string, source: ByteSource, options: PutOptions): number | undefined {
   validateKey(key);
   if (options.tags !== undefined) validateTags(options.tags);
-  if (options.mimetype !== undefined && (typeof options.mimetype !== 'string' || options.mimetype.length === 0)) {
-    throw Object.assign(new InvalidArgumentError('mimetype must be a non-empty string.'), { argument: 'mimetype' });
+  if (
+    options.mimetype !== undefined &&
+    (typeof options.mimetype !== 'string' || options.mimetype.length === 0)
+  ) {
+    throw Object.assign(new InvalidArgumentError('mimetype must be a non-empty string.'), {
+      argument: 'mimetype',
+    });
   }
   return sourceSize(source);
 }
@@ -96,4 +101,3 @@ export async function commitOrDiscard<T>(
     throw error;
   }
 }
-

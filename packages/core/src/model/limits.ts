@@ -65,7 +65,11 @@ export function sizeLimitError(
 export function assertFits(bucket: BucketLimits, size: number, key?: string): void {
   const limit = sizeLimit(bucket);
   if (limit !== null && size > limit.limit) {
-    throw sizeLimitError(limit, size, key === undefined ? { bucketId: bucket.id } : { bucketId: bucket.id, key });
+    throw sizeLimitError(
+      limit,
+      size,
+      key === undefined ? { bucketId: bucket.id } : { bucketId: bucket.id, key },
+    );
   }
 }
 
