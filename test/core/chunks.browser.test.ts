@@ -1,27 +1,7 @@
-import { type Coffer, openCoffer } from '@coffer/core';
 import { createMD5 } from 'hash-wasm';
-import { afterEach, describe, expect, it } from 'vitest';
-import { dispose } from '../helpers/coffer.js';
-
-const MiB = 1024 * 1024;
-
-/** The JS heap in use, ArrayBuffer backing stores included (precise in headless Chromium). */
-const heapUsed = (): number =>
-  (performance as unknown as { memory: { usedJSHeapSize: number } }).memory.usedJSHeapSize;
-
-/** A Blob of `mebibytes` MiB made of one 1 MiB piece repeated: the page holds only the piece. */
-function repeatedBlob(mebibytes: number): { blob: Blob; piece: Uint8Array<ArrayBuffer> } {
-  const piece = new Uint8Array(MiB);
-  for (let i = 0; i < piece.length; i++) piece[i] = (i * 31 + 7) % 251;
-  return { blob: new Blob(Array.from({ length: mebibytes }, () => piece)), piece };
-}
-
-/** The md5 of `count` copies of `piece`, computed without building them. */
-async function repeatedMd5(piece: Uint8Array, count: number): Promise<string> {
-  const md5 = await createMD5();
-  for (let i = 0; i < count; i++) md5.update(piece);
-  return `md5:${md5.digest('hex')}`;
-}
+import { describe, expect, it } from 'vitest';
+import { cofferOpener } from '../helpers/coffer.js';
+import { heapUsed, MiB, repeatedBlob, repeatedMd5 } from '../helpers/large-blobs.js';
 
 /** The md5 of a stream, hashed piece by piece as it is read. */
 async function streamMd5(
@@ -37,16 +17,7 @@ async function streamMd5(
   return `md5:${md5.digest('hex')}`;
 }
 
-const opened: Coffer[] = [];
-const open = async (name = `browser-${crypto.randomUUID()}`): Promise<Coffer> => {
-  const coffer = await openCoffer({ name });
-  opened.push(coffer);
-  return coffer;
-};
-
-afterEach(async () => {
-  for (const coffer of opened.splice(0)) await dispose(coffer);
-});
+const open = cofferOpener('browser');
 
 describe('Blob chunks in Chromium', () => {
   it('decides at open that this browser stores Blobs', async () => {
@@ -90,13 +61,13 @@ describe('Blob chunks in Chromium', () => {
 
   it('reads Blob chunks back after the database is closed and opened again', async () => {
     const name = `browser-${crypto.randomUUID()}`;
-    const first = await open(name);
+    const first = await open({ name });
     const bucket = await first.buckets.create();
     const { blob, piece } = repeatedBlob(9);
     const v = await bucket.objects.put('a.bin', blob);
     first.close();
 
-    const second = await open(name);
+    const second = await open({ name });
     const again = await (await second.buckets.get(bucket.id))!.objects.get('a.bin');
 
     expect(await streamMd5(await again!.stream())).toBe(await repeatedMd5(piece, 9));

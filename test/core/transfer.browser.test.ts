@@ -1,39 +1,11 @@
-import { type Coffer, openCoffer } from '@coffer/core';
 import { unzipSync } from 'fflate';
 import { createMD5 } from 'hash-wasm';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createInProcessPipeline } from '../../packages/core/src/worker/in-process.js';
-import { dispose } from '../helpers/coffer.js';
+import { cofferOpener } from '../helpers/coffer.js';
+import { heapUsed, MiB, repeatedBlob, repeatedMd5 } from '../helpers/large-blobs.js';
 
-const MiB = 1024 * 1024;
-
-/** The JS heap in use, ArrayBuffer backing stores included (precise in headless Chromium). */
-const heapUsed = (): number =>
-  (performance as unknown as { memory: { usedJSHeapSize: number } }).memory.usedJSHeapSize;
-
-/** A Blob of `mebibytes` MiB made of one 1 MiB piece repeated: the page holds only the piece. */
-function repeatedBlob(mebibytes: number): { blob: Blob; piece: Uint8Array<ArrayBuffer> } {
-  const piece = new Uint8Array(MiB);
-  for (let i = 0; i < piece.length; i++) piece[i] = (i * 31 + 7) % 251;
-  return { blob: new Blob(Array.from({ length: mebibytes }, () => piece)), piece };
-}
-
-async function repeatedMd5(piece: Uint8Array, count: number): Promise<string> {
-  const md5 = await createMD5();
-  for (let i = 0; i < count; i++) md5.update(piece);
-  return `md5:${md5.digest('hex')}`;
-}
-
-const opened: Coffer[] = [];
-const open = async (options: Partial<Parameters<typeof openCoffer>[0]> = {}): Promise<Coffer> => {
-  const coffer = await openCoffer({ name: `transfer-${crypto.randomUUID()}`, ...options });
-  opened.push(coffer);
-  return coffer;
-};
-
-afterEach(async () => {
-  for (const coffer of opened.splice(0)) await dispose(coffer);
-});
+const open = cofferOpener('transfer');
 
 describe('export and import in Chromium', () => {
   it('round-trips records, versions and tags through the worker', async () => {

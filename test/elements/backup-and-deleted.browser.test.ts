@@ -9,26 +9,7 @@ import {
 } from '@coffer/elements';
 import { describe, expect } from 'vitest';
 import { it } from '../helpers/coffer.js';
-
-async function mount<K extends keyof HTMLElementTagNameMap>(
-  tag: K,
-  props: Partial<HTMLElementTagNameMap[K]> = {},
-): Promise<HTMLElementTagNameMap[K]> {
-  const el = Object.assign(document.createElement(tag), props);
-  document.body.append(el);
-  await (el as unknown as { updateComplete: Promise<unknown> }).updateComplete;
-  return el;
-}
-
-async function until(check: () => boolean | Promise<boolean>, timeout = 5000): Promise<void> {
-  const start = Date.now();
-  while (!(await check())) {
-    if (Date.now() - start > timeout) throw new Error('condition not met in time');
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
-
-const text = (el: Element) => el.shadowRoot?.textContent?.replace(/\s+/g, ' ') ?? '';
+import { mount, text, until } from '../helpers/elements.js';
 
 describe('backup messages', () => {
   it('names what is wrong with an invalid archive, by the entry’s own name', () => {

@@ -2,28 +2,7 @@ import '@coffer/elements';
 import type { CofferFiles, CofferRecordList, CofferUploadQueue } from '@coffer/elements';
 import { describe, expect } from 'vitest';
 import { it } from '../helpers/coffer.js';
-
-/** Mount `tag` with properties, wait for its first render. */
-async function mount<K extends keyof HTMLElementTagNameMap>(
-  tag: K,
-  props: Partial<HTMLElementTagNameMap[K]> = {},
-): Promise<HTMLElementTagNameMap[K]> {
-  const el = Object.assign(document.createElement(tag), props);
-  document.body.append(el);
-  await (el as unknown as { updateComplete: Promise<unknown> }).updateComplete;
-  return el;
-}
-
-/** Wait until `check` holds (live queries answer asynchronously). */
-async function until(check: () => boolean, timeout = 5000): Promise<void> {
-  const start = Date.now();
-  while (!check()) {
-    if (Date.now() - start > timeout) throw new Error('condition not met in time');
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
-
-const text = (el: Element) => el.shadowRoot?.textContent?.replace(/\s+/g, ' ') ?? '';
+import { mount, text, until } from '../helpers/elements.js';
 
 describe('coffer-upload-queue', () => {
   it('shows a labelled progress bar per upload and a cancel button while it runs', async () => {

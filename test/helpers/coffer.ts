@@ -1,5 +1,5 @@
 import { type Coffer, type CofferOptions, openCoffer } from '@coffer/core';
-import { test as base } from 'vitest';
+import { afterEach, test as base } from 'vitest';
 
 /** A coffer on a fresh database, closed and deleted after the test. */
 export async function freshCoffer(options: Partial<CofferOptions> = {}): Promise<Coffer> {
@@ -13,6 +13,22 @@ export async function dispose(coffer: Coffer): Promise<void> {
     const request = indexedDB.deleteDatabase(coffer.name);
     request.onsuccess = request.onerror = request.onblocked = () => resolve();
   });
+}
+
+/**
+ * A function that opens a coffer on a fresh database named `<prefix>-<uuid>` (or `options.name`),
+ * each closed and deleted after the test that opened it. Call it at the top of a test file.
+ */
+export function cofferOpener(prefix: string): (options?: Partial<CofferOptions>) => Promise<Coffer> {
+  const opened: Coffer[] = [];
+  afterEach(async () => {
+    for (const coffer of opened.splice(0)) await dispose(coffer);
+  });
+  return async (options = {}) => {
+    const coffer = await openCoffer({ name: `${prefix}-${crypto.randomUUID()}`, ...options });
+    opened.push(coffer);
+    return coffer;
+  };
 }
 
 /** Multipart limits that let 4-byte parts through: at least 4 and at most 64 bytes, 10 parts. */
