@@ -7,7 +7,8 @@
  * `--only=ingest,tune,md5,main-thread,heap,reads,listing,records`, `--out=<file>`.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { randomFillSync } from 'node:crypto';
+import { closeSync, mkdirSync, openSync, readFileSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
 import { createServer } from 'node:http';
 import os from 'node:os';
 import { extname, join, normalize } from 'node:path';
@@ -31,8 +32,8 @@ const MiB = 1024 * 1024;
 const plan = quick
   ? {
       ingest: [
-        [1, 1],
-        [16, 1],
+        [1, 1, 1],
+        [16, 1, 1],
       ],
       md5: [16, 1],
       mainThread: [16, 1],
@@ -40,21 +41,21 @@ const plan = quick
       reads: [32, 1, 10],
       listing: [500, 3],
       records: 500,
-      tune: [32, [2, 8, 32]],
+      tune: [32, 1],
     }
   : {
       ingest: [
-        [1, 7],
-        [16, 5],
-        [256, 3],
+        [1, 5, 5],
+        [16, 5, 3],
+        [256, 3, 2],
       ],
       md5: [256, 3],
       mainThread: [256, 3],
       heap: [512, 2],
-      reads: [512, 2, 40],
+      reads: [512, 3, 40],
       listing: [10_000, 5],
       records: 10_000,
-      tune: [256, [2, 8, 32]],
+      tune: [128, 3],
     };
 
 const median = (xs) => {
@@ -121,6 +122,27 @@ await page.goto(url);
 await page.waitForFunction(() => document.title === 'ready');
 const call = (name, ...params) => page.evaluate(([n, p]) => globalThis.bench[n](...p), [name, params]);
 
+/**
+ * Make the page's source: random bytes built in memory (a Blob), or with `file`, the same
+ * kind of bytes written to a temporary file and chosen in the page's file input (a disk-backed
+ * File, as a user's upload is).
+ */
+const tempFiles = new Set();
+async function source(sizeMiB, file = false) {
+  if (!file) return call('makeSource', sizeMiB);
+  const path = join(os.tmpdir(), `coffer-bench-${sizeMiB}.bin`);
+  const fd = openSync(path, 'w');
+  const part = Buffer.alloc(MiB);
+  for (let i = 0; i < sizeMiB; i++) {
+    randomFillSync(part);
+    writeSync(fd, part);
+  }
+  closeSync(fd);
+  await page.setInputFiles('#file', path);
+  tempFiles.add(path);
+  return call('useInputFile');
+}
+
 // ------------------------------------------------------------ cases
 
 const started = Date.now();
@@ -136,58 +158,129 @@ function row(name, figure, unit, versus, ratio, target, pass) {
 
 if (wanted('ingest')) {
   results.ingest = {};
-  for (const [sizeMiB, runs] of plan.ingest) {
-    log(`ingest ${sizeMiB} MiB × ${runs}`);
+  for (const [sizeMiB, runs, pouchRuns] of plan.ingest) {
+    log(`ingest ${sizeMiB} MiB × ${runs}, load ${round(os.loadavg()[0])}`);
     await call('makeSource', sizeMiB);
-    const methods = ['ingestCoffer', 'ingestRawBlob', 'ingestRawChunks', 'ingestPouch', 'hashSource'];
+    // The raw ceilings: the same Blob sliced like Coffer's default chunks (32 MiB), one
+    // transaction each, and the whole Blob in one put; both awaited to `complete`.
+    const methods = ['ingestCoffer', 'ingestRawSlices', 'ingestRawWhole', 'hashSource', 'ingestPouch'];
+    const args = { ingestRawSlices: [32] };
     const times = Object.fromEntries(methods.map((m) => [m, []]));
     for (let i = 0; i < runs; i++) {
       // Rotate the order so that no method always runs first (or right after the slowest).
       for (let j = 0; j < methods.length; j++) {
         const method = methods[(i + j) % methods.length];
-        times[method].push(await call(method));
+        if (method === 'ingestPouch' && times.ingestPouch.length >= pouchRuns) continue;
+        times[method].push(await call(method, ...(args[method] ?? [])));
       }
     }
     const ms = Object.fromEntries(methods.map((m) => [m, median(times[m])]));
     const speed = Object.fromEntries(methods.map((m) => [m, mibps(sizeMiB, ms[m])]));
-    results.ingest[sizeMiB] = { runs, ms, mibps: speed, all: times };
+    results.ingest[sizeMiB] = { runs, ms, mibps: speed, all: times, load: os.loadavg() };
     const gated = sizeMiB >= 16;
-    const vsRaw = speed.ingestCoffer / speed.ingestRawBlob;
-    const vsPouch = speed.ingestCoffer / speed.ingestPouch;
-    row(
-      `ingest ${sizeMiB} MiB`,
-      speed.ingestCoffer,
-      'MiB/s',
-      `raw IDB Blob ${round(speed.ingestRawBlob)}`,
-      vsRaw,
-      gated ? '≥ 0.85' : '—',
-      gated ? vsRaw >= 0.85 : undefined,
+    const line = (versus, peer, target, ok) =>
+      row(
+        `ingest ${sizeMiB} MiB`,
+        speed.ingestCoffer,
+        'MiB/s',
+        `${versus} ${round(peer)}`,
+        speed.ingestCoffer / peer,
+        gated ? target : '—',
+        gated ? ok(speed.ingestCoffer / peer) : undefined,
+      );
+    line('raw IDB put, 32 MiB slices', speed.ingestRawSlices, '≥ 0.85', (r) => r >= 0.85);
+    line('raw IDB put, whole Blob', speed.ingestRawWhole, '≥ 0.85', (r) => r >= 0.85);
+    line('PouchDB putAttachment', speed.ingestPouch, '≥ 2.5', (r) => r >= 2.5);
+    line('md5 alone (hash-wasm, worker)', speed.hashSource, '—', () => undefined);
+  }
+}
+
+/**
+ * `--only=knobs`: the write path's settings compared in one run, interleaved, each against
+ * the same baseline. `--size=`, `--reps=`, `--file` (a disk-backed File as the source),
+ * `--variants=` a JSON object of name → options for `ingestTuned`.
+ */
+if (only?.has('knobs')) {
+  const sizeMiB = Number(args.size ?? 64);
+  const reps = Number(args.reps ?? 5);
+  await source(sizeMiB, Boolean(args.file));
+  const variants =
+    typeof args.variants === 'string'
+      ? JSON.parse(args.variants)
+      : {
+          before: { tuning: { txBytes: 0, heartbeatMs: 0, hashRead: 'stream' } },
+          defaults: {},
+        };
+  const names = Object.keys(variants);
+  const raws = String(args.raw ?? '8')
+    .split(',')
+    .map(Number);
+  const extra = [...raws.map((c) => `rawSlices${c}`), 'md5Alone'];
+  const times = Object.fromEntries([...names, ...extra].map((n) => [n, []]));
+  for (let i = 0; i < reps; i++) {
+    const order = [...names, ...extra];
+    for (let j = 0; j < order.length; j++) {
+      const n = order[(i + j) % order.length];
+      times[n].push(
+        n.startsWith('rawSlices')
+          ? await call('ingestRawSlices', Number(n.slice(9)))
+          : n === 'md5Alone'
+            ? await call('hashSource')
+            : await call('ingestTuned', variants[n]),
+      );
+    }
+    log(`rep ${i + 1}, load ${round(os.loadavg()[0])}`);
+  }
+  const med = Object.fromEntries(Object.entries(times).map(([n, t]) => [n, median(t)]));
+  console.log(`knobs ${sizeMiB} MiB${args.file ? ' (File)' : ''}, load ${round(os.loadavg()[0])}`);
+  for (const n of Object.keys(times)) {
+    console.log(
+      `  ${n.padEnd(14)} ${String(Math.round(med[n])).padStart(6)} ms  ${String(round(mibps(sizeMiB, med[n]))).padStart(7)} MiB/s  ×${round(med.rawSlices8 / med[n])} of raw 8 MiB slices, ×${round(med.md5Alone / med[n])} of md5 alone  ${JSON.stringify(times[n].map(Math.round))}`,
     );
+  }
+  results.knobs = { sizeMiB, variants, times };
+}
+
+if (only?.has('profile')) {
+  const sizeMiB = Number(args.size ?? 64);
+  await source(sizeMiB, Boolean(args.file));
+  for (let i = 0; i < Number(args.reps ?? 3); i++) {
+    const r = await call('hashProfile', Number(args.chunk ?? 8));
+    log(
+      Object.entries(r)
+        .map(([k, v]) => `${k} ${Math.round(v)} ms (${round(mibps(sizeMiB, v))} MiB/s)`)
+        .join(', '),
+      `load ${round(os.loadavg()[0])}`,
+    );
+  }
+}
+
+if (wanted('inline')) {
+  const sizes = quick ? [16, 256] : [4, 16, 64, 256, 1024];
+  const count = quick ? 20 : 40;
+  const reps = quick ? 1 : 3;
+  log(`inline threshold: ${sizes.join(', ')} KiB × ${count} files`);
+  results.inline = {};
+  for (const sizeKiB of sizes) {
+    const all = [];
+    for (let i = 0; i < reps; i++) all.push(await call('inlineThreshold', sizeKiB, count));
+    const pick = (k) => median(all.map((r) => r[k]));
+    results.inline[sizeKiB] = { count, all };
     row(
-      `ingest ${sizeMiB} MiB`,
-      speed.ingestCoffer,
-      'MiB/s',
-      `raw IDB 1 MiB ArrayBuffers ${round(speed.ingestRawChunks)}`,
-      speed.ingestCoffer / speed.ingestRawChunks,
+      `put of a ${sizeKiB} KiB file, inline`,
+      pick('inlinePut'),
+      'ms',
+      `as a Blob chunk ${round(pick('blobPut'))} ms`,
+      pick('inlinePut') / pick('blobPut'),
       '—',
       undefined,
     );
     row(
-      `ingest ${sizeMiB} MiB`,
-      speed.ingestCoffer,
-      'MiB/s',
-      `PouchDB putAttachment ${round(speed.ingestPouch)}`,
-      vsPouch,
-      gated ? '≥ 2.5' : '—',
-      gated ? vsPouch >= 2.5 : undefined,
-    );
-    const slower = Math.min(speed.ingestRawBlob, speed.hashSource);
-    row(
-      `ingest ${sizeMiB} MiB`,
-      speed.ingestCoffer,
-      'MiB/s',
-      `slower of raw put and md5 alone ${round(slower)}`,
-      speed.ingestCoffer / slower,
+      `read of a ${sizeKiB} KiB file, inline`,
+      pick('inlineRead'),
+      'ms',
+      `as a Blob chunk ${round(pick('blobRead'))} ms`,
+      pick('inlineRead') / pick('blobRead'),
       '—',
       undefined,
     );
@@ -195,16 +288,46 @@ if (wanted('ingest')) {
 }
 
 if (wanted('tune')) {
-  const [sizeMiB, chunkSizes] = plan.tune;
-  log(`chunk sizes for ${sizeMiB} MiB: ${chunkSizes.join(', ')} MiB`);
+  // The write path before this tuning (8 MiB chunks, one transaction and one heartbeat per
+  // chunk, each chunk hashed from its own stream) against the tuned one, in the same run.
+  const [sizeMiB, runs] = plan.tune;
+  log(`write path, before and after, ${sizeMiB} MiB × ${runs}, load ${round(os.loadavg()[0])}`);
   await call('makeSource', sizeMiB);
-  results.tune = { sizeMiB, chunkMiB: {} };
-  for (const chunkMiB of chunkSizes) {
-    const times = [];
-    for (let i = 0; i < 2; i++) times.push(await call('ingestCoffer', { chunkSize: chunkMiB * MiB }));
-    const speed = mibps(sizeMiB, median(times));
-    results.tune.chunkMiB[chunkMiB] = { ms: times, mibps: speed };
-    row(`ingest ${sizeMiB} MiB, ${chunkMiB} MiB chunks`, speed, 'MiB/s', '', undefined, '—', undefined);
+  const variants = {
+    'before (8 MiB)': { chunkMiB: 8, tuning: { txBytes: 0, heartbeatMs: 0, hashRead: 'stream' } },
+    'tuned, 8 MiB chunks': { chunkMiB: 8 },
+    'tuned, 32 MiB chunks (default)': { chunkMiB: 32 },
+    'raw slices 8 MiB': 8,
+    'raw slices 32 MiB': 32,
+    'md5 alone': null,
+  };
+  const names = Object.keys(variants);
+  const times = Object.fromEntries(names.map((n) => [n, []]));
+  for (let i = 0; i < runs; i++) {
+    for (let j = 0; j < names.length; j++) {
+      const n = names[(i + j) % names.length];
+      const v = variants[n];
+      times[n].push(
+        v === null
+          ? await call('hashSource')
+          : typeof v === 'number'
+            ? await call('ingestRawSlices', v)
+            : await call('ingestTuned', v),
+      );
+    }
+  }
+  const speed = Object.fromEntries(names.map((n) => [n, mibps(sizeMiB, median(times[n]))]));
+  results.tune = { sizeMiB, runs, variants, times, mibps: speed, load: os.loadavg() };
+  for (const n of names) {
+    row(
+      `write path ${sizeMiB} MiB: ${n}`,
+      speed[n],
+      'MiB/s',
+      `before ${round(speed['before (8 MiB)'])}`,
+      speed[n] / speed['before (8 MiB)'],
+      '—',
+      undefined,
+    );
   }
 }
 
@@ -310,7 +433,7 @@ if (wanted('reads')) {
   log(`reads of ${sizeMiB} MiB × ${runs}`);
   await call('makeSource', sizeMiB);
   const all = [];
-  for (let i = 0; i < runs; i++) all.push(await call('reads', ranges));
+  for (let i = 0; i < runs; i++) all.push(await call('reads', ranges, i));
   const pick = (k) => median(all.map((r) => r[k]));
   const stream = mibps(sizeMiB, pick('cofferStream'));
   const blob = mibps(sizeMiB, pick('cofferBlob'));
@@ -451,6 +574,7 @@ const machine = {
 };
 await browser.close();
 server.close();
+for (const path of tempFiles) unlinkSync(path);
 
 const report = {
   date: new Date().toISOString(),

@@ -81,7 +81,7 @@ async function disposeCoffer(coffer: Coffer): Promise<void> {
   await deleteDatabase(coffer.name);
 }
 
-function md5Worker(job: Md5Job): Promise<{ ms: number; checksum: string }> {
+function md5Worker<T = { ms: number; checksum: string }>(job: Md5Job): Promise<T> {
   const worker = new Worker(new URL('./md5.worker.ts', import.meta.url), { type: 'module' });
   return new Promise((resolve, reject) => {
     worker.onmessage = (e) => {
@@ -162,8 +162,8 @@ const cases = {
     }
   },
 
-  /** One raw IndexedDB put of the source Blob. */
-  async ingestRawBlob() {
+  /** One raw IndexedDB put of the whole source Blob, awaited to `complete`. */
+  async ingestRawWhole() {
     const name = `raw-${uid()}`;
     const db = await openRaw(name);
     try {
@@ -178,26 +178,55 @@ const cases = {
     }
   },
 
-  /** The source read as 1 MiB ArrayBuffers and put one per transaction, reads overlapping writes. */
-  async ingestRawChunks() {
+  /**
+   * The honest ceiling of a chunked write: the source Blob sliced into `chunkMiB` slices, each
+   * put in its own transaction awaited to `complete`, one after another (what Coffer stores,
+   * without hashing). `perTxMiB` groups slices into transactions of that many MiB.
+   */
+  async ingestRawSlices(chunkMiB = 8, perTxMiB = chunkMiB) {
     const name = `raw-${uid()}`;
     const db = await openRaw(name);
     const blob = theSource();
+    const chunk = chunkMiB * MiB;
+    const perTx = Math.max(1, Math.floor(perTxMiB / chunkMiB));
     try {
       const started = performance.now();
-      let pending = Promise.resolve();
-      for (let offset = 0; offset < blob.size; offset += MiB) {
-        const bytes = await blob.slice(offset, offset + MiB).arrayBuffer();
-        await pending;
+      for (let offset = 0; offset < blob.size; ) {
         const tx = db.transaction('chunks', 'readwrite');
-        tx.objectStore('chunks').put(bytes, ['file.bin', offset]);
-        pending = done(tx);
+        for (let i = 0; i < perTx && offset < blob.size; i++, offset += chunk) {
+          tx.objectStore('chunks').put(blob.slice(offset, offset + chunk), ['file.bin', offset]);
+        }
+        await done(tx);
       }
-      await pending;
       return performance.now() - started;
     } finally {
       db.close();
       await deleteDatabase(name);
+    }
+  },
+
+  /**
+   * The Coffer worker's write alone (`ingestFile`: chunks and digests, no commit), with the
+   * write path's knobs overridden by `tuning`: for comparing settings in one run.
+   */
+  async ingestTuned(options: { chunkMiB?: number; inlineBelow?: number; tuning?: object } = {}) {
+    const coffer = await freshCoffer();
+    try {
+      const { settings, pipeline } = coffer.context;
+      const started = performance.now();
+      await pipeline.ingestFile({
+        fileId: crypto.randomUUID() as never,
+        location: settings.location,
+        source: theSource(),
+        chunkSize: (options.chunkMiB ?? settings.chunkSize / MiB) * MiB,
+        chunkStorage: settings.chunkStorage,
+        inlineBelow: options.inlineBelow ?? settings.inlineBelow,
+        sha256: false,
+        ...(options.tuning ? { tuning: options.tuning } : {}),
+      } as never);
+      return performance.now() - started;
+    } finally {
+      await disposeCoffer(coffer);
     }
   },
 
@@ -247,9 +276,127 @@ const cases = {
     }
   },
 
+  /**
+   * Raw IndexedDB writes of the source, several ways, each awaited to `complete`: for finding
+   * what the write path costs (`--only=explore`).
+   */
+  async writeVariants(chunkMiB = 8, variants?: string[]) {
+    const blob = theSource();
+    const chunk = chunkMiB * MiB;
+    const name = `raw-${uid()}`;
+    const db = await openRaw(name);
+    const out: Record<string, number> = {};
+    const all: Record<string, (tag: string) => Promise<void>> = {
+      whole: async (tag) => {
+        const tx = db.transaction('blobs', 'readwrite');
+        tx.objectStore('blobs').put(blob, tag);
+        await done(tx);
+      },
+      slices: async (tag) => {
+        for (let offset = 0; offset < blob.size; offset += chunk) {
+          const tx = db.transaction('chunks', 'readwrite');
+          tx.objectStore('chunks').put(blob.slice(offset, offset + chunk), [tag, offset]);
+          await done(tx);
+        }
+      },
+      slicesStrict: async (tag) => {
+        for (let offset = 0; offset < blob.size; offset += chunk) {
+          const tx = db.transaction('chunks', 'readwrite', { durability: 'strict' });
+          tx.objectStore('chunks').put(blob.slice(offset, offset + chunk), [tag, offset]);
+          await done(tx);
+        }
+      },
+      slicesRelaxed: async (tag) => {
+        for (let offset = 0; offset < blob.size; offset += chunk) {
+          const tx = db.transaction('chunks', 'readwrite', { durability: 'relaxed' });
+          tx.objectStore('chunks').put(blob.slice(offset, offset + chunk), [tag, offset]);
+          await done(tx);
+        }
+      },
+      slicesOneTx: async (tag) => {
+        const tx = db.transaction('chunks', 'readwrite');
+        for (let offset = 0; offset < blob.size; offset += chunk) {
+          tx.objectStore('chunks').put(blob.slice(offset, offset + chunk), [tag, offset]);
+        }
+        await done(tx);
+      },
+      bytesBlob: async (tag) => {
+        let pending = Promise.resolve();
+        for (let offset = 0; offset < blob.size; offset += chunk) {
+          const bytes = await blob.slice(offset, offset + chunk).arrayBuffer();
+          await pending;
+          const tx = db.transaction('chunks', 'readwrite');
+          tx.objectStore('chunks').put(new Blob([bytes]), [tag, offset]);
+          pending = done(tx);
+        }
+        await pending;
+      },
+      bytesBuffer: async (tag) => {
+        let pending = Promise.resolve();
+        for (let offset = 0; offset < blob.size; offset += chunk) {
+          const bytes = await blob.slice(offset, offset + chunk).arrayBuffer();
+          await pending;
+          const tx = db.transaction('chunks', 'readwrite');
+          tx.objectStore('chunks').put(bytes, [tag, offset]);
+          pending = done(tx);
+        }
+        await pending;
+      },
+      readOnly: async () => {
+        for (let offset = 0; offset < blob.size; offset += chunk) {
+          await blob.slice(offset, offset + chunk).arrayBuffer();
+        }
+      },
+    };
+    try {
+      for (const variant of variants ?? Object.keys(all)) {
+        const t = performance.now();
+        await all[variant]!(`${variant}-${uid()}`);
+        out[variant] = performance.now() - t;
+      }
+      return out;
+    } finally {
+      db.close();
+      await deleteDatabase(name);
+    }
+  },
+
   /** hash-wasm md5 over the source in a plain worker: the hashing half of an ingest, alone. */
   async hashSource() {
     return (await md5Worker({ kind: 'blob', blob: theSource() })).ms;
+  },
+
+  /** Reading and hashing the source in a plain worker, separately (`--only=profile`). */
+  async hashProfile(chunkMiB = 8) {
+    return md5Worker<Record<string, number>>({ kind: 'profile', blob: theSource(), chunk: chunkMiB * MiB });
+  },
+
+  /**
+   * Small files stored as Blob chunks or inline (ArrayBuffer rows): `count` puts and reads of
+   * a file of `sizeKiB`, with `inlineBelow` 0 (Blob) and above the size (inline), interleaved.
+   */
+  async inlineThreshold(sizeKiB: number, count: number) {
+    const out: Record<string, number> = {};
+    const blobs = Array.from({ length: count }, () => randomBlob(sizeKiB * KiB));
+    for (const [mode, inlineBelow] of [
+      ['blob', 0],
+      ['inline', sizeKiB * KiB + 1],
+    ] as const) {
+      const coffer = await freshCoffer({ inlineBelow });
+      try {
+        const bucket = await coffer.buckets.create();
+        let t = performance.now();
+        const versions: ObjectVersion[] = [];
+        for (let i = 0; i < count; i++) versions.push(await bucket.objects.put(`f${i}`, blobs[i]!));
+        out[`${mode}Put`] = (performance.now() - t) / count;
+        t = performance.now();
+        for (const v of versions) await (await v.blob()).arrayBuffer();
+        out[`${mode}Read`] = (performance.now() - t) / count;
+      } finally {
+        await disposeCoffer(coffer);
+      }
+    }
+    return out;
   },
 
   /** PouchDB's `putAttachment` of the source. */
@@ -364,7 +511,7 @@ const cases = {
   },
 
   /** Full reads and 64 KiB range reads of the source stored by Coffer and as one raw Blob. */
-  async reads(ranges: number) {
+  async reads(ranges: number, round = 0) {
     const coffer = await freshCoffer();
     const name = `raw-${uid()}`;
     const db = await openRaw(name);
@@ -378,16 +525,22 @@ const cases = {
         request(db.transaction('blobs').objectStore('blobs').get('file.bin')) as Promise<Blob>;
       const size = version.size;
 
-      let t = performance.now();
-      if ((await consume(await version.stream())) !== size) throw new Error('short read');
-      const cofferStream = performance.now() - t;
-      t = performance.now();
-      if ((await consume((await version.blob()).stream())) !== size) throw new Error('short read');
-      const cofferBlob = performance.now() - t;
-      t = performance.now();
-      if ((await consume((await rawBlob()).stream())) !== size) throw new Error('short read');
-      const raw = performance.now() - t;
-
+      // The three full reads, in an order that rotates with `round`.
+      const full: Record<string, () => Promise<ReadableStream<Uint8Array>>> = {
+        cofferStream: () => version.stream(),
+        cofferBlob: async () => (await version.blob()).stream(),
+        raw: async () => (await rawBlob()).stream(),
+      };
+      const took: Record<string, number> = {};
+      const names = Object.keys(full);
+      for (let j = 0; j < names.length; j++) {
+        const n = names[(round + j) % names.length]!;
+        const started = performance.now();
+        if ((await consume(await full[n]!())) !== size) throw new Error('short read');
+        took[n] = performance.now() - started;
+      }
+      const { cofferStream, cofferBlob, raw } = took as Record<'cofferStream' | 'cofferBlob' | 'raw', number>;
+      let t: number;
       const cofferRange: number[] = [];
       const rawRange: number[] = [];
       for (let i = 0; i < ranges; i++) {

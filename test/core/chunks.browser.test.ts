@@ -27,7 +27,7 @@ describe('Blob chunks in Chromium', () => {
   });
 
   it('stores full 8 MiB chunks as Blobs and reads them back byte for byte', async () => {
-    const coffer = await open();
+    const coffer = await open({ chunkSize: 8 * MiB });
     const bucket = await coffer.buckets.create();
     const { blob, piece } = repeatedBlob(20);
 

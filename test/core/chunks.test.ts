@@ -201,14 +201,16 @@ describe('chunk boundaries (4-byte chunks)', () => {
     expect(await readAll(await v.stream())).toEqual(new Uint8Array());
   });
 
-  it('uses the default 8 MiB chunk when no chunk size is given', async () => {
+  it('uses the default chunk (32 MiB as Blobs, 8 MiB as ArrayBuffers) when no chunk size is given', async () => {
     await withCoffer({}, async (coffer) => {
       const bucket = await coffer.buckets.create();
 
       const v = await bucket.objects.put('a', bytes(100));
 
       expect(await chunkLayout(coffer, v.fileId)).toEqual([[0, 100]]);
-      expect((await coffer.context.db.files.get(v.fileId!))!.extents[0]!.chunkSize).toBe(8 * 1024 * 1024);
+      expect((await coffer.context.db.files.get(v.fileId!))!.extents[0]!.chunkSize).toBe(
+        (coffer.chunkStorage === 'blob' ? 32 : 8) * 1024 * 1024,
+      );
     });
   });
 });

@@ -40,8 +40,10 @@ export interface CofferOptions {
   /** The database name: one coffer per name and origin. */
   name: string;
   /**
-   * Bytes per stored chunk (default 8 MiB): an integer from 1 byte to 256 MiB. `openCoffer`
-   * rejects anything else (0 included) with `InvalidArgumentError`.
+   * Bytes per stored chunk: an integer from 1 byte to 256 MiB. `openCoffer` rejects anything
+   * else (0 included) with `InvalidArgumentError`. Default 32 MiB with Blob chunks (every
+   * chunk is a file of the browser's: fewer, larger ones write faster; see BENCHMARKS.md) and
+   * 8 MiB with ArrayBuffer chunks (a chunk is memory while it is read or written).
    */
   chunkSize?: number;
   /**
@@ -265,9 +267,8 @@ export async function openCoffer(options: CofferOptions): Promise<Coffer> {
   if (typeof indexedDB === 'undefined') {
     throw new UnsupportedEnvironmentError('This environment has no IndexedDB.');
   }
-  const chunkSize = options.chunkSize ?? 8 * MiB;
   const inlineBelow = options.inlineBelow ?? 64 * 1024;
-  validateChunkSize(chunkSize);
+  if (options.chunkSize !== undefined) validateChunkSize(options.chunkSize);
   validateSize('inlineBelow', inlineBelow);
   const multipart = resolveMultipartLimits(options.multipart);
   const db = new CofferDb(options.name);
@@ -283,6 +284,7 @@ export async function openCoffer(options: CofferOptions): Promise<Coffer> {
         ? 'blob'
         : 'buffer'
       : options.chunkStorage;
+  const chunkSize = options.chunkSize ?? (chunkStorage === 'blob' ? 32 * MiB : 8 * MiB);
   const settings: CofferSettings = {
     name: options.name,
     location: 'idb',

@@ -7,12 +7,16 @@ import type { ChunkRow, CofferDb, Extent } from './schema.js';
 export type ChunkStorage = 'blob' | 'buffer';
 
 /**
- * Store one chunk, touching the file's heartbeat in the same transaction so that garbage
- * collection can tell a live write from an abandoned one.
+ * Store chunks in one transaction, touching the file's heartbeat in it when given, so that
+ * garbage collection can tell a live write from an abandoned one.
  */
-export async function putChunk(db: CofferDb, chunk: ChunkRow, heartbeat: FileId | undefined): Promise<void> {
+export async function putChunks(
+  db: CofferDb,
+  chunks: readonly ChunkRow[],
+  heartbeat: FileId | undefined,
+): Promise<void> {
   await db.transaction('rw', db.chunks, db.files, async () => {
-    await db.chunks.put(chunk);
+    await db.chunks.bulkPut(chunks as ChunkRow[]);
     if (heartbeat !== undefined) await db.files.update(heartbeat, { updated: Date.now() });
   });
 }
@@ -91,9 +95,22 @@ export async function* readPieces(
   }
 }
 
+/** The chunk rows of `wanted`, in order: one `get` for one chunk, one `bulkGet` for more. */
+async function rowsOf(db: CofferDb, wanted: readonly ChunkSpan[]): Promise<(Blob | Uint8Array)[]> {
+  const rows =
+    wanted.length === 1
+      ? [await db.chunks.get([wanted[0]!.dataId, wanted[0]!.offset])]
+      : await db.chunks.bulkGet(wanted.map((s) => [s.dataId, s.offset] as [string, number]));
+  return wanted.map((span, i) => {
+    const row = rows[i];
+    if (!row) throw missingChunk(span);
+    return cut(row.data, span, row.size);
+  });
+}
+
 /**
- * Bytes `[start, end)` as one Blob, built from the chunks that cover the range only. With
- * Blob chunks this holds handles, not bytes.
+ * Bytes `[start, end)` as one Blob, built from the chunks that cover the range only (a range
+ * inside one chunk is one `get`). With Blob chunks this holds handles, not bytes.
  */
 export async function readBlob(
   db: CofferDb,
@@ -102,19 +119,21 @@ export async function readBlob(
   end: number,
   type = '',
 ): Promise<Blob> {
-  const wanted = [...spans(extents, start, end)];
-  const chunks = await db.chunks.bulkGet(wanted.map((s) => [s.dataId, s.offset] as [string, number]));
-  const parts = wanted.map((span, i) => {
-    const chunk = chunks[i];
-    if (!chunk) throw missingChunk(span);
-    return cut(chunk.data, span, chunk.size) as BlobPart;
-  });
-  return new Blob(parts, { type });
+  const parts = await rowsOf(db, [...spans(extents, start, end)]);
+  return new Blob(parts as BlobPart[], { type });
 }
 
+/** Rows fetched at once by {@link readStream} while they are Blob handles: at most this many… */
+const STREAM_WINDOW_ROWS = 16;
+/** …covering at most this many bytes. */
+const STREAM_WINDOW_BYTES = 256 * 1024 * 1024;
+
 /**
- * Bytes `[start, end)` as a stream that reads one chunk at a time, when asked (pull), and
- * stops reading when cancelled.
+ * Bytes `[start, end)` as a stream that reads when asked (pull) and stops reading when
+ * cancelled. Rows are fetched in windows, the next window while the current one streams. A
+ * window starts at one row and grows while the rows are Blobs (handles: no bytes in memory),
+ * whose run is streamed as one composed Blob; an ArrayBuffer row brings it back to one row,
+ * so that memory holds two chunks of bytes at most.
  */
 export function readStream(
   db: CofferDb,
@@ -122,7 +141,27 @@ export function readStream(
   start: number,
   end: number,
 ): ReadableStream<Uint8Array> {
-  const pieces = readPieces(db, extents, start, end);
+  const wanted = [...spans(extents, start, end)];
+  let next = 0;
+  let rows = 1;
+  const fetchWindow = (): Promise<(Blob | Uint8Array)[]> | undefined => {
+    if (next >= wanted.length) return undefined;
+    let take = 0;
+    let bytes = 0;
+    while (next + take < wanted.length && take < rows) {
+      const span = wanted[next + take]!;
+      if (take > 0 && bytes + (span.to - span.from) > STREAM_WINDOW_BYTES) break;
+      bytes += span.to - span.from;
+      take++;
+    }
+    const window = wanted.slice(next, next + take);
+    next += take;
+    const fetched = rowsOf(db, window);
+    fetched.catch(() => undefined);
+    return fetched;
+  };
+  let ahead = fetchWindow();
+  let pieces: (Blob | Uint8Array)[] = [];
   let inner: ReadableStreamDefaultReader<Uint8Array> | undefined;
   return new ReadableStream<Uint8Array>({
     async pull(controller) {
@@ -132,15 +171,29 @@ export function readStream(
           if (!done) return controller.enqueue(value);
           inner = undefined;
         }
-        const next = await pieces.next();
-        if (next.done) return controller.close();
-        if (next.value instanceof Uint8Array) return controller.enqueue(next.value);
-        inner = next.value.stream().getReader();
+        if (pieces.length === 0) {
+          if (!ahead) return controller.close();
+          pieces = await ahead;
+          rows = pieces.every((p) => p instanceof Blob) ? Math.min(rows * 2, STREAM_WINDOW_ROWS) : 1;
+          ahead = fetchWindow();
+        }
+        const first = pieces[0]!;
+        if (first instanceof Uint8Array) {
+          pieces.shift();
+          return controller.enqueue(first);
+        }
+        // A run of Blob pieces streams as one Blob: one stream start instead of one per chunk.
+        let run = 1;
+        while (run < pieces.length && pieces[run] instanceof Blob) run++;
+        const blobs = pieces.splice(0, run) as Blob[];
+        inner = (blobs.length === 1 ? blobs[0]! : new Blob(blobs)).stream().getReader();
       }
     },
     async cancel() {
       await inner?.cancel();
-      await pieces.return(undefined);
+      pieces = [];
+      ahead = undefined;
+      next = wanted.length;
     },
   });
 }

@@ -1,9 +1,10 @@
 import { createMD5, createSHA256, type IHasher } from 'hash-wasm';
 import { AbortError, InvalidArgumentError, throwIfAborted, UnexpectedFileSizeError } from '../errors.js';
+import type { FileId } from '../ids.js';
 import { sizeLimitError } from '../model/limits.js';
-import { deleteData, putChunk, readPieces } from '../storage/chunks.js';
+import { deleteData, putChunks, readStream } from '../storage/chunks.js';
 import { mapStorageError } from '../storage/map-storage-error.js';
-import type { CofferDb } from '../storage/schema.js';
+import type { ChunkRow, CofferDb } from '../storage/schema.js';
 import type {
   ByteSource,
   DigestRequest,
@@ -15,6 +16,31 @@ import type {
 
 /** One chunk's worth of a source: a Blob slice (no bytes read yet) or bytes in memory. */
 type SourceChunk = Blob | Uint8Array;
+
+const MiB = 1024 * 1024;
+
+/**
+ * Knobs of the write path. The defaults are the ones `bench/` measured best (see
+ * BENCHMARKS.md); a request may carry `tuning` to override them, for the benchmarks only.
+ */
+export interface WriteTuning {
+  /**
+   * Chunks stored as Blob slices of a Blob source are grouped into one transaction up to this
+   * many bytes (a slice is a handle: grouping costs no memory). Chunks held as bytes in memory
+   * always go one per transaction, so that at most two are in memory.
+   */
+  txBytes: number;
+  /** Touch the file's heartbeat at most once per this many milliseconds (0: with every chunk). */
+  heartbeatMs: number;
+  /**
+   * How the digests read a Blob source stored as Blob chunks: each chunk as a stream, each
+   * chunk as one `arrayBuffer()`, or the whole source as one stream while the chunks (handles)
+   * are written.
+   */
+  hashRead: 'stream' | 'buffer' | 'whole';
+}
+
+export const defaultTuning: WriteTuning = { txBytes: 32 * MiB, heartbeatMs: 1000, hashRead: 'whole' };
 
 /** Cut a source into chunks of `chunkSize` bytes (the last may be shorter). */
 async function* chunksOf(source: ByteSource, chunkSize: number): AsyncGenerator<SourceChunk> {
@@ -100,7 +126,16 @@ class Digests {
     this.sha256?.update(bytes);
   }
 
-  async updateFrom(blob: Blob, signal: AbortSignal | undefined): Promise<void> {
+  async updateFrom(
+    blob: Blob,
+    signal: AbortSignal | undefined,
+    read: WriteTuning['hashRead'] = 'stream',
+  ): Promise<void> {
+    if (read === 'buffer') {
+      const bytes = new Uint8Array(await blob.arrayBuffer());
+      throwIfAborted(signal);
+      return this.update(bytes);
+    }
     const reader = blob.stream().getReader();
     try {
       for (;;) {
@@ -120,6 +155,124 @@ class Digests {
       checksum: `md5:${this.md5.digest('hex')}`,
       sha256: this.sha256 ? `sha256:${this.sha256.digest('hex')}` : null,
     };
+  }
+}
+
+/** The digests read a Blob source in slices of this many bytes (or of one chunk, if larger). */
+const HASH_WINDOW = 32 * MiB;
+/** Hashing gives other tasks a turn after this many bytes. */
+const YIELD_EVERY = 4 * MiB;
+
+/** Resolve in a new task (a message to self: no timer clamping). */
+function yieldToEventLoop(): Promise<void> {
+  return new Promise((resolve) => {
+    const channel = new MessageChannel();
+    channel.port1.onmessage = () => {
+      channel.port1.close();
+      channel.port2.close();
+      resolve();
+    };
+    channel.port2.postMessage(null);
+  });
+}
+
+/**
+ * Writes chunk rows in order, one transaction at a time. A transaction takes every row queued
+ * while the one before it ran, up to `txBytes` (at least one row), so that writes start as
+ * soon as a chunk is known and group only when IndexedDB is the slower side.
+ */
+class ChunkWriter {
+  private readonly queue: { row: ChunkRow; inMemory: boolean }[] = [];
+  /** Queued rows that hold bytes in memory (not Blob handles). */
+  private queuedInMemory = 0;
+  private running: Promise<void> | undefined;
+  private failure: { error: unknown } | undefined;
+  private stopped = false;
+  private lastBeat = Number.NEGATIVE_INFINITY;
+  private wake: (() => void) | undefined;
+
+  constructor(
+    private readonly db: CofferDb,
+    private readonly tuning: WriteTuning,
+    private readonly heartbeat: FileId | undefined,
+  ) {}
+
+  add(row: ChunkRow, inMemory: boolean): void {
+    this.queue.push({ row, inMemory });
+    if (inMemory) this.queuedInMemory++;
+    this.next();
+  }
+
+  throwIfFailed(): void {
+    if (this.failure) throw this.failure.error;
+  }
+
+  /**
+   * Wait until no row holding bytes is queued (`all` false), or until every row is written
+   * (`all` true). Throws the failure of a write.
+   */
+  async settled(all: boolean): Promise<void> {
+    for (;;) {
+      this.throwIfFailed();
+      if (all ? !this.running && this.queue.length === 0 : this.queuedInMemory === 0) return;
+      await new Promise<void>((resolve) => {
+        this.wake = resolve;
+      });
+    }
+  }
+
+  /** Drop the queued rows and wait for the running transaction. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.queue.length = 0;
+    this.queuedInMemory = 0;
+    await this.running?.catch(() => undefined);
+  }
+
+  private next(): void {
+    if (this.running || this.failure || this.stopped || this.queue.length === 0) return;
+    let bytes = 0;
+    let take = 0;
+    while (
+      take < this.queue.length &&
+      (take === 0 || bytes + this.queue[take]!.row.size <= this.tuning.txBytes)
+    ) {
+      bytes += this.queue[take]!.row.size;
+      take++;
+    }
+    const taken = this.queue.splice(0, take);
+    for (const { inMemory } of taken) if (inMemory) this.queuedInMemory--;
+    this.running = putChunks(
+      this.db,
+      taken.map(({ row }) => row),
+      this.beat(),
+    ).then(
+      () => {
+        this.running = undefined;
+        this.next();
+        this.notify();
+      },
+      (error: unknown) => {
+        this.running = undefined;
+        this.failure = { error };
+        this.notify();
+      },
+    );
+  }
+
+  private notify(): void {
+    const wake = this.wake;
+    this.wake = undefined;
+    wake?.();
+  }
+
+  /** The heartbeat to touch in the transaction starting now, if one is due. */
+  private beat(): FileId | undefined {
+    if (this.heartbeat === undefined) return undefined;
+    const now = Date.now();
+    if (now - this.lastBeat < this.tuning.heartbeatMs) return undefined;
+    this.lastBeat = now;
+    return this.heartbeat;
   }
 }
 
@@ -151,16 +304,58 @@ export async function writeData(
   };
   if (total !== undefined) checkSize(total);
 
-  let pendingWrite: Promise<void> = Promise.resolve();
-  // The chunk write started but not yet awaited: a failure while hashing must wait for it too,
-  // or its chunk could land after the cleanup.
-  let writing: Promise<void> | undefined;
+  const tuning: WriteTuning = { ...defaultTuning, ...(request as { tuning?: Partial<WriteTuning> }).tuning };
+  const writer = new ChunkWriter(db, tuning, request.heartbeat);
   try {
     throwIfAborted(signal);
     const digests = await Digests.create(request.sha256);
     let loaded = 0;
-    for await (const chunk of chunksOf(request.source, request.chunkSize)) {
+    const source = request.source;
+    const whole = source instanceof Blob && request.chunkStorage === 'blob' && tuning.hashRead === 'whole';
+    if (whole) {
+      // Every chunk is a slice (a handle), known before any byte is read: the writer stores
+      // them while the digests read the source in windows of one stream each.
+      for (let offset = 0; offset < source.size; offset += request.chunkSize) {
+        const slice = source.slice(offset, offset + request.chunkSize);
+        const data = slice.size >= request.inlineBelow ? slice : await slice.arrayBuffer();
+        writer.add({ dataId: request.dataId, offset, size: slice.size, data }, false);
+      }
+      const window = Math.max(request.chunkSize, HASH_WINDOW);
+      let yielded = 0;
+      for (let offset = 0; offset < source.size; offset += window) {
+        const reader = source
+          .slice(offset, offset + window)
+          .stream()
+          .getReader();
+        let ended = false;
+        try {
+          for (;;) {
+            throwIfAborted(signal);
+            writer.throwIfFailed();
+            const { done, value } = await reader.read();
+            if (done) {
+              ended = true;
+              break;
+            }
+            digests.update(value);
+            loaded += value.length;
+            onProgress?.({ loaded, total });
+            // Let messages in (an abort, progress acknowledgements) every few MiB: reads
+            // that are already buffered resolve without giving them a turn.
+            if (loaded - yielded >= YIELD_EVERY) {
+              yielded = loaded;
+              await yieldToEventLoop();
+            }
+          }
+        } finally {
+          if (!ended) await reader.cancel().catch(() => undefined);
+          reader.releaseLock();
+        }
+      }
+    }
+    for await (const chunk of whole ? [] : chunksOf(source, request.chunkSize)) {
       throwIfAborted(signal);
+      writer.throwIfFailed();
       const offset = loaded;
       const size = chunk instanceof Blob ? chunk.size : chunk.length;
       checkSize(offset + size);
@@ -178,21 +373,17 @@ export async function writeData(
             ? new Blob([bytes as Uint8Array<ArrayBuffer>])
             : bytes.slice().buffer;
       }
-      // Chunk n is written while chunk n and n + 1 are hashed; writes stay in order.
-      const write = pendingWrite.then(() =>
-        putChunk(db, { dataId: request.dataId, offset, size, data }, request.heartbeat),
-      );
-      write.catch(() => undefined);
-      writing = write;
+      // The chunk is written while it (and the next ones) are hashed.
+      writer.add({ dataId: request.dataId, offset, size, data }, bytes !== undefined);
       if (bytes) digests.update(bytes);
-      else await digests.updateFrom(chunk as Blob, signal);
-      await pendingWrite;
-      pendingWrite = write;
-      writing = undefined;
+      else await digests.updateFrom(chunk as Blob, signal, tuning.hashRead);
+      // Bytes in memory: wait until this chunk's write has started before reading the next,
+      // so that memory holds two chunks at most. Slices are handles, and never wait here.
+      await writer.settled(false);
       loaded += size;
       onProgress?.({ loaded, total });
     }
-    await pendingWrite;
+    await writer.settled(true);
     if (request.expectedSize !== undefined && loaded !== request.expectedSize) {
       throw new UnexpectedFileSizeError('The source is smaller than expected.', {
         ...context,
@@ -203,8 +394,7 @@ export async function writeData(
     if (total === undefined || loaded === 0) onProgress?.({ loaded, total: loaded });
     return digests.result(loaded);
   } catch (error) {
-    await pendingWrite.catch(() => undefined);
-    await writing?.catch(() => undefined);
+    await writer.stop();
     await deleteData(db, [request.dataId]).catch(() => undefined);
     throw signal?.aborted
       ? new AbortError('The write was aborted.', { cause: signal.reason })
@@ -246,7 +436,7 @@ export async function ingestFile(
   }
 }
 
-/** Read stored bytes back, one chunk at a time, and digest them. */
+/** Read stored bytes back (with {@link readStream}: windows of chunks) and digest them. */
 export async function digestData(
   db: CofferDb,
   request: DigestRequest,
@@ -255,12 +445,21 @@ export async function digestData(
   const total = request.extents.reduce((sum, e) => sum + e.size, 0);
   const digests = await Digests.create(request.sha256);
   let loaded = 0;
-  for await (const piece of readPieces(db, request.extents, 0, total)) {
-    throwIfAborted(signal);
-    if (piece instanceof Blob) await digests.updateFrom(piece, signal);
-    else digests.update(piece);
-    loaded += piece instanceof Blob ? piece.size : piece.length;
-    onProgress?.({ loaded, total });
+  const reader = readStream(db, request.extents, 0, total).getReader();
+  try {
+    for (;;) {
+      throwIfAborted(signal);
+      const { done, value } = await reader.read();
+      if (done) break;
+      digests.update(value);
+      loaded += value.length;
+      onProgress?.({ loaded, total });
+    }
+  } catch (error) {
+    await reader.cancel().catch(() => undefined);
+    throw error;
+  } finally {
+    reader.releaseLock();
   }
   return digests.result(loaded);
 }
