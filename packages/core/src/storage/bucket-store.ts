@@ -11,6 +11,7 @@ import { assertFits, assertWritable, type BucketLimits } from '../model/limits.j
 import type { Tags } from '../model/tags.js';
 import { deleteData } from './chunks.js';
 import { mapErrors } from './map-storage-error.js';
+import { deleteBucketRows, resized, startingWith, versionTables } from './rows.js';
 import type { BucketRow, CofferDb, FileRow, ObjectVersionRow } from './schema.js';
 
 /** Settings of a new bucket. */
@@ -74,8 +75,7 @@ export class BucketStore {
   constructor(private readonly db: CofferDb) {}
 
   private get versionTables() {
-    const { db } = this;
-    return [db.buckets, db.objects, db.heads, db.objectTags, db.files, db.chunks, db.meta];
+    return versionTables(this.db);
   }
 
   // --- Buckets ---
@@ -173,28 +173,7 @@ export class BucketStore {
               bucketId: id,
             });
           }
-          const versionIds = await db.objects.where('bucketId').equals(id).primaryKeys();
-          for (const versionId of versionIds) {
-            await db.objectTags
-              .where('[versionId+key]')
-              .between([versionId, Dexie.minKey], [versionId, Dexie.maxKey])
-              .delete();
-          }
-          await db.objects.bulkDelete(versionIds);
-          await db.heads.where('[bucketId+key]').between([id, Dexie.minKey], [id, Dexie.maxKey]).delete();
-          await db.bucketTags
-            .where('[bucketId+key]')
-            .between([id, Dexie.minKey], [id, Dexie.maxKey])
-            .delete();
-          const uploadIds = await db.multipartUploads.where('bucketId').equals(id).primaryKeys();
-          for (const uploadId of uploadIds) {
-            await db.parts
-              .where('[uploadId+partNumber]')
-              .between([uploadId, Dexie.minKey], [uploadId, Dexie.maxKey])
-              .delete();
-          }
-          await db.multipartUploads.bulkDelete(uploadIds);
-          await db.buckets.delete(id);
+          await deleteBucketRows(db, id);
         },
       ),
     );
@@ -204,10 +183,7 @@ export class BucketStore {
 
   async bucketTags(bucketId: BucketId): Promise<Tags> {
     const rows = await mapErrors(() =>
-      this.db.bucketTags
-        .where('[bucketId+key]')
-        .between([bucketId, Dexie.minKey], [bucketId, Dexie.maxKey])
-        .toArray(),
+      startingWith(this.db.bucketTags, '[bucketId+key]', bucketId).toArray(),
     );
     return Object.fromEntries(rows.map((r) => [r.key, r.value]));
   }
@@ -258,12 +234,7 @@ export class BucketStore {
 
   /** Every version of a key, markers included, newest first. */
   async versions(bucketId: BucketId, key: string): Promise<ObjectVersionRow[]> {
-    return mapErrors(() =>
-      this.db.objects
-        .where('[bucketId+key+rank]')
-        .between([bucketId, key, Dexie.minKey], [bucketId, key, Dexie.maxKey])
-        .toArray(),
-    );
+    return mapErrors(() => startingWith(this.db.objects, '[bucketId+key+rank]', bucketId, key).toArray());
   }
 
   /** Heads (or every version) ordered by key, newest first within a key; paginated. */
@@ -303,10 +274,7 @@ export class BucketStore {
 
   async versionTags(versionId: VersionId): Promise<Tags> {
     const rows = await mapErrors(() =>
-      this.db.objectTags
-        .where('[versionId+key]')
-        .between([versionId, Dexie.minKey], [versionId, Dexie.maxKey])
-        .toArray(),
+      startingWith(this.db.objectTags, '[versionId+key]', versionId).toArray(),
     );
     return Object.fromEntries(rows.map((r) => [r.key, r.value]));
   }
@@ -358,7 +326,7 @@ export class BucketStore {
         await db.objectTags.bulkPut(
           Object.entries(version.tags).map(([key, value]) => ({ versionId: row.versionId, key, value })),
         );
-        const updatedBucket = { ...bucket, size: bucket.size + row.size, updated: now };
+        const updatedBucket = resized(bucket, row.size, now);
         await db.buckets.put(updatedBucket);
         return { version: row, bucket: updatedBucket };
       }),
@@ -460,15 +428,9 @@ export class BucketStore {
         if (!bucket) throw bucketNotFound(row.bucketId);
         assertWritable(toLimits(bucket), row.key);
         await db.objects.delete(versionId);
-        await db.objectTags
-          .where('[versionId+key]')
-          .between([versionId, Dexie.minKey], [versionId, Dexie.maxKey])
-          .delete();
+        await startingWith(db.objectTags, '[versionId+key]', versionId).delete();
         if (row.isHead) {
-          const next = await db.objects
-            .where('[bucketId+key+rank]')
-            .between([row.bucketId, row.key, Dexie.minKey], [row.bucketId, row.key, Dexie.maxKey])
-            .first();
+          const next = await startingWith(db.objects, '[bucketId+key+rank]', row.bucketId, row.key).first();
           if (next) {
             await db.objects.update(next.versionId, { isHead: 1 });
             await db.heads.put({ bucketId: row.bucketId, key: row.key, versionId: next.versionId });
@@ -476,7 +438,7 @@ export class BucketStore {
             await db.heads.delete([row.bucketId, row.key]);
           }
         }
-        await db.buckets.put({ ...bucket, size: Math.max(bucket.size - row.size, 0), updated: Date.now() });
+        await db.buckets.put(resized(bucket, -row.size));
       }),
     );
   }
@@ -654,18 +616,3 @@ export const versionNotFound = (versionId: string): NotFoundError =>
   Object.assign(new NotFoundError(`Version ${versionId} does not exist.`, { versionId }), {
     resource: 'version',
   });
-
-/**
- * Drop a file instance that never became readable, with its chunks. A readable file is never
- * touched here. Failures are left for garbage collection.
- */
-export async function discardWrittenFile(db: CofferDb, fileId: FileId): Promise<void> {
-  await db
-    .transaction('rw', db.files, db.chunks, async () => {
-      const file = await db.files.get(fileId);
-      if (!file || file.readable) return;
-      await deleteData(db, file.dataIds);
-      await db.files.delete(fileId);
-    })
-    .catch(() => undefined);
-}

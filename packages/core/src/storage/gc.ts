@@ -1,7 +1,7 @@
-import { Dexie } from 'dexie';
 import type { FileId, UploadId } from '../ids.js';
 import { mapErrors } from './map-storage-error.js';
 import { type MultipartStore, uploadIdOfData } from './multipart-store.js';
+import { prefixRange, startingWith } from './rows.js';
 import type { CofferDb, Extent, FileRow } from './schema.js';
 
 /** What one step of garbage collection freed. */
@@ -17,12 +17,6 @@ export interface AbandonRule {
   /** A writable file instance whose heartbeat is at or after this time is in use. */
   heartbeatCutoff: number;
 }
-
-const dataRange = (id: string) =>
-  [
-    [id, Dexie.minKey],
-    [id, Dexie.maxKey],
-  ] as const;
 
 /**
  * The storage half of garbage collection and fixity. Every removal re-checks, in its own
@@ -54,10 +48,7 @@ export class MaintenanceStore {
         if (!upload || upload.expires > now) return undefined;
         const file = await db.files.get(upload.fileId);
         if (file && file.updated >= heartbeatCutoff) return undefined;
-        const parts = await db.parts
-          .where('[uploadId+partNumber]')
-          .between(...dataRange(uploadId))
-          .toArray();
+        const parts = await startingWith(db.parts, '[uploadId+partNumber]', uploadId).toArray();
         const freed: Freed = { chunks: 0, bytes: 0 };
         for (const part of parts) add(freed, await this.deleteChunks(part.dataId));
         await this.multipart.drop(upload);
@@ -145,7 +136,7 @@ export class MaintenanceStore {
   }
 
   private async deleteChunks(dataId: string): Promise<Freed> {
-    const chunks = this.db.chunks.where('[dataId+offset]').between(...dataRange(dataId), true, true);
+    const chunks = this.db.chunks.where('[dataId+offset]').between(...prefixRange(dataId), true, true);
     const freed: Freed = { chunks: 0, bytes: 0 };
     await chunks.each((chunk) => {
       freed.chunks += 1;
@@ -182,7 +173,7 @@ export class MaintenanceStore {
           let intact = true;
           await db.chunks
             .where('[dataId+offset]')
-            .between(...dataRange(extent.dataId), true, true)
+            .between(...prefixRange(extent.dataId), true, true)
             .each((chunk) => {
               const size = Math.min(extent.chunkSize, extent.size - expectedOffset);
               const stored = chunk.data instanceof Blob ? chunk.data.size : chunk.data?.byteLength;

@@ -1,4 +1,3 @@
-import { Dexie } from 'dexie';
 import { MultipartAlreadyCompletedError, MultipartMissingPartsError, NotFoundError } from '../errors.js';
 import { type BucketId, type FileId, newId, type UploadId } from '../ids.js';
 import { assertFits, assertWritable } from '../model/limits.js';
@@ -6,6 +5,7 @@ import { checkParts, type UploadShape } from '../model/multipart.js';
 import { type BucketStore, bucketNotFound, toLimits } from './bucket-store.js';
 import { deleteData } from './chunks.js';
 import { mapErrors } from './map-storage-error.js';
+import { resized, startingWith, versionTables } from './rows.js';
 import type {
   BucketRow,
   CofferDb,
@@ -59,12 +59,6 @@ export const uploadNotFound = (
 
 const isLive = (row: MultipartUploadRow | undefined, now: number): row is MultipartUploadRow =>
   row !== undefined && row.expires > now;
-
-const partsRange = (uploadId: UploadId) =>
-  [
-    [uploadId, Dexie.minKey],
-    [uploadId, Dexie.maxKey],
-  ] as const;
 
 /**
  * Multipart uploads and their parts (invenio's MultipartObject and Part). An upload owns a
@@ -124,7 +118,7 @@ export class MultipartStore {
           expires: now + upload.expiresAfter,
         };
         await db.multipartUploads.add(row);
-        const updated = { ...bucket, size: bucket.size + upload.size, updated: now };
+        const updated = resized(bucket, upload.size, now);
         await db.buckets.put(updated);
         return { upload: row, bucket: updated };
       }),
@@ -146,12 +140,7 @@ export class MultipartStore {
 
   /** The parts uploaded so far, by part number. */
   async parts(uploadId: UploadId): Promise<PartRow[]> {
-    return mapErrors(() =>
-      this.db.parts
-        .where('[uploadId+partNumber]')
-        .between(...partsRange(uploadId))
-        .toArray(),
-    );
+    return mapErrors(() => startingWith(this.db.parts, '[uploadId+partNumber]', uploadId).toArray());
   }
 
   /**
@@ -212,10 +201,7 @@ export class MultipartStore {
         if (!file) throw uploadNotFound(uploadId, { bucketId: upload.bucketId, key: upload.key });
         if (upload.completed) return { upload, file };
 
-        const parts = await db.parts
-          .where('[uploadId+partNumber]')
-          .between(...partsRange(uploadId))
-          .toArray();
+        const parts = await startingWith(db.parts, '[uploadId+partNumber]', uploadId).toArray();
         const { missing, wrongSize } = checkParts(upload, parts);
         if (missing.length > 0 || wrongSize.length > 0) {
           throw new MultipartMissingPartsError(
@@ -268,17 +254,7 @@ export class MultipartStore {
     digest: { size: number; checksum: string; sha256: string | null },
   ): Promise<{ version: ObjectVersionRow; bucket: BucketRow }> {
     const { db } = this;
-    const tables = [
-      db.buckets,
-      db.objects,
-      db.heads,
-      db.objectTags,
-      db.files,
-      db.chunks,
-      db.meta,
-      db.multipartUploads,
-      db.parts,
-    ];
+    const tables = [...versionTables(db), db.multipartUploads, db.parts];
     return mapErrors(() =>
       db.transaction('rw', tables, async () => {
         const upload = await db.multipartUploads.get(uploadId);
@@ -305,7 +281,7 @@ export class MultipartStore {
         await db.files.put({ ...file, ...digest, readable: 1, writable: 0, updated: now });
         const bucket = await db.buckets.get(upload.bucketId);
         if (!bucket) throw bucketNotFound(upload.bucketId);
-        await db.buckets.put({ ...bucket, size: Math.max(bucket.size - upload.size, 0) });
+        await db.buckets.put(resized(bucket, -upload.size));
         const result = await this.buckets.addVersion({
           bucketId: upload.bucketId,
           key: upload.key,
@@ -314,10 +290,7 @@ export class MultipartStore {
           tags: {},
           dedupe: false,
         });
-        await db.parts
-          .where('[uploadId+partNumber]')
-          .between(...partsRange(uploadId))
-          .delete();
+        await startingWith(db.parts, '[uploadId+partNumber]', uploadId).delete();
         await db.multipartUploads.delete(uploadId);
         return result;
       }),
@@ -345,10 +318,7 @@ export class MultipartStore {
    */
   async drop(upload: MultipartUploadRow): Promise<BucketRow | undefined> {
     const { db } = this;
-    const parts = await db.parts
-      .where('[uploadId+partNumber]')
-      .between(...partsRange(upload.uploadId))
-      .toArray();
+    const parts = await startingWith(db.parts, '[uploadId+partNumber]', upload.uploadId).toArray();
     await deleteData(
       db,
       parts.map((p) => p.dataId),
@@ -359,7 +329,7 @@ export class MultipartStore {
     await db.multipartUploads.delete(upload.uploadId);
     const bucket = await db.buckets.get(upload.bucketId);
     if (!bucket) return undefined;
-    const updated = { ...bucket, size: Math.max(bucket.size - upload.size, 0), updated: Date.now() };
+    const updated = resized(bucket, -upload.size);
     await db.buckets.put(updated);
     return updated;
   }

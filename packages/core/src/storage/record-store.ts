@@ -12,6 +12,7 @@ import {
 } from '../model/record.js';
 import { type BucketStore, bucketNotFound } from './bucket-store.js';
 import { mapErrors } from './map-storage-error.js';
+import { deleteRecordRows, startingWith, versionTables } from './rows.js';
 import type { BucketRow, CofferDb, ObjectVersionRow, RecordRevisionRow, RecordRow } from './schema.js';
 
 /** Options of a record listing. */
@@ -78,17 +79,7 @@ export class RecordStore {
   }
 
   private get allTables() {
-    const { db } = this;
-    return [
-      ...this.recordTables,
-      db.buckets,
-      db.objects,
-      db.heads,
-      db.objectTags,
-      db.files,
-      db.chunks,
-      db.meta,
-    ];
+    return [...this.recordTables, ...versionTables(this.db)];
   }
 
   // --- Reads ---
@@ -136,12 +127,7 @@ export class RecordStore {
   }
 
   async revisions(id: RecordId): Promise<RecordRevisionRow[]> {
-    return mapErrors(() =>
-      this.db.recordRevisions
-        .where('[recordId+revisionId]')
-        .between([id, Dexie.minKey], [id, Dexie.maxKey])
-        .toArray(),
-    );
+    return mapErrors(() => startingWith(this.db.recordRevisions, '[recordId+revisionId]', id).toArray());
   }
 
   async revision(id: RecordId, revisionId: number): Promise<RecordRevisionRow | undefined> {
@@ -161,9 +147,7 @@ export class RecordStore {
 
   async countLive(bucketId: BucketId): Promise<number> {
     return mapErrors(() =>
-      this.db.objects
-        .where('[bucketId+isHead+key]')
-        .between([bucketId, 1, Dexie.minKey], [bucketId, 1, Dexie.maxKey])
+      startingWith(this.db.objects, '[bucketId+isHead+key]', bucketId, 1)
         .filter((row) => row.fileId !== null)
         .count(),
     );
@@ -310,15 +294,7 @@ export class RecordStore {
     await mapErrors(() =>
       db.transaction('rw', this.recordTables, async () => {
         if (!(await db.records.get(id))) throw recordNotFound(id);
-        await db.recordRevisions
-          .where('[recordId+revisionId]')
-          .between([id, Dexie.minKey], [id, Dexie.maxKey])
-          .delete();
-        await db.recordsBuckets
-          .where('[recordId+bucketId]')
-          .between([id, Dexie.minKey], [id, Dexie.maxKey])
-          .delete();
-        await db.records.delete(id);
+        await deleteRecordRows(db, id);
       }),
     );
   }

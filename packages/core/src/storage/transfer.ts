@@ -1,4 +1,3 @@
-import { Dexie } from 'dexie';
 import { InvalidOperationError, NotFoundError } from '../errors.js';
 import { type BucketId, type FileId, newId, type RecordId, type VersionId } from '../ids.js';
 import type { BagBucket, BagRecord } from '../model/bag-documents.js';
@@ -6,6 +5,7 @@ import type { Tags } from '../model/tags.js';
 import type { ImportReport, OnConflict, StagedFile, StagedImport } from '../worker/protocol.js';
 import { deleteData } from './chunks.js';
 import { mapErrors } from './map-storage-error.js';
+import { deleteBucketRows, deleteRecordRows, discardWrittenFile, startingWith } from './rows.js';
 import type {
   BucketRow,
   CofferDb,
@@ -47,9 +47,6 @@ export interface ExportPlan {
   buckets: PlannedBucket[];
   files: Map<FileId, FileRow>;
 }
-
-const range = <T extends string>(table: Dexie.Table, index: string, id: T) =>
-  table.where(index).between([id, Dexie.minKey], [id, Dexie.maxKey]);
 
 const tagsOf = (rows: { key: string; value: string }[]): Tags =>
   Object.fromEntries(rows.map((r) => [r.key, r.value]));
@@ -96,14 +93,14 @@ export async function readExportPlan(db: CofferDb, selection: ExportSelection): 
       const records: PlannedRecord[] = [];
       const owners = new Map<BucketId, RecordId>();
       for (const row of recordRows) {
-        const links = await range(db.recordsBuckets, '[recordId+bucketId]', row.id).toArray();
+        const links = await startingWith(db.recordsBuckets, '[recordId+bucketId]', row.id).toArray();
         const bucketIds = links.map((link) => link.bucketId as BucketId);
         const primary = typeof row.data._bucket === 'string' ? row.data._bucket : bucketIds[0];
         for (const bucketId of bucketIds)
           if (bucketId === primary && !owners.has(bucketId)) owners.set(bucketId, row.id);
-        const revisions = (await range(db.recordRevisions, '[recordId+revisionId]', row.id).toArray()).filter(
-          (revision) => selection.includeRevisions || revision.revisionId === row.revisionId,
-        );
+        const revisions = (
+          await startingWith(db.recordRevisions, '[recordId+revisionId]', row.id).toArray()
+        ).filter((revision) => selection.includeRevisions || revision.revisionId === row.revisionId);
         records.push({ row, bucketIds, revisions });
       }
 
@@ -132,10 +129,10 @@ export async function readExportPlan(db: CofferDb, selection: ExportSelection): 
           if (version.fileId) fileIds.add(version.fileId);
           versions.push({
             row: version,
-            tags: tagsOf(await range(db.objectTags, '[versionId+key]', version.versionId).toArray()),
+            tags: tagsOf(await startingWith(db.objectTags, '[versionId+key]', version.versionId).toArray()),
           });
         }
-        const tags = tagsOf(await range(db.bucketTags, '[bucketId+key]', bucketId).toArray());
+        const tags = tagsOf(await startingWith(db.bucketTags, '[bucketId+key]', bucketId).toArray());
         buckets.push({ row, tags, versions, owner: owners.get(bucketId) });
       }
 
@@ -263,20 +260,20 @@ export async function commitImport(
         const fresh = options.onConflict === 'new-ids';
         if (conflict && options.onConflict === 'replace') {
           if (unit.record && (await db.records.get(unit.record.id as RecordId))) {
-            for (const link of await range(
+            for (const link of await startingWith(
               db.recordsBuckets,
               '[recordId+bucketId]',
               unit.record.id,
             ).toArray()) {
-              await removeBucket(db, link.bucketId as BucketId);
+              await deleteBucketRows(db, link.bucketId as BucketId);
               report.buckets.replaced++;
             }
-            await removeRecord(db, unit.record.id as RecordId);
+            await deleteRecordRows(db, unit.record.id as RecordId);
             report.records.replaced++;
           }
           for (const bucket of unit.buckets) {
             if (await db.buckets.get(bucket.id as BucketId)) {
-              await removeBucket(db, bucket.id as BucketId);
+              await deleteBucketRows(db, bucket.id as BucketId);
               report.buckets.replaced++;
             }
           }
@@ -434,36 +431,7 @@ async function hasConflict(db: CofferDb, unit: Unit): Promise<boolean> {
   return false;
 }
 
-/** Remove a bucket with its versions, tags, heads and uploads; file instances stay for gc. */
-async function removeBucket(db: CofferDb, bucketId: BucketId): Promise<void> {
-  const versionIds = await db.objects.where('bucketId').equals(bucketId).primaryKeys();
-  for (const versionId of versionIds) await range(db.objectTags, '[versionId+key]', versionId).delete();
-  await db.objects.bulkDelete(versionIds);
-  await range(db.heads, '[bucketId+key]', bucketId).delete();
-  await range(db.bucketTags, '[bucketId+key]', bucketId).delete();
-  const uploadIds = await db.multipartUploads.where('bucketId').equals(bucketId).primaryKeys();
-  for (const uploadId of uploadIds) await range(db.parts, '[uploadId+partNumber]', uploadId).delete();
-  await db.multipartUploads.bulkDelete(uploadIds);
-  await db.recordsBuckets.where('bucketId').equals(bucketId).delete();
-  await db.buckets.delete(bucketId);
-}
-
-async function removeRecord(db: CofferDb, recordId: RecordId): Promise<void> {
-  await range(db.recordRevisions, '[recordId+revisionId]', recordId).delete();
-  await range(db.recordsBuckets, '[recordId+bucketId]', recordId).delete();
-  await db.records.delete(recordId);
-}
-
 /** Drop the file instances a failed import wrote, with their chunks. Readable files are never touched. */
 export async function discardStaged(db: CofferDb, fileIds: readonly FileId[]): Promise<void> {
-  for (const fileId of fileIds) {
-    await db
-      .transaction('rw', db.files, db.chunks, async () => {
-        const file = await db.files.get(fileId);
-        if (!file || file.readable) return;
-        await deleteData(db, file.dataIds);
-        await db.files.delete(fileId);
-      })
-      .catch(() => undefined);
-  }
+  for (const fileId of fileIds) await discardWrittenFile(db, fileId);
 }
