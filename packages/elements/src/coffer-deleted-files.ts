@@ -7,7 +7,7 @@ import { LiveQueryController } from './controllers/live-query-controller.js';
 import { checksumHex, formatAgo, formatBytes, formatDateTime } from './format.js';
 import { icons } from './icons.js';
 import { describeError } from './messages.js';
-import { baseStyles } from './styles.js';
+import { baseStyles, listStyles } from './styles.js';
 
 /** A deleted key: its delete marker and the newest version that still has bytes. */
 interface DeletedFile {
@@ -47,16 +47,10 @@ interface DeletedView {
 export class CofferDeletedFiles extends CofferElement {
   static override styles = [
     baseStyles,
+    listStyles,
     css`
       :host {
         display: block;
-      }
-      ul {
-        list-style: none;
-        margin: 0;
-        padding: 0;
-        display: grid;
-        gap: var(--_space-2);
       }
       li {
         display: grid;

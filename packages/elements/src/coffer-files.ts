@@ -11,7 +11,7 @@ import { LiveQueryController } from './controllers/live-query-controller.js';
 import { formatBytes } from './format.js';
 import { icons } from './icons.js';
 import { describeError } from './messages.js';
-import { baseStyles } from './styles.js';
+import { baseStyles, listStyles } from './styles.js';
 
 /**
  * How many files are written at once. Writes through `record.files` merge on the stored
@@ -54,6 +54,7 @@ interface FilesView {
 export class CofferFiles extends CofferElement {
   static override styles = [
     baseStyles,
+    listStyles,
     css`
       :host {
         display: block;
@@ -81,13 +82,6 @@ export class CofferFiles extends CofferElement {
       }
       .dropzone > .icon {
         color: var(--_accent);
-      }
-      ul {
-        list-style: none;
-        margin: 0;
-        padding: 0;
-        display: grid;
-        gap: var(--_space-2);
       }
       .stack {
         display: grid;

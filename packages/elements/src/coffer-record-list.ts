@@ -6,7 +6,7 @@ import { CofferElement } from './base-element.js';
 import { LiveQueryController } from './controllers/live-query-controller.js';
 import { formatAgo, formatDateTime } from './format.js';
 import { icons } from './icons.js';
-import { baseStyles } from './styles.js';
+import { baseStyles, listStyles } from './styles.js';
 
 /** Records are read from the coffer this many at a time. */
 const READ_PAGE = 500;
@@ -64,6 +64,7 @@ const summarize = (record: CofferRecord): RecordSummary => {
 export class CofferRecordList extends CofferElement {
   static override styles = [
     baseStyles,
+    listStyles,
     css`
       :host {
         display: block;
@@ -91,10 +92,6 @@ export class CofferRecordList extends CofferElement {
         width: auto;
       }
       ul {
-        list-style: none;
-        margin: 0;
-        padding: 0;
-        display: grid;
         gap: var(--_space-1);
       }
       a.item {

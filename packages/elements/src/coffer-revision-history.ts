@@ -5,7 +5,7 @@ import { LiveQueryController } from './controllers/live-query-controller.js';
 import { formatAgo, formatDateTime } from './format.js';
 import { describeError } from './messages.js';
 import { diffData, diffFiles, type FieldChange, userData } from './record-fields.js';
-import { baseStyles } from './styles.js';
+import { baseStyles, listStyles } from './styles.js';
 
 /** One revision as listed. */
 interface RevisionView {
@@ -43,15 +43,12 @@ const show = (value: unknown): string =>
 export class CofferRevisionHistory extends CofferElement {
   static override styles = [
     baseStyles,
+    listStyles,
     css`
       :host {
         display: block;
       }
       ol {
-        list-style: none;
-        margin: 0;
-        padding: 0;
-        display: grid;
         gap: var(--_space-3);
       }
       li {

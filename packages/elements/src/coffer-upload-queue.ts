@@ -2,7 +2,7 @@ import { css, html, LitElement } from 'lit';
 import { customElement, property } from 'lit/decorators.js';
 import { repeat } from 'lit/directives/repeat.js';
 import { formatBytes } from './format.js';
-import { baseStyles } from './styles.js';
+import { baseStyles, listStyles } from './styles.js';
 
 /**
  * Where an upload stands: `as const` object plus the union it derives.
@@ -59,16 +59,10 @@ export interface UploadItem {
 export class CofferUploadQueue extends LitElement {
   static override styles = [
     baseStyles,
+    listStyles,
     css`
       :host {
         display: block;
-      }
-      ul {
-        list-style: none;
-        margin: 0;
-        padding: 0;
-        display: grid;
-        gap: var(--_space-2);
       }
       li {
         display: grid;

@@ -6,7 +6,7 @@ import { CofferElement } from './base-element.js';
 import { LiveQueryController } from './controllers/live-query-controller.js';
 import { downloadFile } from './file-url.js';
 import { checksumHex, formatAgo, formatBytes, formatDateTime } from './format.js';
-import { baseStyles } from './styles.js';
+import { baseStyles, listStyles } from './styles.js';
 
 /**
  * Every version of one file, newest first: restore an older one (a new current version that
@@ -29,15 +29,12 @@ import { baseStyles } from './styles.js';
 export class CofferVersionHistory extends CofferElement {
   static override styles = [
     baseStyles,
+    listStyles,
     css`
       :host {
         display: block;
       }
       ol {
-        list-style: none;
-        margin: 0;
-        padding: 0;
-        display: grid;
         gap: 0;
       }
       li {

@@ -255,3 +255,23 @@ export const baseStyles = css`
     color: var(--_muted);
   }
 `;
+
+/**
+ * The list an element renders (a `ul` or an `ol`): no bullets or indentation, its items in a
+ * grid `--_space-2` apart. An element's own styles, placed after these, may set another `gap`.
+ *
+ * @example
+ * ```ts
+ * static override styles = [baseStyles, listStyles, css`ol { gap: 0; }`];
+ * ```
+ */
+export const listStyles = css`
+  ul,
+  ol {
+    list-style: none;
+    margin: 0;
+    padding: 0;
+    display: grid;
+    gap: var(--_space-2);
+  }
+`;
