@@ -7,7 +7,7 @@ import { LiveQueryController } from './controllers/live-query-controller.js';
 import { checksumHex, formatAgo, formatBytes, formatDateTime } from './format.js';
 import { icons } from './icons.js';
 import { describeError } from './messages.js';
-import { baseStyles, listStyles } from './styles.js';
+import { baseStyles, listElementStyles } from './styles.js';
 
 /** A deleted key: its delete marker and the newest version that still has bytes. */
 interface DeletedFile {
@@ -47,11 +47,8 @@ interface DeletedView {
 export class CofferDeletedFiles extends CofferElement {
   static override styles = [
     baseStyles,
-    listStyles,
+    listElementStyles,
     css`
-      :host {
-        display: block;
-      }
       li {
         display: grid;
         grid-template-columns: minmax(0, 1fr) auto;

@@ -11,7 +11,7 @@ import { LiveQueryController } from './controllers/live-query-controller.js';
 import { formatBytes } from './format.js';
 import { icons } from './icons.js';
 import { describeError } from './messages.js';
-import { baseStyles, listStyles } from './styles.js';
+import { baseStyles, listElementStyles } from './styles.js';
 
 /**
  * How many files are written at once. Writes through `record.files` merge on the stored
@@ -54,10 +54,9 @@ interface FilesView {
 export class CofferFiles extends CofferElement {
   static override styles = [
     baseStyles,
-    listStyles,
+    listElementStyles,
     css`
       :host {
-        display: block;
         position: relative;
       }
       .dropzone {

@@ -6,7 +6,7 @@ import { CofferElement } from './base-element.js';
 import { LiveQueryController } from './controllers/live-query-controller.js';
 import { formatAgo, formatDateTime } from './format.js';
 import { icons } from './icons.js';
-import { baseStyles, listStyles } from './styles.js';
+import { baseStyles, listElementStyles } from './styles.js';
 
 /** Records are read from the coffer this many at a time. */
 const READ_PAGE = 500;
@@ -64,11 +64,8 @@ const summarize = (record: CofferRecord): RecordSummary => {
 export class CofferRecordList extends CofferElement {
   static override styles = [
     baseStyles,
-    listStyles,
+    listElementStyles,
     css`
-      :host {
-        display: block;
-      }
       .tools {
         display: grid;
         grid-template-columns: 1fr auto;

@@ -5,7 +5,7 @@ import { LiveQueryController } from './controllers/live-query-controller.js';
 import { formatAgo, formatDateTime } from './format.js';
 import { describeError } from './messages.js';
 import { diffData, diffFiles, type FieldChange, userData } from './record-fields.js';
-import { baseStyles, listStyles } from './styles.js';
+import { baseStyles, listElementStyles } from './styles.js';
 
 /** One revision as listed. */
 interface RevisionView {
@@ -43,11 +43,8 @@ const show = (value: unknown): string =>
 export class CofferRevisionHistory extends CofferElement {
   static override styles = [
     baseStyles,
-    listStyles,
+    listElementStyles,
     css`
-      :host {
-        display: block;
-      }
       ol {
         gap: var(--_space-3);
       }

@@ -2,7 +2,7 @@ import { css, html, LitElement } from 'lit';
 import { customElement, property } from 'lit/decorators.js';
 import { repeat } from 'lit/directives/repeat.js';
 import { formatBytes } from './format.js';
-import { baseStyles, listStyles } from './styles.js';
+import { baseStyles, listElementStyles } from './styles.js';
 
 /**
  * Where an upload stands: `as const` object plus the union it derives.
@@ -59,11 +59,8 @@ export interface UploadItem {
 export class CofferUploadQueue extends LitElement {
   static override styles = [
     baseStyles,
-    listStyles,
+    listElementStyles,
     css`
-      :host {
-        display: block;
-      }
       li {
         display: grid;
         grid-template-columns: 1fr auto;

@@ -6,7 +6,7 @@ import { CofferElement } from './base-element.js';
 import { LiveQueryController } from './controllers/live-query-controller.js';
 import { downloadFile } from './file-url.js';
 import { checksumHex, formatAgo, formatBytes, formatDateTime } from './format.js';
-import { baseStyles, listStyles } from './styles.js';
+import { baseStyles, listElementStyles } from './styles.js';
 
 /**
  * Every version of one file, newest first: restore an older one (a new current version that
@@ -29,11 +29,8 @@ import { baseStyles, listStyles } from './styles.js';
 export class CofferVersionHistory extends CofferElement {
   static override styles = [
     baseStyles,
-    listStyles,
+    listElementStyles,
     css`
-      :host {
-        display: block;
-      }
       ol {
         gap: 0;
       }

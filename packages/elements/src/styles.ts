@@ -257,15 +257,19 @@ export const baseStyles = css`
 `;
 
 /**
- * The list an element renders (a `ul` or an `ol`): no bullets or indentation, its items in a
- * grid `--_space-2` apart. An element's own styles, placed after these, may set another `gap`.
+ * An element that is a block holding one list (a `ul` or an `ol`): the list has no bullets or
+ * indentation, its items in a grid `--_space-2` apart. An element's own styles, placed after
+ * these, may set another `gap`.
  *
  * @example
  * ```ts
- * static override styles = [baseStyles, listStyles, css`ol { gap: 0; }`];
+ * static override styles = [baseStyles, listElementStyles, css`ol { gap: 0; }`];
  * ```
  */
-export const listStyles = css`
+export const listElementStyles = css`
+  :host {
+    display: block;
+  }
   ul,
   ol {
     list-style: none;
