@@ -14,6 +14,16 @@ import { blob, caught, it } from '../helpers/coffer.js';
 const otherTab = (coffer: Coffer): Promise<Coffer> =>
   openCoffer({ name: coffer.name, chunkSize: 4, inlineBelow: 0 });
 
+/** Record `a` as read here, then committed with title `theirs` by a second tab (close it after). */
+async function staleRecord(coffer: Coffer): Promise<{ tab2: Coffer; mine: CofferRecord }> {
+  const tab2 = await otherTab(coffer);
+  const mine = await coffer.records.create({ title: 'a' });
+  const theirs = await tab2.records.get(mine.id);
+  theirs.data.title = 'theirs';
+  await theirs.commit();
+  return { tab2, mine };
+}
+
 const links = (coffer: Coffer) => coffer.context.db.recordsBuckets.toArray();
 
 describe('records.create', () => {
@@ -290,11 +300,7 @@ describe('record.commit, revisions and revert', () => {
   });
 
   it('refuses a commit when another tab committed in between', async ({ coffer }) => {
-    const tab2 = await otherTab(coffer);
-    const mine = await coffer.records.create({ title: 'a' });
-    const theirs = await tab2.records.get(mine.id);
-    theirs.data.title = 'theirs';
-    await theirs.commit();
+    const { tab2, mine } = await staleRecord(coffer);
     mine.data.title = 'mine';
 
     const error = await caught(() => mine.commit());
@@ -322,11 +328,7 @@ describe('record.commit, revisions and revert', () => {
   it('accepts a file write from a tab whose record is stale: a merge on the stored record', async ({
     coffer,
   }) => {
-    const tab2 = await otherTab(coffer);
-    const mine = await coffer.records.create({ title: 'a' });
-    const theirs = await tab2.records.get(mine.id);
-    theirs.data.title = 'theirs';
-    await theirs.commit();
+    const { tab2, mine } = await staleRecord(coffer);
     mine.data.title = 'mine';
 
     const file = await mine.files!.set('a.txt', blob('A'));
@@ -352,11 +354,7 @@ describe('record.commit, revisions and revert', () => {
   it('keeps a stale record behind after a file write, so that its data edits still conflict', async ({
     coffer,
   }) => {
-    const tab2 = await otherTab(coffer);
-    const mine = await coffer.records.create({ title: 'a' });
-    const theirs = await tab2.records.get(mine.id);
-    theirs.data.title = 'theirs';
-    await theirs.commit();
+    const { tab2, mine } = await staleRecord(coffer);
     mine.data.title = 'mine';
     await mine.files!.set('a.txt', blob('A'));
 
