@@ -5,7 +5,13 @@ import type { Tags } from '../model/tags.js';
 import type { ImportReport, OnConflict, StagedFile, StagedImport } from '../worker/protocol.js';
 import { deleteData } from './chunks.js';
 import { mapErrors } from './map-storage-error.js';
-import { deleteBucketRows, deleteRecordRows, discardWrittenFile, startingWith } from './rows.js';
+import {
+  deleteBucketRows,
+  deleteRecordRows,
+  discardWrittenFile,
+  startingWith,
+  versionTables,
+} from './rows.js';
 import type {
   BucketRow,
   CofferDb,
@@ -220,17 +226,11 @@ export async function commitImport(
   const stagedFiles = new Map(staged.files.map((f) => [f.bagId, f]));
 
   const tables = [
+    ...versionTables(db),
     db.records,
     db.recordRevisions,
     db.recordsBuckets,
-    db.buckets,
     db.bucketTags,
-    db.objects,
-    db.heads,
-    db.objectTags,
-    db.files,
-    db.chunks,
-    db.meta,
     db.locations,
     db.multipartUploads,
     db.parts,
