@@ -6,6 +6,7 @@ import {
   caught,
   dispose,
   freshCoffer,
+  heldStream,
   itWithMultipart as it,
   rowCounts,
   smallMultipart,
@@ -175,18 +176,7 @@ describe('gc', () => {
     const bucket = await coffer.buckets.create();
     const old = await bucket.objects.put('x', bytes(5));
     await old.remove();
-    let release!: () => void;
-    const gate = new Promise<void>((resolve) => {
-      release = resolve;
-    });
-    const source = new ReadableStream<Uint8Array>({
-      async pull(controller) {
-        controller.enqueue(bytes(8));
-        await gate;
-        controller.enqueue(bytes(8, 8));
-        controller.close();
-      },
-    });
+    const { source, release } = heldStream();
     const writing = bucket.objects.put('a', source);
     await new Promise((resolve) => setTimeout(resolve, 20));
 

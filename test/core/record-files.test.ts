@@ -9,7 +9,7 @@ import {
   sortedFilesFromBucket,
 } from '@coffer/core';
 import { describe, expect, vi } from 'vitest';
-import { blob, bytes, bytesOf, caught, it } from '../helpers/coffer.js';
+import { blob, bytes, bytesOf, caught, heldStream, it } from '../helpers/coffer.js';
 
 const MD5_A = 'md5:7fc56270e7a70fa81a5935b72eacbe29';
 
@@ -744,19 +744,8 @@ describe('record.files.set and gc', () => {
     vi.stubGlobal('navigator', { locks });
     try {
       const record = await coffer.records.create({ title: 'Survey 12' });
-      let release!: () => void;
-      const gate = new Promise<void>((resolve) => {
-        release = resolve;
-      });
+      const { source, release } = heldStream();
       let loaded = 0;
-      const source = new ReadableStream<Uint8Array>({
-        async pull(controller) {
-          controller.enqueue(bytes(8));
-          await gate;
-          controller.enqueue(bytes(8, 8));
-          controller.close();
-        },
-      });
       const writing = record.files!.set('a.bin', source, {
         onProgress: (p) => {
           loaded = p.loaded;

@@ -83,6 +83,26 @@ export function streamOf(pieces: (string | Uint8Array)[], error?: unknown): Read
   });
 }
 
+/**
+ * A stream of `bytes(8)` then `bytes(8, 8)` that holds the second piece back until `release()`:
+ * a write caught halfway.
+ */
+export function heldStream(): { source: ReadableStream<Uint8Array>; release: () => void } {
+  let release!: () => void;
+  const gate = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  const source = new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      controller.enqueue(bytes(8));
+      await gate;
+      controller.enqueue(bytes(8, 8));
+      controller.close();
+    },
+  });
+  return { source, release };
+}
+
 /** Every bytes of a stream, joined. */
 export async function readAll(stream: ReadableStream<Uint8Array>): Promise<Uint8Array> {
   const parts: Uint8Array[] = [];
