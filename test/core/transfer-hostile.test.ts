@@ -67,6 +67,15 @@ const indexOf = (haystack: Uint8Array, needle: Uint8Array): number => {
   return -1;
 };
 
+/** The bag with the bucket document beside its record document edited by `edit`, resealed. */
+const editBucketDocument = (
+  { entries, record }: Bag,
+  edit: (json: Record<string, unknown>) => void,
+): Blob => {
+  const bucket = record.replace(/record\.json$/, 'bucket.json');
+  return reseal({ ...entries, [bucket]: editJson(entries[bucket], edit) });
+};
+
 interface HostileCase {
   name: string;
   reason: string;
@@ -238,28 +247,18 @@ const cases: HostileCase[] = [
   {
     name: 'a bucket document with a key holding NUL',
     reason: 'invalid-document',
-    make: ({ entries, record }) => {
-      const bucket = record.replace(/record\.json$/, 'bucket.json');
-      return reseal({
-        ...entries,
-        [bucket]: editJson(entries[bucket], (json) => {
-          (json.versions as { key: string }[])[0]!.key = 'a\u0000b';
-        }),
-      });
-    },
+    make: (bag) =>
+      editBucketDocument(bag, (json) => {
+        (json.versions as { key: string }[])[0]!.key = 'a\u0000b';
+      }),
   },
   {
     name: 'a bucket document with two heads for one key',
     reason: 'invalid-document',
-    make: ({ entries, record }) => {
-      const bucket = record.replace(/record\.json$/, 'bucket.json');
-      return reseal({
-        ...entries,
-        [bucket]: editJson(entries[bucket], (json) => {
-          for (const version of json.versions as { key: string }[]) version.key = 'same.txt';
-        }),
-      });
-    },
+    make: (bag) =>
+      editBucketDocument(bag, (json) => {
+        for (const version of json.versions as { key: string }[]) version.key = 'same.txt';
+      }),
   },
 ];
 
