@@ -287,6 +287,12 @@ if (wanted('inline')) {
   }
 }
 
+if (only?.has('rangeprobe')) {
+  await source(Number(args.size ?? 64), Boolean(args.file));
+  for (let i = 0; i < 2; i++)
+    log(JSON.stringify(await call('rangeProbe', 30)), `load ${round(os.loadavg()[0])}`);
+}
+
 if (wanted('tune')) {
   // The write path before this tuning (8 MiB chunks, one transaction and one heartbeat per
   // chunk, each chunk hashed from its own stream) against the tuned one, in the same run.
@@ -446,7 +452,10 @@ if (wanted('reads')) {
     ranges,
     mibps: { stream, blob, raw },
     rangeMs: range,
+    rangeColdMs: pick('cofferRangeCold'),
     rawRangeMs: rawRange,
+    rangeLookupMs: pick('cofferRangeLookup'),
+    rawRangeLookupMs: pick('rawRangeLookup'),
     all,
   };
   row(
@@ -475,6 +484,24 @@ if (wanted('reads')) {
     range / rawRange,
     '< 20 ms',
     range < 20,
+  );
+  row(
+    `64 KiB range, first read in its chunk (median)`,
+    pick('cofferRangeCold'),
+    'ms',
+    `raw IDB Blob slice ${round(rawRange)} ms`,
+    pick('cofferRangeCold') / rawRange,
+    '< 20 ms',
+    pick('cofferRangeCold') < 20,
+  );
+  row(
+    `64 KiB range: finding the Blob (rows)`,
+    pick('cofferRangeLookup'),
+    'ms',
+    `raw IDB get ${round(pick('rawRangeLookup'))} ms`,
+    pick('cofferRangeLookup') / pick('rawRangeLookup'),
+    '—',
+    undefined,
   );
 }
 

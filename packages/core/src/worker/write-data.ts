@@ -352,6 +352,14 @@ export async function writeData(
           reader.releaseLock();
         }
       }
+      if (loaded !== source.size) {
+        // The slices stored and the bytes hashed must be the same bytes.
+        throw new UnexpectedFileSizeError('The source changed while it was read.', {
+          ...context,
+          expected: source.size,
+          actual: loaded,
+        });
+      }
     }
     for await (const chunk of whole ? [] : chunksOf(source, request.chunkSize)) {
       throwIfAborted(signal);
