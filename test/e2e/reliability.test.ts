@@ -160,7 +160,8 @@ describe('gc in one tab during a record-files write in another', () => {
     const piece = 4 * MiB;
     const { recordId } = await writer.evaluate(async (piece) => {
       const { core, patterned, sha256, state } = window.fixture;
-      const coffer = await core.openCoffer({ name: 'record-lock' });
+      // 8 MiB chunks, so that progress passes 16 MiB while the stream is held.
+      const coffer = await core.openCoffer({ name: 'record-lock', chunkSize: 8 * 1024 * 1024 });
       const record = await coffer.records.create({ title: 'survey' });
       const pieces = await Promise.all(
         [0, 1, 2, 3, 4].map(async (seed) => new Uint8Array(await patterned(piece, 30 + seed).arrayBuffer())),
