@@ -550,6 +550,10 @@ const cases = {
       }
       const { cofferStream, cofferBlob, raw } = took as Record<'cofferStream' | 'cofferBlob' | 'raw', number>;
       let t: number;
+      // Range reads through a second connection, whose handle cache the full reads above have
+      // not filled: the first read in each chunk gets its row, as after opening a coffer.
+      const reopened = await openCoffer({ name: coffer.name });
+      const ranged = (await (await reopened.buckets.get(bucket.id))!.objects.get('file.bin'))!;
       const cofferRange: number[] = [];
       const rawRange: number[] = [];
       const cofferRangeCold: number[] = [];
@@ -560,7 +564,7 @@ const cases = {
       for (let i = 0; i < ranges; i++) {
         const start = Math.floor(Math.random() * (size - 64 * KiB));
         t = performance.now();
-        const range = await version.slice(start, start + 64 * KiB);
+        const range = await ranged.slice(start, start + 64 * KiB);
         cofferLookup.push(performance.now() - t);
         const a = await range.arrayBuffer();
         cofferRange.push(performance.now() - t);
@@ -575,6 +579,7 @@ const cases = {
         rawRange.push(performance.now() - t);
         if (a.byteLength !== b.byteLength) throw new Error('range sizes differ');
       }
+      reopened.close();
       return {
         cofferStream,
         cofferBlob,
