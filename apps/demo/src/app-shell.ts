@@ -381,7 +381,7 @@ export class CofferApp extends LitElement {
                 <aside class="card" aria-label="Records">
                   <header>
                     <h2>Records</h2>
-                    <button class="primary" @click=${this._create}>+ New record</button>
+                    <button class="primary" ?disabled=${!this.coffer} @click=${this._create}>+ New record</button>
                   </header>
                   <coffer-record-list .selected=${route.view === 'record' ? route.id : undefined}></coffer-record-list>
                 </aside>
@@ -418,7 +418,7 @@ export class CofferApp extends LitElement {
         Each record holds a description and files with every version kept. Everything stays in this browser and
         works offline.
       </p>
-      <button class="primary" @click=${this._create}>+ New record</button>
+      <button class="primary" ?disabled=${!this.coffer} @click=${this._create}>+ New record</button>
     </div>`;
   }
 
