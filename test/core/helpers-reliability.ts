@@ -1,4 +1,5 @@
 import type { Coffer, FileId } from '@coffer/core';
+import { writableFileRow } from '../../packages/core/src/storage/rows.js';
 
 /** Flip one bit of byte `at` of a file's stored bytes, in place, as disk corruption would. */
 export async function flipStoredByte(coffer: Coffer, fileId: FileId, at: number): Promise<void> {
@@ -28,21 +29,17 @@ export async function flipStoredByte(coffer: Coffer, fileId: FileId, at: number)
 export async function abandonWrite(coffer: Coffer, bytes: Uint8Array, updated = Date.now()): Promise<FileId> {
   const { db, settings } = coffer.context;
   const fileId = crypto.randomUUID() as FileId;
-  await db.files.add({
-    id: fileId,
-    location: settings.location,
-    size: 0,
-    checksum: null,
-    sha256: null,
-    readable: 0,
-    writable: 1,
-    lastCheck: null,
-    lastCheckAt: null,
-    extents: [{ dataId: fileId, size: 0, chunkSize: settings.chunkSize }],
-    dataIds: [fileId],
-    created: updated,
-    updated,
-  });
+  await db.files.add(
+    writableFileRow(
+      {
+        id: fileId,
+        location: settings.location,
+        size: 0,
+        extents: [{ dataId: fileId, size: 0, chunkSize: settings.chunkSize }],
+      },
+      updated,
+    ),
+  );
   for (let offset = 0; offset < bytes.length; offset += settings.chunkSize) {
     const slice = bytes.slice(offset, offset + settings.chunkSize);
     await db.chunks.put({ dataId: fileId, offset, size: slice.length, data: slice.buffer });

@@ -5,7 +5,7 @@ import { checkParts, type UploadShape } from '../model/multipart.js';
 import { type BucketStore, bucketNotFound, toLimits } from './bucket-store.js';
 import { deleteData } from './chunks.js';
 import { mapErrors } from './map-storage-error.js';
-import { resized, startingWith, versionTables } from './rows.js';
+import { resized, startingWith, versionTables, writableFileRow } from './rows.js';
 import type {
   BucketRow,
   CofferDb,
@@ -89,21 +89,9 @@ export class MultipartStore {
         assertFits(limits, upload.size, upload.key);
         const now = Date.now();
         const fileId = newId<FileId>();
-        await db.files.add({
-          id: fileId,
-          location: upload.location,
-          size: upload.size,
-          checksum: null,
-          sha256: null,
-          readable: 0,
-          writable: 1,
-          lastCheck: null,
-          lastCheckAt: null,
-          extents: [],
-          dataIds: [],
-          created: now,
-          updated: now,
-        });
+        await db.files.add(
+          writableFileRow({ id: fileId, location: upload.location, size: upload.size, extents: [] }, now),
+        );
         const row: MultipartUploadRow = {
           uploadId: newId<UploadId>(),
           bucketId: bucket.id,

@@ -1,7 +1,7 @@
 import { type Collection, Dexie, type IndexableType, type Table } from 'dexie';
 import type { BucketId, FileId, RecordId } from '../ids.js';
 import { deleteData } from './chunks.js';
-import type { BucketRow, CofferDb } from './schema.js';
+import type { BucketRow, CofferDb, Extent, FileRow } from './schema.js';
 
 /** The bounds of every compound key that begins with `prefix`, for `Collection.between`. */
 export const prefixRange = (...prefix: IndexableType[]) =>
@@ -81,3 +81,23 @@ export async function discardWrittenFile(db: CofferDb, fileId: FileId): Promise<
     })
     .catch(() => undefined);
 }
+
+/**
+ * A new file instance in Invenio's first state: writable, not readable, no checksum yet.
+ * Every write path (a plain write, a multipart upload) starts from this row.
+ */
+export const writableFileRow = (
+  file: { id: FileId; location: string; size: number; extents: Extent[] },
+  now = Date.now(),
+): FileRow => ({
+  ...file,
+  checksum: null,
+  sha256: null,
+  readable: 0,
+  writable: 1,
+  lastCheck: null,
+  lastCheckAt: null,
+  dataIds: file.extents.map((extent) => extent.dataId),
+  created: now,
+  updated: now,
+});

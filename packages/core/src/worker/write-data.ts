@@ -4,6 +4,7 @@ import type { FileId } from '../ids.js';
 import { sizeLimitError } from '../model/limits.js';
 import { deleteData, putChunks, readStream } from '../storage/chunks.js';
 import { mapStorageError } from '../storage/map-storage-error.js';
+import { writableFileRow } from '../storage/rows.js';
 import type { ChunkRow, CofferDb } from '../storage/schema.js';
 import type {
   ByteSource,
@@ -420,22 +421,14 @@ export async function ingestFile(
   request: IngestFileRequest,
   hooks: OperationHooks = {},
 ): Promise<WriteResult> {
-  const now = Date.now();
-  await db.files.add({
-    id: request.fileId,
-    location: request.location,
-    size: 0,
-    checksum: null,
-    sha256: null,
-    readable: 0,
-    writable: 1,
-    lastCheck: null,
-    lastCheckAt: null,
-    extents: [{ dataId: request.fileId, size: 0, chunkSize: request.chunkSize }],
-    dataIds: [request.fileId],
-    created: now,
-    updated: now,
-  });
+  await db.files.add(
+    writableFileRow({
+      id: request.fileId,
+      location: request.location,
+      size: 0,
+      extents: [{ dataId: request.fileId, size: 0, chunkSize: request.chunkSize }],
+    }),
+  );
   try {
     return await writeData(db, { ...request, dataId: request.fileId, heartbeat: request.fileId }, hooks);
   } catch (error) {
