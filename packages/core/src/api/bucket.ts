@@ -10,7 +10,7 @@ import type { CofferContext } from './context.js';
 import { withWriteLock } from './maintenance.js';
 import { BucketMultipart } from './multipart.js';
 import { ObjectVersion } from './object-version.js';
-import { commitOrDiscard, type PutOptions, writeFile } from './write-file.js';
+import { commitOrDiscard, type PutOptions, writeFile, writtenVersion } from './write-file.js';
 
 /**
  * Settings of a new bucket.
@@ -261,14 +261,7 @@ export class BucketObjects {
     const bucketRow = await context.store.getWritableBucket(this.bucket.id, key);
     const content = await writeFile(context, bucketRow, key, source, options);
     const { version, bucket } = await commitOrDiscard(context, content, options.signal, () =>
-      context.store.addVersion({
-        bucketId: bucketRow.id,
-        key,
-        content,
-        mimetype: options.mimetype ?? null,
-        tags: options.tags ?? {},
-        dedupe: context.settings.dedupe,
-      }),
+      context.store.addVersion(writtenVersion(context, bucketRow.id, key, content, options)),
     );
     this.bucket.row = bucket;
     return new ObjectVersion(context, version);

@@ -20,7 +20,7 @@ import { FileObject } from './file-object.js';
 import { withWriteLock } from './maintenance.js';
 import type { ObjectVersion } from './object-version.js';
 import type { CofferRecord, Records } from './records.js';
-import { commitOrDiscard, type PutOptions, writeFile } from './write-file.js';
+import { commitOrDiscard, type PutOptions, writeFile, writtenVersion } from './write-file.js';
 
 /** Options of {@link RecordFiles.set}. */
 export interface SetFileOptions extends PutOptions {
@@ -111,14 +111,9 @@ export class RecordFiles {
     const content = await writeFile(context, bucket, key, source, put);
     return commitOrDiscard(context, content, put.signal, () =>
       this.write(async (current) => {
-        const { version } = await context.store.addVersion({
-          bucketId: this.bucketId,
-          key,
-          content,
-          mimetype: put.mimetype ?? null,
-          tags: put.tags ?? {},
-          dedupe: context.settings.dedupe,
-        });
+        const { version } = await context.store.addVersion(
+          writtenVersion(context, this.bucketId, key, content, put),
+        );
         const known = current.some((entry) => entry.key === key);
         const patched = (extra: Record<string, unknown>) =>
           metadata ? patchMetadata(extra, metadata) : extra;

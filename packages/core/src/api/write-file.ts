@@ -3,7 +3,7 @@ import { type FileId, newId } from '../ids.js';
 import { validateKey } from '../model/key.js';
 import { assertFits, assertWritable, sizeLimit } from '../model/limits.js';
 import { type Tags, validateTags } from '../model/tags.js';
-import { toLimits, type VersionContent } from '../storage/bucket-store.js';
+import { type NewVersion, toLimits, type VersionContent } from '../storage/bucket-store.js';
 import { discardWrittenFile } from '../storage/rows.js';
 import type { BucketRow } from '../storage/schema.js';
 import type { ByteSource, OperationHooks } from '../worker/protocol.js';
@@ -102,3 +102,19 @@ export async function commitOrDiscard<T>(
     throw error;
   }
 }
+
+/** The new head version that written `content` becomes, with the write's mimetype and tags. */
+export const writtenVersion = (
+  context: CofferContext,
+  bucketId: BucketRow['id'],
+  key: string,
+  content: VersionContent,
+  options: PutOptions,
+): NewVersion => ({
+  bucketId,
+  key,
+  content,
+  mimetype: options.mimetype ?? null,
+  tags: options.tags ?? {},
+  dedupe: context.settings.dedupe,
+});
