@@ -291,6 +291,57 @@ describe('record.commit, revisions and revert', () => {
     expect((await record.revisions()).map((r) => r.data.title)).toEqual(['a', 'b', 'a']);
   });
 
+  it('reverts the metadata and keeps the current files, their order and their metadata', async ({
+    coffer,
+  }) => {
+    const record = await coffer.records.create({ title: 'first', keywords: ['a'] });
+    const keys = Array.from({ length: 9 }, (_, i) => `file-${i + 1}.txt`);
+    for (const key of keys) await record.files!.set(key, blob(key));
+    for (const key of keys) await record.files!.setMetadata(key, { description: `about ${key}` });
+    const order = [...keys].reverse();
+    await record.files!.sortBy(order);
+    record.data.title = 'second';
+    record.data.keywords = ['b'];
+    await record.commit();
+    await record.bucket!.lock();
+
+    await record.revert(1);
+
+    const stored = await coffer.records.get(record.id);
+    expect(stored.data.title).toBe('first');
+    expect(stored.data.keywords).toEqual(['a']);
+    expect(stored.data._files?.map((f) => [f.key, f.description])).toEqual(
+      order.map((key) => [key, `about ${key}`]),
+    );
+    expect(record.data._files).toEqual(stored.data._files);
+    expect(await record.files!.dumps()).toEqual(stored.data._files);
+    expect(await record.files!.count()).toBe(9);
+    expect(record.revisionId).toBe(stored.revisionId);
+  });
+
+  it('reverts to a revision with files that were deleted since without bringing their entries back', async ({
+    coffer,
+  }) => {
+    const record = await coffer.records.create({ title: 'a' });
+    await record.files!.set('gone.txt', blob('x'), { metadata: { description: 'old' } });
+    await record.files!.set('kept.txt', blob('y'));
+    await record.files!.delete('gone.txt');
+
+    await record.revert(2);
+
+    expect(record.data._files?.map((f) => f.key)).toEqual(['kept.txt']);
+    expect((await coffer.records.get(record.id)).data._files?.map((f) => f.key)).toEqual(['kept.txt']);
+  });
+
+  it('refuses to revert a record that another tab changed since it was read', async ({ coffer }) => {
+    const { tab2, mine } = await staleRecord(coffer);
+
+    const error = await caught(() => mine.revert(0));
+
+    expect(error).toMatchObject({ code: 'REVISION_CONFLICT', expected: 0, actual: 1 });
+    tab2.close();
+  });
+
   it('refuses to revert to a revision that does not exist', async ({ coffer }) => {
     const record = await coffer.records.create({});
 

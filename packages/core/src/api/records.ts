@@ -309,27 +309,39 @@ export class CofferRecord {
   }
 
   /**
-   * Store the data of revision `revisionId` as a new revision (history is append-only). Its
-   * `_files` comes back as it was (order and metadata); the bucket is not touched, and
-   * `files.flush()` brings `_files` up to date with it.
+   * Revert the record's metadata to revision `revisionId`, as a new revision (history is
+   * append-only). Every field of that revision comes back except `_files`: the files stay as
+   * they are now. The bucket is the truth, and a revert never touches it (a locked bucket
+   * changes nothing), so `_files` is rebuilt in the same transaction from the bucket's live
+   * heads, in the record's current order, each entry with its current extra metadata
+   * (descriptions, rename lineage); files deleted since that revision do not come back, and
+   * files added since stay. `_bucket` is kept. Unsaved edits of {@link CofferRecord.data} are
+   * replaced by the stored result.
    *
-   * @throws {NotFoundError} (`resource: 'revision'`) for an unknown revision; as {@link CofferRecord.commit}.
+   * To bring back an old file, restore one of its versions instead (`version.restore()`, or
+   * {@link RecordFiles.restoreVersion}).
+   *
+   * @throws {NotFoundError} (`resource: 'revision'`) for an unknown revision;
+   *   {@link RevisionConflictError} when another writer stored a revision since this record
+   *   was read; as {@link CofferRecord.commit}.
    */
   async revert(revisionId: number): Promise<void> {
-    const revision = await this.records.store.revision(this.id, revisionId);
-    if (!revision) {
-      throw Object.assign(
-        new NotFoundError(`Record ${this.id} has no revision ${revisionId}.`, {
-          recordId: this.id,
-          expected: revisionId,
-        }),
-        { resource: 'revision' },
-      );
-    }
-    const data = copyJson(revision.data) as RecordData;
-    this.keepBucket(data);
-    await this.store(data);
-    this.data = copyJson(data);
+    const { validator, store } = this.records;
+    await validator.prepare();
+    this.row = await store.revert(
+      this.id,
+      this.revisionId,
+      revisionId,
+      this.files?.bucketId,
+      (data) => {
+        this.keepBucket(data);
+        return data;
+      },
+      (stored) => validator.check(stored),
+    );
+    this.data = copyJson(this.row.data);
+    this.filesRevision = Math.max(this.filesRevision, this.row.revisionId);
+    this.pruneFilesWrites();
   }
 
   /**

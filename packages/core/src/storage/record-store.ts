@@ -57,6 +57,15 @@ export const recordNotFound = (recordId: string): NotFoundError =>
     resource: 'record',
   });
 
+export const revisionNotFound = (recordId: string, revisionId: number): NotFoundError =>
+  Object.assign(
+    new NotFoundError(`Record ${recordId} has no revision ${revisionId}.`, {
+      recordId,
+      expected: revisionId,
+    }),
+    { resource: 'revision' },
+  );
+
 /**
  * Records, their revisions and their bucket links. A write through `record.files` runs the
  * bucket store's own operations inside the record's transaction, so that the new version, the
@@ -270,6 +279,48 @@ export class RecordStore {
         const unchanged = files === undefined || JSON.stringify(files) === JSON.stringify(row.data._files);
         const stored = unchanged ? row : await this.storeRevision(row, { ...row.data, _files: files }, check);
         return { row: stored, before: row.revisionId, bucket: await db.buckets.get(bucketId), result };
+      }),
+    );
+  }
+
+  /**
+   * Store the data of revision `revisionId` as the record's new revision, with the files the
+   * record has now: a revert is of the metadata, never of the files.
+   *
+   * - Every field but `_files` comes from the old revision (then `prepare`, which puts `_bucket` back).
+   * - `_files` is rebuilt in the same transaction from the bucket's live heads (the truth), in the
+   *   current order, each entry with its current extra metadata (description, rename lineage…);
+   *   entries of files deleted since stay out. A record without a bucket keeps its current `_files`.
+   * - The bucket is only read, so a locked bucket changes nothing.
+   *
+   * @throws {NotFoundError} (`resource: 'revision'`) for an unknown revision; as {@link commit}.
+   */
+  async revert(
+    id: RecordId,
+    expectedRevision: number,
+    revisionId: number,
+    bucketId: BucketId | undefined,
+    prepare: (data: RecordData) => RecordData,
+    check: DataCheck,
+  ): Promise<RecordRow> {
+    const { db } = this;
+    return mapErrors(() =>
+      db.transaction('rw', this.allTables, async () => {
+        const row = await this.writable(id, expectedRevision);
+        const revision = await db.recordRevisions.get([id, revisionId]);
+        if (!revision) throw revisionNotFound(id, revisionId);
+        const { _files: _old, ...fields } = revision.data as RecordData;
+        const data = prepare(fields as RecordData);
+        delete data._files;
+        const current = (row.data as RecordData)._files;
+        if (bucketId === undefined) {
+          if (current !== undefined) data._files = current;
+        } else {
+          const entries = buildEntries((await this.liveHeads(bucketId)).map(toHead), orderOf(current));
+          const files = filesField(current === undefined ? data : { ...data, _files: current }, entries);
+          if (files !== undefined) data._files = files;
+        }
+        return this.storeRevision(row, data, check);
       }),
     );
   }
