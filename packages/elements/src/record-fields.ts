@@ -108,7 +108,7 @@ export function diffData(before: Record<string, unknown>, after: Record<string, 
 
 /** What happened to a record's files between two revisions, one sentence per change. */
 export function diffFiles(before: unknown, after: unknown): string[] {
-  type Entry = { key: string; file_id?: string; version_id?: string };
+  type Entry = { key: string; file_id?: string; version_id?: string; description?: unknown };
   const entries = (value: unknown): Entry[] =>
     Array.isArray(value) ? value.filter((e): e is Entry => typeof (e as Entry)?.key === 'string') : [];
   const a = entries(before);
@@ -118,16 +118,24 @@ export function diffFiles(before: unknown, after: unknown): string[] {
   const now = byKey(b);
   const changes: string[] = [];
   const renamedFrom = new Set<string>();
+  const described = (old: Entry, entry: Entry) => {
+    const from = typeof old.description === 'string' ? old.description : '';
+    const to = typeof entry.description === 'string' ? entry.description : '';
+    if (from === to) return;
+    changes.push(to === '' ? `Removed the description of ${entry.key}` : `Described ${entry.key}: “${to}”`);
+  };
   for (const entry of b) {
     const old = was.get(entry.key);
     if (old) {
       if (old.version_id !== entry.version_id) changes.push(`New version of ${entry.key}`);
+      described(old, entry);
       continue;
     }
     const source = a.find((e) => !now.has(e.key) && e.file_id === entry.file_id);
     if (source) {
       renamedFrom.add(source.key);
-      changes.push(`Renamed ${source.key} to ${entry.key}`);
+      changes.push(`Renamed ${source.key} → ${entry.key}`);
+      described(source, entry);
     } else {
       changes.push(`Added ${entry.key}`);
     }
@@ -136,6 +144,6 @@ export function diffFiles(before: unknown, after: unknown): string[] {
     if (!now.has(entry.key) && !renamedFrom.has(entry.key)) changes.push(`Removed ${entry.key}`);
   }
   const order = (list: Entry[]) => list.map((e) => e.key).filter((k) => was.has(k) && now.has(k));
-  if (changes.length === 0 && order(a).join('\0') !== order(b).join('\0')) changes.push('Reordered files');
+  if (order(a).join('\0') !== order(b).join('\0')) changes.push('Reordered files');
   return changes;
 }

@@ -1,0 +1,91 @@
+import '@coffer/elements';
+import type { CofferRevisionHistory } from '@coffer/elements';
+import { describe, expect } from 'vitest';
+import { it } from '../helpers/coffer.js';
+import { mount, text, until } from '../helpers/elements.js';
+
+const button = (el: Element, label: string | RegExp): HTMLButtonElement | undefined =>
+  [...el.shadowRoot!.querySelectorAll('button')].find((b) =>
+    typeof label === 'string' ? b.textContent?.trim() === label : label.test(b.textContent ?? ''),
+  );
+
+describe('coffer-revision-history', () => {
+  it('says which files each revision changed: added, described, reordered', async ({ coffer }) => {
+    const record = await coffer.records.create({ title: 'r' });
+    await record.files!.set('a.txt', new Blob(['a']));
+    await record.files!.set('b.txt', new Blob(['b']));
+    await record.files!.setMetadata('a.txt', { description: 'North wall' });
+    await record.files!.sortBy(['b.txt']);
+    await record.files!.rename('b.txt', 'c.txt');
+
+    const history = await mount('coffer-revision-history', {
+      coffer,
+      recordId: record.id,
+    } as Partial<CofferRevisionHistory>);
+    await until(() => text(history).includes('Revision 5'));
+
+    const said = text(history);
+    expect(said).toContain('Added a.txt');
+    expect(said).toContain('Added b.txt');
+    expect(said).toContain('Described a.txt: “North wall”');
+    expect(said).toContain('Reordered files');
+    expect(said).toContain('Renamed b.txt → c.txt');
+    expect(said).not.toContain('files changed');
+    history.remove();
+  });
+
+  it('asks before a revert, shows the details it changes back, and keeps the files', async ({ coffer }) => {
+    const record = await coffer.records.create({ title: 'First title' });
+    for (const key of ['one.txt', 'two.txt', 'three.txt']) await record.files!.set(key, new Blob([key]));
+    await record.files!.setMetadata('two.txt', { description: 'kept' });
+    await record.files!.sortBy(['three.txt', 'two.txt', 'one.txt']);
+    record.data.title = 'Second title';
+    await record.commit();
+    const history = await mount('coffer-revision-history', {
+      coffer,
+      recordId: record.id,
+    } as Partial<CofferRevisionHistory>);
+    await until(() => !!button(history, 'Revert to revision 1'));
+
+    button(history, 'Revert to revision 1')!.click();
+    await until(() => !!history.shadowRoot!.querySelector('.confirm'));
+
+    const confirm = history.shadowRoot!.querySelector('.confirm')!;
+    expect(confirm.textContent!.replace(/\s+/g, ' ')).toContain('Second title → First title');
+    expect(confirm.textContent!.replace(/\s+/g, ' ')).toContain('Files are not changed: the 3 files stay');
+    expect(history.shadowRoot!.activeElement?.textContent?.trim()).toBe('Revert to revision 1');
+    expect((await coffer.records.get(record.id)).revisionId).toBe(6);
+
+    (confirm.querySelector('button.primary') as HTMLButtonElement).click();
+
+    await until(async () => (await coffer.records.get(record.id)).revisionId === 7);
+    const stored = await coffer.records.get(record.id);
+    expect(stored.data.title).toBe('First title');
+    expect(stored.data._files?.map((f) => [f.key, f.description])).toEqual([
+      ['three.txt', undefined],
+      ['two.txt', 'kept'],
+      ['one.txt', undefined],
+    ]);
+    await until(() => text(history).includes('Reverted to revision 1'));
+    history.remove();
+  });
+
+  it('cancels a revert without changing anything', async ({ coffer }) => {
+    const record = await coffer.records.create({ title: 'a' });
+    record.data.title = 'b';
+    await record.commit();
+    const history = await mount('coffer-revision-history', {
+      coffer,
+      recordId: record.id,
+    } as Partial<CofferRevisionHistory>);
+    await until(() => !!button(history, 'Revert to revision 0'));
+
+    button(history, 'Revert to revision 0')!.click();
+    await until(() => !!button(history, 'Cancel'));
+    button(history, 'Cancel')!.click();
+
+    await until(() => !history.shadowRoot!.querySelector('.confirm'));
+    expect((await coffer.records.get(record.id)).revisionId).toBe(1);
+    history.remove();
+  });
+});
