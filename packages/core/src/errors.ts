@@ -512,6 +512,48 @@ export class UnsupportedEnvironmentError extends CofferError {
   override readonly code: string = 'UNSUPPORTED_ENVIRONMENT';
 }
 
+/**
+ * A sync journal entry that breaks the protocol (`coffer-sync/1`): the wrong shape, an invalid
+ * id, key, size or checksum, record data that is not a bounded JSON object. Such an entry changes
+ * nothing. `device` and `seq` name the entry, `opIndex` the op at fault (absent when the fault is
+ * in the entry itself) and `field` its path in the entry, such as `ops[3].checksum`.
+ *
+ * @example
+ * ```ts
+ * try { parseJournalEntry(json, { device, seq }); }
+ * catch (e) { if (e instanceof SyncError) console.warn(e.device, e.seq, e.opIndex, e.field); }
+ * ```
+ */
+export class SyncError extends CofferError {
+  override readonly code: string = 'SYNC_INVALID_JOURNAL';
+  /** The device whose journal holds the entry. */
+  device?: string;
+  /** The entry's sequence number in that journal. */
+  seq?: number;
+  /** The index of the op at fault in the entry's `ops`. */
+  opIndex?: number;
+  /** The path of the value at fault in the entry, e.g. `ops[3].parents[0]`. */
+  field?: string;
+
+  constructor(
+    message: string,
+    context: ErrorContext & {
+      cause?: unknown;
+      device?: string;
+      seq?: number;
+      opIndex?: number;
+      field?: string;
+    } = {},
+  ) {
+    const { device, seq, opIndex, field, ...rest } = context;
+    super(message, rest);
+    if (device !== undefined) this.device = device;
+    if (seq !== undefined) this.seq = seq;
+    if (opIndex !== undefined) this.opIndex = opIndex;
+    if (field !== undefined) this.field = field;
+  }
+}
+
 /** Every error class by name, so errors can cross the worker boundary and come back typed. */
 export const errorClasses: Record<string, new (...args: never[]) => CofferError> = {
   CofferError,
@@ -545,6 +587,7 @@ export const errorClasses: Record<string, new (...args: never[]) => CofferError>
   MultipartInvalidSizeError,
   AbortError,
   UnsupportedEnvironmentError,
+  SyncError,
 };
 
 /** Throw {@link AbortError} if `signal` is aborted. */
