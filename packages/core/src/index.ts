@@ -84,11 +84,23 @@ export {
   ValidationError,
 } from './errors.js';
 export type { BucketId, FileId, RecordId, UploadId, VersionId } from './ids.js';
-export { MAX_KEY_LENGTH } from './model/key.js';
+export { isWellFormed, MAX_KEY_LENGTH, validateKey } from './model/key.js';
+export {
+  MAX_COFFER_NAME_LENGTH,
+  MAX_MIMETYPE_LENGTH,
+  validateCofferName,
+  validateMimetype,
+} from './model/limits.js';
 export { guessMimetype, sanitizeMimetype } from './model/mimetype.js';
 export { DEFAULT_MULTIPART_LIMITS, type MultipartLimits } from './model/multipart.js';
 export type { FileEntry, RecordData } from './model/record.js';
-export { RESERVED_METADATA } from './model/record.js';
+export {
+  MAX_ID_LENGTH,
+  RESERVED_METADATA,
+  validateBucketId,
+  validateRecordData,
+  validateRecordId,
+} from './model/record.js';
 export type { Tags } from './model/tags.js';
 export { MAX_TAG_LENGTH } from './model/tags.js';
 export type { ChunkStorage } from './storage/chunks.js';

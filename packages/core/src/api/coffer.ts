@@ -1,6 +1,6 @@
 import { InvalidArgumentError, UnsupportedEnvironmentError } from '../errors.js';
 import type { BucketId } from '../ids.js';
-import { validateSize } from '../model/limits.js';
+import { type MAX_COFFER_NAME_LENGTH, validateCofferName, validateSize } from '../model/limits.js';
 import { type MultipartLimits, resolveMultipartLimits } from '../model/multipart.js';
 import { BucketStore } from '../storage/bucket-store.js';
 import { type ChunkStorage, probeBlobStorage } from '../storage/chunks.js';
@@ -37,7 +37,10 @@ import { type ExportOptions, exportCoffer, type ImportOptions, importCoffer } fr
  * ```
  */
 export interface CofferOptions {
-  /** The database name: one coffer per name and origin. */
+  /**
+   * The database name: one coffer per name and origin; 1 to {@link MAX_COFFER_NAME_LENGTH}
+   * characters of well-formed Unicode.
+   */
   name: string;
   /**
    * Bytes per stored chunk: an integer from 1 byte to 256 MiB. `openCoffer` rejects anything
@@ -255,7 +258,8 @@ export class Buckets {
  * Open (or create) the coffer named `options.name`.
  *
  * @throws {UnsupportedEnvironmentError} when IndexedDB is missing; {@link InvalidArgumentError}
- *   (`argument`) for a bad option, such as a `chunkSize` of 0 or over 256 MiB.
+ *   (`argument`) for a bad option, such as a `chunkSize` of 0 or over 256 MiB, or a `name`
+ *   that is empty or over {@link MAX_COFFER_NAME_LENGTH} characters.
  * @example
  * ```ts
  * const coffer = await openCoffer({ name: 'field-notes' });
@@ -267,6 +271,7 @@ export async function openCoffer(options: CofferOptions): Promise<Coffer> {
   if (typeof indexedDB === 'undefined') {
     throw new UnsupportedEnvironmentError('This environment has no IndexedDB.');
   }
+  validateCofferName(options.name);
   const inlineBelow = options.inlineBelow ?? 64 * 1024;
   if (options.chunkSize !== undefined) validateChunkSize(options.chunkSize);
   validateSize('inlineBelow', inlineBelow);

@@ -8,6 +8,7 @@ import {
 } from '../errors.js';
 import type { BucketId, UploadId } from '../ids.js';
 import { validateKey } from '../model/key.js';
+import { validateMimetype } from '../model/limits.js';
 import {
   lastPartNumber,
   partCount,
@@ -116,11 +117,7 @@ export class BucketMultipart {
     const { settings } = this.context;
     validateUploadShape({ size: options?.size, chunkSize: options?.chunkSize }, settings.multipart, key);
     const { mimetype } = options;
-    if (mimetype !== undefined && (typeof mimetype !== 'string' || mimetype.length === 0)) {
-      throw Object.assign(new InvalidArgumentError('mimetype must be a non-empty string.'), {
-        argument: 'mimetype',
-      });
-    }
+    if (mimetype !== undefined) validateMimetype(mimetype);
     const { upload, bucket } = await this.store.create({
       bucketId: this.bucket.id,
       key,

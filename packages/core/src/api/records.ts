@@ -1,7 +1,14 @@
 import { InvalidArgumentError, NotFoundError, RecordExistsError } from '../errors.js';
 import { type BucketId, newId, type RecordId } from '../ids.js';
 import { validateSize } from '../model/limits.js';
-import { copyJson, type RecordData } from '../model/record.js';
+import {
+  copyJson,
+  copyRecordData,
+  type MAX_ID_LENGTH,
+  type RecordData,
+  validateRecordData,
+  validateRecordId,
+} from '../model/record.js';
 import { RecordStore, recordNotFound } from '../storage/record-store.js';
 import type { BucketRow, RecordRow } from '../storage/schema.js';
 import { Bucket } from './bucket.js';
@@ -36,7 +43,10 @@ export interface RecordsOptions extends RecordHooks {
 export interface CreateRecordOptions {
   /** Create a bucket for the record through {@link Records.createBucket} (default `true`). */
   withBucket?: boolean;
-  /** The record's id (default: a new UUID). */
+  /**
+   * The record's id (default: a new UUID): 1 to {@link MAX_ID_LENGTH} characters of
+   * well-formed Unicode, without NUL, not `.` or `..`; a `/` is fine (a DOI).
+   */
   id?: string;
 }
 
@@ -126,24 +136,16 @@ export class Records {
    *
    * @throws {ValidationError} when `data` names a registered `$schema` and does not match it;
    *   {@link RecordExistsError} when `id` is taken; {@link InvalidArgumentError} for data that
-   *   is not a JSON object.
+   *   is not a JSON object, or an `id` that {@link validateRecordId} refuses (over
+   *   {@link MAX_ID_LENGTH} characters, `.`, `..`, a lone surrogate, NUL).
    */
   async create(data: RecordData = {}, options: CreateRecordOptions = {}): Promise<CofferRecord> {
-    if (typeof data !== 'object' || data === null || Array.isArray(data)) {
-      throw Object.assign(new InvalidArgumentError('Record data must be a JSON object.'), {
-        argument: 'data',
-      });
-    }
-    if (options.id !== undefined && (typeof options.id !== 'string' || options.id.length === 0)) {
-      throw Object.assign(new InvalidArgumentError('A record id must be a non-empty string.'), {
-        argument: 'id',
-      });
-    }
+    const json = copyRecordData(data);
+    if (options.id !== undefined) validateRecordId(options.id);
     const id = (options.id ?? newId()) as RecordId;
     if (await this.store.find(id))
       throw new RecordExistsError(`Record ${id} already exists.`, { recordId: id });
 
-    const json = copyJson(data);
     const bucket = (options.withBucket ?? true) ? await this.createBucket(json) : undefined;
     if (bucket) this.dumpBucket(json, bucket);
     try {
@@ -291,11 +293,14 @@ export class CofferRecord {
    *
    * @throws {RevisionConflictError} (`expected`, `actual`) when another writer (another tab)
    *   stored a revision since this record was read; {@link ValidationError};
-   *   {@link RecordDeletedError}; {@link NotFoundError} after a hard delete.
+   *   {@link RecordDeletedError}; {@link NotFoundError} after a hard delete;
+   *   {@link InvalidArgumentError} when `data` is not a JSON object (`null`, a string, a number,
+   *   an array), which is refused before anything is stored.
    */
   async commit(): Promise<void> {
+    validateRecordData(this.data);
     this.keepBucket(this.data);
-    await this.store(copyJson(this.data));
+    await this.store(copyRecordData(this.data));
   }
 
   /** Every stored revision, oldest first, the current one included. */

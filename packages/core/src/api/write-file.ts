@@ -1,7 +1,7 @@
-import { InvalidArgumentError, throwIfAborted } from '../errors.js';
+import { throwIfAborted } from '../errors.js';
 import { type FileId, newId } from '../ids.js';
 import { validateKey } from '../model/key.js';
-import { assertFits, assertWritable, sizeLimit } from '../model/limits.js';
+import { assertFits, assertWritable, sizeLimit, validateMimetype } from '../model/limits.js';
 import { type Tags, validateTags } from '../model/tags.js';
 import { type NewVersion, toLimits, type VersionContent } from '../storage/bucket-store.js';
 import { discardWrittenFile } from '../storage/rows.js';
@@ -35,14 +35,7 @@ export interface PutOptions extends OperationHooks {
 export function validatePut(key: string, source: ByteSource, options: PutOptions): number | undefined {
   validateKey(key);
   if (options.tags !== undefined) validateTags(options.tags);
-  if (
-    options.mimetype !== undefined &&
-    (typeof options.mimetype !== 'string' || options.mimetype.length === 0)
-  ) {
-    throw Object.assign(new InvalidArgumentError('mimetype must be a non-empty string.'), {
-      argument: 'mimetype',
-    });
-  }
+  if (options.mimetype !== undefined) validateMimetype(options.mimetype);
   return sourceSize(source);
 }
 

@@ -10,13 +10,36 @@ export const DEFAULT_URL_PREFIX = '/coffer/';
 
 const isDotSegment = (segment: string): boolean => segment === '.' || segment === '..';
 
+const percentByte = (byte: number): string => `%${byte.toString(16).toUpperCase()}`;
+
+/**
+ * `encodeURIComponent`, except that it does not throw on a lone surrogate: that one is encoded
+ * as the three bytes UTF-8 would give the code point (WTF-8), which `decodeURIComponent` refuses,
+ * so the URL matches no stored file rather than the one with U+FFFD in its place. Coffer
+ * refuses such keys and ids at write time; this serves rows stored before it did.
+ */
+function encodeSegment(text: string): string {
+  return text
+    .split(/(\p{Surrogate})/u)
+    .map((part, index) => {
+      if (index % 2 === 0) return encodeURIComponent(part);
+      const unit = part.charCodeAt(0);
+      return [0xe0 | (unit >> 12), 0x80 | ((unit >> 6) & 0x3f), 0x80 | (unit & 0x3f)]
+        .map(percentByte)
+        .join('');
+    })
+    .join('');
+}
+
 /**
  * Encode a key as a URL path, keeping its `/` separators, so that any key (Unicode, `?`, `#`,
  * `%`, `\`) round-trips through {@link parseFileUrl}.
  *
  * URL parsers drop `.` and `..` segments (even as `%2E`), so a `/` next to such a segment is
  * encoded as `%2F`, gluing it to its neighbour: `a/../b` → `a%2F..%2Fb`. The keys `.` and `..`
- * alone have no path that survives, and so no URL.
+ * alone have no path that survives, and so no URL. A key with a lone surrogate (refused since
+ * it cannot be exported; possible only in rows stored earlier) gets a path that matches no
+ * file, never another file's; encoding never throws.
  *
  * @example
  * ```ts
@@ -25,10 +48,10 @@ const isDotSegment = (segment: string): boolean => segment === '.' || segment ==
  */
 export function encodeKeyPath(key: string): string {
   const segments = key.split('/');
-  let path = encodeURIComponent(segments[0]!);
+  let path = encodeSegment(segments[0]!);
   for (let i = 1; i < segments.length; i++) {
     const glue = isDotSegment(segments[i - 1]!) || isDotSegment(segments[i]!) ? '%2F' : '/';
-    path += glue + encodeURIComponent(segments[i]!);
+    path += glue + encodeSegment(segments[i]!);
   }
   return path;
 }
@@ -48,8 +71,8 @@ export function bucketObjectUrl(
   key: string,
   versionId?: string,
 ): string {
-  const url = `${urlPrefix}buckets/${encodeURIComponent(bucketId)}/objects/${encodeKeyPath(key)}`;
-  return versionId === undefined ? url : `${url}?versionId=${encodeURIComponent(versionId)}`;
+  const url = `${urlPrefix}buckets/${encodeSegment(bucketId)}/objects/${encodeKeyPath(key)}`;
+  return versionId === undefined ? url : `${url}?versionId=${encodeSegment(versionId)}`;
 }
 
 /**
@@ -61,8 +84,8 @@ export function bucketObjectUrl(
  * ```
  */
 export function recordFileUrl(urlPrefix: string, recordId: string, key: string, versionId?: string): string {
-  const url = `${urlPrefix}records/${encodeURIComponent(recordId)}/files/${encodeKeyPath(key)}`;
-  return versionId === undefined ? url : `${url}?versionId=${encodeURIComponent(versionId)}`;
+  const url = `${urlPrefix}records/${encodeSegment(recordId)}/files/${encodeKeyPath(key)}`;
+  return versionId === undefined ? url : `${url}?versionId=${encodeSegment(versionId)}`;
 }
 
 /** A request for a stored file, as {@link parseFileUrl} reads it from a URL. */

@@ -17,10 +17,27 @@ export const characterCount = (text: string): number => {
   return count;
 };
 
+// In `u` mode a surrogate pair is one code point, so only a lone surrogate matches.
+const LONE_SURROGATE = /\p{Surrogate}/u;
+
 /**
- * Check that `key` is a valid object key: a string of 1 to 255 characters without NUL.
+ * Whether `text` is well-formed Unicode: no lone surrogate, which UTF-8 cannot carry (an
+ * exported ZIP path or URL would hold U+FFFD instead, and two such names would collide).
  *
- * @throws {InvalidKeyError} otherwise.
+ * @example
+ * ```ts
+ * isWellFormed('😀'); // true
+ * isWellFormed('\ud83d'); // false: half of an emoji
+ * ```
+ */
+export const isWellFormed = (text: string): boolean => !LONE_SURROGATE.test(text);
+
+/**
+ * Check that `key` is a valid object key: a string of 1 to {@link MAX_KEY_LENGTH} characters,
+ * well-formed Unicode (no lone surrogate: it could not be exported, nor have a URL), without
+ * NUL. The write API, export and import all check keys with this function.
+ *
+ * @throws {InvalidKeyError} (`key`, and `limit` and `actual` for a key too long) otherwise.
  */
 export function validateKey(key: unknown): asserts key is string {
   if (typeof key !== 'string') {
@@ -28,6 +45,9 @@ export function validateKey(key: unknown): asserts key is string {
   }
   if (key.length === 0) throw new InvalidKeyError('A key cannot be empty.', { key });
   if (key.includes('\0')) throw new InvalidKeyError('A key cannot contain NUL.', { key });
+  if (!isWellFormed(key)) {
+    throw new InvalidKeyError('A key must be well-formed Unicode: it holds a lone surrogate.', { key });
+  }
   const length = characterCount(key);
   if (length > MAX_KEY_LENGTH) {
     throw new InvalidKeyError(`Key is too long (${length} > ${MAX_KEY_LENGTH} characters).`, {

@@ -5,6 +5,7 @@ import {
   InvalidArgumentError,
   MaxFileSizeExceededError,
 } from '../errors.js';
+import { characterCount, isWellFormed } from './key.js';
 
 /** The parts of a bucket that decide whether a write may happen. */
 export interface BucketLimits {
@@ -96,4 +97,58 @@ export function validateSize(argument: string, value: unknown, nullable = false)
       { argument },
     );
   }
+}
+
+/**
+ * The longest stored mimetype, in characters: Invenio's column (`String(255)`); RFC 6838
+ * allows 127 for the type and 127 for the subtype.
+ *
+ * @example
+ * ```ts
+ * await bucket.objects.put('scan.tif', file, { mimetype: file.type.slice(0, MAX_MIMETYPE_LENGTH) });
+ * ```
+ */
+export const MAX_MIMETYPE_LENGTH = 255;
+
+/**
+ * The longest coffer name, in characters: a name is a database name and goes into every
+ * export; 255 is plenty for a name and keeps it one line of a bag's metadata.
+ *
+ * @example
+ * ```ts
+ * await openCoffer({ name: userChoice.slice(0, MAX_COFFER_NAME_LENGTH) });
+ * ```
+ */
+export const MAX_COFFER_NAME_LENGTH = 255;
+
+/** A string of 1 to `limit` characters of well-formed Unicode, else an {@link InvalidArgumentError}. */
+function validateText(argument: string, value: unknown, limit: number): asserts value is string {
+  const refuse = (problem: string, fields: { limit?: number; actual?: unknown } = {}): never => {
+    throw Object.assign(new InvalidArgumentError(`${argument} ${problem}.`, fields), { argument });
+  };
+  if (typeof value !== 'string') return refuse(`must be a string, not ${typeof value}`);
+  if (value.length === 0) refuse('cannot be empty');
+  if (!isWellFormed(value)) refuse('must be well-formed Unicode: it holds a lone surrogate');
+  const length = characterCount(value);
+  if (length > limit) refuse(`is too long (${length} > ${limit} characters)`, { limit, actual: length });
+}
+
+/**
+ * Check a mimetype given to a write: a string of 1 to {@link MAX_MIMETYPE_LENGTH} characters,
+ * well-formed Unicode. Any such type is stored; what is served is sanitized when it is read.
+ *
+ * @throws {InvalidArgumentError} (`argument: 'mimetype'`, `limit`, `actual`) otherwise.
+ */
+export function validateMimetype(mimetype: unknown): asserts mimetype is string {
+  validateText('mimetype', mimetype, MAX_MIMETYPE_LENGTH);
+}
+
+/**
+ * Check a coffer name: a string of 1 to {@link MAX_COFFER_NAME_LENGTH} characters, well-formed
+ * Unicode.
+ *
+ * @throws {InvalidArgumentError} (`argument: 'name'`, `limit`, `actual`) otherwise.
+ */
+export function validateCofferName(name: unknown): asserts name is string {
+  validateText('name', name, MAX_COFFER_NAME_LENGTH);
 }

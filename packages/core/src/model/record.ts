@@ -9,7 +9,8 @@
  *
  * @module
  */
-import { InvalidArgumentError, ReservedMetadataError } from '../errors.js';
+import { type ErrorContext, InvalidArgumentError, ReservedMetadataError } from '../errors.js';
+import { characterCount, isWellFormed } from './key.js';
 
 /** A record's JSON. `_bucket` and `_files` are kept by Coffer; everything else is the user's. */
 export interface RecordData {
@@ -20,6 +21,95 @@ export interface RecordData {
   _files?: FileEntry[];
   /** The URI of the JSON Schema the data claims to follow. */
   $schema?: string;
+}
+
+/**
+ * The longest record or bucket id, in characters: the limit of a key, so that an id fits
+ * wherever a key does (a bag path segment, a URL path segment).
+ *
+ * @example
+ * ```ts
+ * await coffer.records.create(data, { id: doi.slice(0, MAX_ID_LENGTH) });
+ * ```
+ */
+export const MAX_ID_LENGTH = 255;
+
+/**
+ * Check a record id (given to `records.create` or read from a bag): a string of 1 to
+ * {@link MAX_ID_LENGTH} characters, well-formed Unicode, without NUL, and not `.` or `..`
+ * (URL parsers drop such a path segment, so its files would have no URL). A `/` is allowed
+ * (a DOI such as `10.5281/zenodo.123`): URLs and bags encode it.
+ *
+ * @throws {InvalidArgumentError} (`argument`, `recordId`, and `limit` and `actual` for an id
+ *   too long) otherwise.
+ */
+export function validateRecordId(id: unknown, argument = 'id'): asserts id is string {
+  validateId(id, argument, 'record', (value) => ({ recordId: value }));
+}
+
+/**
+ * Check a bucket id, by the rules of {@link validateRecordId}. Coffer makes bucket ids itself
+ * (UUIDs); a bag may bring others.
+ *
+ * @throws {InvalidArgumentError} (`argument`, `bucketId`, `limit`, `actual`) otherwise.
+ */
+export function validateBucketId(id: unknown, argument = 'bucketId'): asserts id is string {
+  validateId(id, argument, 'bucket', (value) => ({ bucketId: value }));
+}
+
+function validateId(
+  id: unknown,
+  argument: string,
+  what: 'record' | 'bucket',
+  context: (id: string) => ErrorContext,
+): asserts id is string {
+  const refuse = (problem: string, fields: ErrorContext = {}): never => {
+    throw Object.assign(
+      new InvalidArgumentError(`A ${what} id ${problem}.`, {
+        ...(typeof id === 'string' ? context(id) : {}),
+        ...fields,
+      }),
+      { argument },
+    );
+  };
+  if (typeof id !== 'string') return refuse(`must be a string, not ${typeof id}`);
+  if (id.length === 0) refuse('cannot be empty');
+  if (id.includes('\0')) refuse('cannot contain NUL');
+  if (id === '.' || id === '..') refuse(`cannot be "${id}": no URL path can hold it`);
+  if (!isWellFormed(id)) refuse('must be well-formed Unicode: it holds a lone surrogate');
+  const length = characterCount(id);
+  if (length > MAX_ID_LENGTH) {
+    refuse(`is too long (${length} > ${MAX_ID_LENGTH} characters)`, { limit: MAX_ID_LENGTH, actual: length });
+  }
+}
+
+/**
+ * Check that `data` can be a record's JSON: an object, not `null`, an array or another value.
+ * Anything else would lose the record's `_bucket` link to its files.
+ *
+ * @throws {InvalidArgumentError} (`argument`, `actual`: the type found) otherwise.
+ */
+export function validateRecordData(data: unknown, argument = 'data'): asserts data is RecordData {
+  if (typeof data !== 'object' || data === null || Array.isArray(data)) {
+    const actual = data === null ? 'null' : Array.isArray(data) ? 'array' : typeof data;
+    throw Object.assign(
+      new InvalidArgumentError(`Record data must be a JSON object, not ${actual}.`, { actual }),
+      { argument },
+    );
+  }
+}
+
+/**
+ * A deep JSON copy of record data, checked before and after copying: a `toJSON` can turn an
+ * object into something else (a `Date` becomes a string).
+ *
+ * @throws {InvalidArgumentError} for data that is not a JSON object.
+ */
+export function copyRecordData(data: unknown, argument = 'data'): RecordData {
+  validateRecordData(data, argument);
+  const copy: unknown = copyJson(data, argument);
+  validateRecordData(copy, argument);
+  return copy;
 }
 
 /** One entry of `_files`: Invenio's shape, plus any extra metadata. */
