@@ -1,5 +1,5 @@
 import { InvalidArgumentError, InvalidKeyError, KeyExistsError, NotFoundError } from '../errors.js';
-import type { BucketId } from '../ids.js';
+import type { BucketId, VersionId } from '../ids.js';
 import { validateKey } from '../model/key.js';
 import { assertWritable } from '../model/limits.js';
 import {
@@ -18,7 +18,7 @@ import type { ByteSource } from '../worker/protocol.js';
 import type { Bucket } from './bucket.js';
 import { FileObject } from './file-object.js';
 import { withWriteLock } from './maintenance.js';
-import type { ObjectVersion } from './object-version.js';
+import { ObjectVersion } from './object-version.js';
 import type { CofferRecord, Records } from './records.js';
 import { commitOrDiscard, type PutOptions, writeFile, writtenVersion } from './write-file.js';
 
@@ -30,6 +30,24 @@ export interface SetFileOptions extends PutOptions {
 
 const toOrder = (entries: readonly FileEntry[]): OrderedEntry[] =>
   entries.map((entry) => ({ key: entry.key, extra: extraOf(entry) }));
+
+/**
+ * One earlier name of a file, in the `renamedFrom` list of its `_files` entry (newest first),
+ * kept by {@link RecordFiles.rename}: the old key and the version of it the rename copied.
+ */
+export interface RenamedFrom {
+  key: string;
+  versionId: string;
+}
+
+/** The `renamedFrom` list of an entry's extra metadata, read defensively. */
+export function renamedFrom(extra: Record<string, unknown>): RenamedFrom[] {
+  const list = extra.renamedFrom;
+  if (!Array.isArray(list)) return [];
+  return list.filter(
+    (item): item is RenamedFrom => typeof item?.key === 'string' && typeof item?.versionId === 'string',
+  );
+}
 
 const objectNotFound = (bucketId: string, key: string, recordId: string): NotFoundError =>
   Object.assign(
@@ -169,7 +187,10 @@ export class RecordFiles {
 
   /**
    * Rename `oldKey` to `newKey`: a new head of `newKey` sharing the file and its tags, and a
-   * delete marker on `oldKey`. The entry keeps its place and its metadata.
+   * delete marker on `oldKey` (Invenio's storage semantics). The entry keeps its place and its
+   * metadata, and records where the file came from: `{ key: oldKey, versionId }` (the version
+   * of `oldKey` the rename copied) goes first in its `renamedFrom` list (see {@link RenamedFrom}),
+   * so that {@link history} follows the file through its renames.
    *
    * @throws {KeyExistsError} when `newKey` holds a live file; {@link NotFoundError} when
    *   `oldKey` holds none; {@link InvalidArgumentError} when both are the same;
@@ -199,9 +220,80 @@ export class RecordFiles {
       );
       await store.deleteObject(this.bucketId, oldKey);
       const order = toOrder(current).map((entry) =>
-        entry.key === oldKey ? { ...entry, key: newKey } : entry,
+        entry.key === oldKey
+          ? {
+              key: newKey,
+              extra: {
+                ...entry.extra,
+                renamedFrom: [{ key: oldKey, versionId: head.versionId }, ...renamedFrom(entry.extra)],
+              },
+            }
+          : entry,
       );
       return { order, result: version };
+    });
+    return this.fileObject(version);
+  }
+
+  /**
+   * Every version of the file `key`, newest first, across its renames: the versions of `key`,
+   * then those of each earlier name in its `renamedFrom` list up to the version the rename
+   * copied (later versions under an old name belong to another file). Each version keeps the
+   * key it was written under, so a version from before a rename shows its old name.
+   * Delete markers are included, as in `bucket.objects.versions`.
+   */
+  async history(key: string): Promise<ObjectVersion[]> {
+    validateKey(key);
+    const { store } = this.records.context;
+    const entry = (await this.dumps()).find((e) => e.key === key);
+    const rows = await store.versions(this.bucketId, key);
+    for (const earlier of renamedFrom(entry ?? {})) {
+      const cut = await store.getVersion(earlier.versionId);
+      if (!cut || cut.bucketId !== this.bucketId || cut.key !== earlier.key) continue;
+      rows.push(...(await store.versions(this.bucketId, earlier.key)).filter((row) => row.seq <= cut.seq));
+    }
+    const seen = new Set<string>();
+    return rows
+      .filter((row) => !seen.has(row.versionId) && !!seen.add(row.versionId))
+      .sort((a, b) => b.seq - a.seq)
+      .map((row) => new ObjectVersion(this.records.context, row));
+  }
+
+  /**
+   * Make `versionId` the current version of `key` again: a new head of `key` sharing its file
+   * and tags, with `_files` updated in the same transaction (the entry keeps its place and
+   * metadata). The version may be one of `key`, or one from before a rename (see
+   * {@link history}): restoring that brings its bytes back under the file's current name.
+   *
+   * @throws {NotFoundError} (`resource: 'version'`) when `versionId` is not in the file's
+   *   history; {@link InvalidOperationError} for the current version or a delete marker;
+   *   {@link BucketLockedError}; {@link BucketDeletedError}.
+   */
+  async restoreVersion(key: string, versionId: string): Promise<FileObject> {
+    validateKey(key);
+    const { store } = this.records.context;
+    const inHistory = (await this.history(key)).some((version) => version.versionId === versionId);
+    if (!inHistory) {
+      throw Object.assign(
+        new NotFoundError(`${versionId} is not a version of ${key}.`, {
+          bucketId: this.bucketId,
+          key,
+          versionId,
+        }),
+        { resource: 'version' },
+      );
+    }
+    const version = await this.write(async (current) => {
+      await this.assertWritable(key);
+      const source = await store.getVersion(versionId);
+      const mode = source?.key === key ? 'restore' : 'copy';
+      const { version } = await store.copyVersion(
+        versionId as VersionId,
+        { bucketId: this.bucketId, key },
+        mode,
+      );
+      const known = current.some((entry) => entry.key === key);
+      return { order: known ? toOrder(current) : [...toOrder(current), { key, extra: {} }], result: version };
     });
     return this.fileObject(version);
   }
