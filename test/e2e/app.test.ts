@@ -599,7 +599,7 @@ describe('the Coffer app', () => {
       await expect.poll(() => on.locator('.record-head .meta').textContent()).toMatch(/1 file ·/);
 
       await deleted.getByRole('button', { name: 'Remove notes.txt permanently' }).click();
-      await deleted.getByRole('button', { name: 'Confirm: remove notes.txt permanently' }).click();
+      await deleted.getByRole('button', { name: 'Confirm remove notes.txt permanently' }).click();
       await deleted.getByText('No deleted files.').waitFor();
       const left = await on.evaluate(async () => {
         const app = document.querySelector('coffer-app') as unknown as {

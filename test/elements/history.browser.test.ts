@@ -1,5 +1,5 @@
 import '@coffer/elements';
-import type { CofferRevisionHistory } from '@coffer/elements';
+import type { CofferDeletedFiles, CofferRevisionHistory, CofferVersionHistory } from '@coffer/elements';
 import { describe, expect } from 'vitest';
 import { it } from '../helpers/coffer.js';
 import { mount, text, until } from '../helpers/elements.js';
@@ -87,5 +87,65 @@ describe('coffer-revision-history', () => {
     await until(() => !history.shadowRoot!.querySelector('.confirm'));
     expect((await coffer.records.get(record.id)).revisionId).toBe(1);
     history.remove();
+  });
+});
+
+describe('a renamed file’s history', () => {
+  it('lists the versions from before the rename under the file, labelled with the old name', async ({
+    coffer,
+  }) => {
+    const record = await coffer.records.create({ title: 'r' });
+    for (const text of ['one', 'two', 'three']) await record.files!.set('a.txt', new Blob([text]));
+    await record.files!.rename('a.txt', 'b.txt');
+    const file = await record.files!.get('b.txt');
+
+    const history = await mount('coffer-version-history', { coffer, file } as Partial<CofferVersionHistory>);
+    await until(() => history.shadowRoot!.querySelectorAll('li').length === 4);
+
+    const rows = [...history.shadowRoot!.querySelectorAll('li')].map((li) =>
+      li.textContent!.replace(/\s+/g, ' '),
+    );
+    expect(rows[0]).toContain('Version 4');
+    expect(rows[0]).toContain('Current');
+    expect(rows[0]).not.toContain('as a.txt');
+    expect(rows.slice(1).every((row) => row.includes('as a.txt'))).toBe(true);
+    history.remove();
+  });
+
+  it('restores a version from before the rename under the current name', async ({ coffer }) => {
+    const record = await coffer.records.create({ title: 'r' });
+    await record.files!.set('a.txt', new Blob(['old']));
+    await record.files!.set('a.txt', new Blob(['new']));
+    await record.files!.rename('a.txt', 'b.txt');
+    const file = await record.files!.get('b.txt');
+    const history = await mount('coffer-version-history', { coffer, file } as Partial<CofferVersionHistory>);
+    await until(() => !!history.shadowRoot!.querySelector('button[aria-label="Restore version 1"]'));
+
+    history.shadowRoot!.querySelector<HTMLButtonElement>('button[aria-label="Restore version 1"]')!.click();
+
+    await until(
+      async () =>
+        (await (await record.files!.get('b.txt'))?.blob())?.text().then((t) => t === 'old') ?? false,
+    );
+    expect(await record.files!.has('a.txt')).toBe(false);
+    await until(() => text(history).includes('Version 1 is current again as b.txt'));
+    history.remove();
+  });
+
+  it('does not list the old name among the deleted files', async ({ coffer }) => {
+    const record = await coffer.records.create({ title: 'r' });
+    await record.files!.set('a.txt', new Blob(['a']));
+    await record.files!.set('gone.txt', new Blob(['g']));
+    await record.files!.rename('a.txt', 'b.txt');
+    await record.files!.delete('gone.txt');
+
+    const deleted = await mount('coffer-deleted-files', {
+      coffer,
+      recordId: record.id,
+    } as Partial<CofferDeletedFiles>);
+    await until(() => text(deleted).includes('gone.txt'));
+
+    expect([...deleted.shadowRoot!.querySelectorAll('li')].map((li) => li.dataset.key)).toEqual(['gone.txt']);
+    deleted.remove();
   });
 });

@@ -25,8 +25,19 @@ interface DeletedView {
   locked: boolean;
 }
 
+/** The versions live files were renamed from (their `renamedFrom` lists), by version id. */
+async function renamedVersions(record: CofferRecord): Promise<Set<string>> {
+  const ids = new Set<string>();
+  for (const entry of (await record.files?.dumps()) ?? []) {
+    const list = Array.isArray(entry.renamedFrom) ? entry.renamedFrom : [];
+    for (const item of list) if (typeof item?.versionId === 'string') ids.add(item.versionId);
+  }
+  return ids;
+}
+
 /**
- * The deleted files of a record: keys whose current version is a delete marker. "Restore"
+ * The deleted files of a record: keys whose current version is a delete marker, except the
+ * names a live file was renamed away from (their versions show in that file's history). "Restore"
  * makes the newest version that has bytes current again and puts the file back in the
  * record's list; "Remove permanently" removes every version of the key (its bytes are freed
  * by the next garbage collection).
@@ -104,11 +115,15 @@ export class CofferDeletedFiles extends CofferElement {
       if (!bucket) return { record, files: [], locked: false };
       await bucket.reload();
       const heads = await bucket.objects.list({ withDeleted: true });
+      const renamedAway = await renamedVersions(record);
       const files: DeletedFile[] = [];
       for (const marker of heads) {
         if (!marker.isDeleteMarker) continue;
         const versions = await bucket.objects.versions(marker.key);
-        files.push({ key: marker.key, marker, last: versions.find((v) => !v.isDeleteMarker), versions });
+        const last = versions.find((v) => !v.isDeleteMarker);
+        // A name a file was renamed away from: its versions show under the file it became.
+        if (last && renamedAway.has(last.versionId)) continue;
+        files.push({ key: marker.key, marker, last, versions });
       }
       files.sort((a, b) => b.marker.created.getTime() - a.marker.created.getTime());
       return { record, files, locked: bucket.locked };
@@ -178,7 +193,7 @@ export class CofferDeletedFiles extends CofferElement {
           @blur=${() => {
             if (this.confirming === key) this.confirming = undefined;
           }}
-          aria-label=${confirming ? `Confirm: remove ${key} permanently` : `Remove ${key} permanently`}
+          aria-label=${confirming ? `Confirm remove ${key} permanently` : `Remove ${key} permanently`}
         >
           ${icons.trash} ${confirming ? 'Confirm remove' : 'Remove permanently'}
         </button>

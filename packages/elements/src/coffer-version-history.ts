@@ -9,8 +9,9 @@ import { checksumHex, formatAgo, formatBytes, formatDateTime } from './format.js
 import { baseStyles, listElementStyles } from './styles.js';
 
 /**
- * Every version of one file, newest first: restore an older one (a new current version that
- * shares its bytes), preview or download any, or remove one for good.
+ * Every version of one file, newest first, across its renames (a version from before a rename
+ * is labelled with the name it had): restore an older one (a new current version of the file,
+ * under its current name, that shares its bytes), preview or download any, or remove one for good.
  *
  * @fires coffer-preview - detail: `{ version: ObjectVersion }`
  * @fires coffer-versions-changed - after a restore or a removal; detail: `{ key: string }`
@@ -53,6 +54,12 @@ export class CofferVersionHistory extends CofferElement {
         color: var(--_muted);
         font-variant-numeric: tabular-nums;
       }
+      .old-name {
+        max-width: 16em;
+        overflow: hidden;
+        text-overflow: ellipsis;
+        white-space: nowrap;
+      }
       .actions {
         display: flex;
         gap: var(--_space-1);
@@ -75,7 +82,9 @@ export class CofferVersionHistory extends CofferElement {
   @state() private message = '';
 
   private versions = new LiveQueryController(this, {
-    query: (file) => file!.versions(),
+    // Across renames when the file belongs to a record: versions from before a rename are
+    // listed too, under the name they had.
+    query: (file) => file!.record?.files?.history(file!.key) ?? file!.versions(),
     args: () => [this.file] as const,
     enabled: (file) => file !== undefined,
   });
@@ -102,7 +111,8 @@ export class CofferVersionHistory extends CofferElement {
         <div>
           <div class="row">
             <span class="when" title=${formatDateTime(version.created)}>Version ${number} · ${formatAgo(version.created)}</span>
-            ${version.isHead ? html`<span class="badge accent">Current</span>` : ''}
+            ${version.isHead && version.key === this.file?.key ? html`<span class="badge accent">Current</span>` : ''}
+            ${version.key !== this.file?.key ? html`<span class="badge old-name" title=${version.key}>as ${version.key}</span>` : ''}
             ${marker ? html`<span class="badge danger">Deleted</span>` : ''}
           </div>
           ${
@@ -119,7 +129,7 @@ export class CofferVersionHistory extends CofferElement {
                 <button @click=${() => this.emit('coffer-preview', { version })} aria-label="Preview version ${number}">Preview</button>
                 <button @click=${() => void downloadFile(version)} aria-label="Download version ${number}">Download</button>
                 ${
-                  version.isHead
+                  version.isHead && version.key === this.file?.key
                     ? ''
                     : html`<button ?disabled=${this.locked} @click=${() => this._restore(version, number)} aria-label="Restore version ${number}">Restore</button>`
                 }
@@ -132,7 +142,7 @@ export class CofferVersionHistory extends CofferElement {
             @blur=${() => {
               if (this.confirming === version.versionId) this.confirming = undefined;
             }}
-            aria-label=${this.confirming === version.versionId ? `Confirm: remove version ${number} for good` : `Remove version ${number} for good`}
+            aria-label=${this.confirming === version.versionId ? `Confirm remove version ${number} for good` : `Remove version ${number} for good`}
           >
             ${this.confirming === version.versionId ? 'Confirm remove' : 'Remove'}
           </button>
@@ -142,9 +152,12 @@ export class CofferVersionHistory extends CofferElement {
   }
 
   private async _restore(version: ObjectVersion, number: number): Promise<void> {
+    const file = this.file;
     try {
-      await version.restore();
-      this.message = `Version ${number} is current again.`;
+      const files = file?.record?.files;
+      if (files && file) await files.restoreVersion(file.key, version.versionId);
+      else await version.restore();
+      this.message = `Version ${number} is current again${file && version.key !== file.key ? ` as ${file.key}` : ''}.`;
       this.emit('coffer-versions-changed', { key: version.key });
     } catch (error) {
       this.message = this.report(error);
