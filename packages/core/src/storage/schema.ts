@@ -158,6 +158,118 @@ export interface MetaRow {
   value: unknown;
 }
 
+// --- Sync state (schema version 2): what `sync/` knows about the remote. ---
+
+/** A small named value of sync: the device id, the journal and push sequences, the status. */
+export interface SyncStateRow {
+  key: string;
+  value: unknown;
+}
+
+/** How far the pull has read another device's journal. */
+export interface SyncCheckpointRow {
+  device: string;
+  /** The last journal key applied (the `start-after` of the next listing). */
+  lastKey: string;
+  seq: number;
+}
+
+/** The sync state of one object version of a record's bucket. */
+export interface SyncVersionRow {
+  versionId: VersionId;
+  bucketId: BucketId;
+  recordId: RecordId;
+  key: string;
+  /** The versions of the key this one follows (the leaves before it on the device that wrote it). */
+  parents: string[];
+  size: number;
+  /** `"md5:<hex>"`; `null` for a delete marker. */
+  checksum: string | null;
+  marker: Flag;
+  /** Where the bytes (or the marker) are on the remote, once known. */
+  remoteKey: string | null;
+  remoteVersionId: string | null;
+  /** `uploaded`: on the remote, not yet in a sent journal entry; `pushed`: in one; `pulled`: from another device. */
+  state: 'uploaded' | 'pushed' | 'pulled';
+}
+
+/** The sync state of one record: the change its local revision stands at. */
+export interface SyncRecordRow {
+  recordId: RecordId;
+  /** The change the record is at; `null` before its first change. */
+  head: string | null;
+  /** The local revision and deleted flag that equal `head`'s state; anything else is dirty. */
+  revisionId: number;
+  deleted: Flag;
+  /** The next change made from this record is a conflict resolution. */
+  resolving: Flag;
+}
+
+/** One change of a record, known locally: made here or pulled. */
+export interface SyncChangeRow {
+  change: string;
+  recordId: RecordId;
+  bucketId: BucketId | null;
+  parents: string[];
+  /** The record data with `_files` stripped to keys and extra metadata. */
+  data: Record<string, unknown>;
+  deleted: Flag;
+  /** 0 while it waits for a push (made here), 1 once sent or when pulled. */
+  pushed: Flag;
+  /** Local order: changes are pushed in the order they were made. */
+  seq: number;
+}
+
+/** A field that two changes set to different values; shown until resolved. */
+export interface SyncConflictRow {
+  id: string;
+  recordId: RecordId;
+  /** The merge change that made the conflict. */
+  change: string;
+  /** The field path, e.g. `["title"]` or `["_files", "a.txt", "description"]`. */
+  path: string[];
+  base: unknown;
+  local: unknown;
+  remote: unknown;
+  /** The side whose value the merge kept. */
+  winner: 'local' | 'remote';
+  created: number;
+}
+
+/** A multipart upload of one version to the remote, so that a new session resumes it. */
+export interface SyncUploadRow {
+  versionId: VersionId;
+  key: string;
+  uploadId: string;
+  partSize: number;
+  /** Parts the remote acknowledged, 1-based. */
+  parts: { partNumber: number; etag: string; size: number }[];
+  created: number;
+}
+
+/** The journal entry being sent: stored before it is sent, so that a retry sends the same one. */
+export interface SyncOutboxRow {
+  seq: number;
+  key: string;
+  body: string;
+  /** What the entry commits once sent. */
+  versions: string[];
+  changes: string[];
+}
+
+/** A pulled operation local rules refused (bucket locked, over quota): retried on every sync. */
+export interface SyncInboxRow {
+  id: string;
+  recordId: RecordId;
+  device: string;
+  seq: number;
+  /** The operation as read from the journal. */
+  op: unknown;
+  code: string;
+  message: string;
+  created: number;
+}
+
 /** The Dexie database of one coffer. Schema versions are migrations: never edit an old one. */
 export class CofferDb extends Dexie {
   locations!: EntityTable<LocationRow, 'name'>;
@@ -174,6 +286,15 @@ export class CofferDb extends Dexie {
   multipartUploads!: EntityTable<MultipartUploadRow, 'uploadId'>;
   parts!: Table<PartRow, [UploadId, number]>;
   meta!: EntityTable<MetaRow, 'key'>;
+  syncState!: EntityTable<SyncStateRow, 'key'>;
+  syncCheckpoints!: EntityTable<SyncCheckpointRow, 'device'>;
+  syncVersions!: EntityTable<SyncVersionRow, 'versionId'>;
+  syncRecords!: EntityTable<SyncRecordRow, 'recordId'>;
+  syncChanges!: EntityTable<SyncChangeRow, 'change'>;
+  syncConflicts!: EntityTable<SyncConflictRow, 'id'>;
+  syncUploads!: EntityTable<SyncUploadRow, 'versionId'>;
+  syncOutbox!: EntityTable<SyncOutboxRow, 'seq'>;
+  syncInbox!: EntityTable<SyncInboxRow, 'id'>;
 
   constructor(name: string) {
     super(name);
@@ -192,6 +313,19 @@ export class CofferDb extends Dexie {
       multipartUploads: 'uploadId, bucketId, [bucketId+key], fileId, expires',
       parts: '[uploadId+partNumber], dataId',
       meta: 'key',
+    });
+    // Version 2: sync. Versions are read in `seq` order to find what a push sends.
+    this.version(2).stores({
+      objects: 'versionId, [bucketId+isHead+key], [bucketId+key+rank], bucketId, fileId, seq',
+      syncState: 'key',
+      syncCheckpoints: 'device',
+      syncVersions: 'versionId, [size+checksum], bucketId',
+      syncRecords: 'recordId',
+      syncChanges: 'change, recordId, [pushed+seq]',
+      syncConflicts: 'id, recordId',
+      syncUploads: 'versionId',
+      syncOutbox: 'seq',
+      syncInbox: 'id, recordId',
     });
   }
 }

@@ -1,0 +1,1077 @@
+/**
+ * The state of sync in IndexedDB, and the short transactions that change it: what a push
+ * collects and commits, and the one transaction that applies a pulled journal entry. The rules
+ * (the head of a key, the merge of two record changes) come from `model/sync-*.ts`; this
+ * module only reads, decides with them and writes.
+ *
+ * @module
+ */
+import { Dexie } from 'dexie';
+import { InvalidOperationError, NotFoundError, SyncError } from '../errors.js';
+import type { BucketId, FileId, RecordId, VersionId } from '../ids.js';
+import { assertFits } from '../model/limits.js';
+import {
+  buildEntries,
+  copyJson,
+  filesField,
+  type HeadSummary,
+  orderOf,
+  type RecordData,
+} from '../model/record.js';
+import type { JournalOp, RecordOp, VersionOp } from '../model/sync-journal.js';
+import {
+  commonAncestor,
+  type FieldConflict,
+  isAncestor,
+  type JsonValue,
+  mergeChangeId,
+  mergeRecords,
+  type RecordState,
+  stripFiles,
+} from '../model/sync-merge.js';
+import { chooseHead, leaves, parentsFor, type VersionNode } from '../model/sync-versions.js';
+import { toLimits } from './bucket-store.js';
+import { readBlob } from './chunks.js';
+import { mapErrors } from './map-storage-error.js';
+import { discardWrittenFile, resized, startingWith, versionTables } from './rows.js';
+import type {
+  BucketRow,
+  CofferDb,
+  Flag,
+  ObjectVersionRow,
+  RecordRow,
+  SyncChangeRow,
+  SyncConflictRow,
+  SyncInboxRow,
+  SyncOutboxRow,
+  SyncRecordRow,
+  SyncUploadRow,
+  SyncVersionRow,
+} from './schema.js';
+
+/** A local version a push has to send, with the record that owns its bucket. */
+export interface PendingVersion {
+  row: ObjectVersionRow;
+  recordId: RecordId;
+  parents: string[];
+  /** Already on the remote (a previous push stopped before its journal entry). */
+  uploaded: SyncVersionRow | undefined;
+}
+
+/** The bytes of a pulled version, written (unreadable) before the apply. */
+export type PulledContent =
+  | { kind: 'written'; fileId: FileId; size: number; checksum: string }
+  | { kind: 'linked'; fileId: FileId };
+
+/** What an apply did, for the report. */
+export interface ApplyResult {
+  versions: number;
+  records: number;
+  merged: number;
+  conflicts: number;
+  /** Ops refused by local rules and kept in the inbox. */
+  refused: number;
+}
+
+/** The persistent status of sync, readable from any tab. */
+export interface SyncStatusRow {
+  phase: 'idle' | 'pushing' | 'pulling' | 'offline' | 'error' | 'paused';
+  filesToGo: number;
+  bytesToGo: number;
+  lastSuccess: number | null;
+  lastErrorCode: string | null;
+  lastErrorMessage: string | null;
+  updated: number;
+}
+
+const IDLE_STATUS: SyncStatusRow = {
+  phase: 'idle',
+  filesToGo: 0,
+  bytesToGo: 0,
+  lastSuccess: null,
+  lastErrorCode: null,
+  lastErrorMessage: null,
+  updated: 0,
+};
+
+const flag = (value: boolean): Flag => (value ? 1 : 0);
+
+/** The stripped data of a record as a change carries it. */
+const strip = (data: Record<string, unknown>): Record<string, unknown> =>
+  stripFiles(copyJson(data)) as Record<string, unknown>;
+
+const sameJson = (a: unknown, b: unknown): boolean => JSON.stringify(a) === JSON.stringify(b);
+
+/** The working state of one record while an entry is applied. */
+interface WorkingRecord {
+  sync: SyncRecordRow;
+  row: RecordRow | undefined;
+  /** The data and deleted flag the record is to have (its `_files` still to be rebuilt). */
+  data: Record<string, unknown>;
+  deleted: boolean;
+  /** Whether `data` is the state of `sync.head` (no local edit on top). */
+  clean: boolean;
+  touched: boolean;
+}
+
+/**
+ * Sync state of one coffer. Every method is one short transaction or a read; none awaits the
+ * network. The engine calls them between its requests.
+ */
+export class SyncStore {
+  constructor(
+    private readonly db: CofferDb,
+    private readonly settings: { location: string; storageClass: string },
+  ) {}
+
+  private get applyTables() {
+    const { db } = this;
+    return [
+      ...versionTables(db),
+      db.records,
+      db.recordRevisions,
+      db.recordsBuckets,
+      db.syncState,
+      db.syncCheckpoints,
+      db.syncVersions,
+      db.syncRecords,
+      db.syncChanges,
+      db.syncConflicts,
+      db.syncInbox,
+    ];
+  }
+
+  // --- Small state ---
+
+  /** This device's id, made at the first sync. */
+  async deviceId(): Promise<string> {
+    const { db } = this;
+    return mapErrors(() =>
+      db.transaction('rw', db.syncState, async () => {
+        const row = await db.syncState.get('device');
+        if (typeof row?.value === 'string') return row.value;
+        const id = crypto.randomUUID();
+        await db.syncState.put({ key: 'device', value: id });
+        return id;
+      }),
+    );
+  }
+
+  private async number(key: string): Promise<number> {
+    const row = await this.db.syncState.get(key);
+    return typeof row?.value === 'number' ? row.value : 0;
+  }
+
+  /** Take the next value of a counter kept in `syncState`; joins the caller's transaction. */
+  private async next(key: string): Promise<number> {
+    const value = (await this.number(key)) + 1;
+    await this.db.syncState.put({ key, value });
+    return value;
+  }
+
+  /** The stored status (idle before the first sync). */
+  async status(): Promise<SyncStatusRow> {
+    const row = await mapErrors(() => this.db.syncState.get('status'));
+    return { ...IDLE_STATUS, ...((row?.value as Partial<SyncStatusRow> | undefined) ?? {}) };
+  }
+
+  /** Merge `patch` into the stored status. */
+  async setStatus(patch: Partial<SyncStatusRow>): Promise<SyncStatusRow> {
+    const { db } = this;
+    return mapErrors(() =>
+      db.transaction('rw', db.syncState, async () => {
+        const row = await db.syncState.get('status');
+        const next = {
+          ...IDLE_STATUS,
+          ...((row?.value as Partial<SyncStatusRow> | undefined) ?? {}),
+          ...patch,
+          updated: Date.now(),
+        };
+        await db.syncState.put({ key: 'status', value: next });
+        return next;
+      }),
+    );
+  }
+
+  // --- Push: versions ---
+
+  /**
+   * Local versions a push has to send, in `seq` order: those after `pushedSeq` in buckets a
+   * record owns, that no sent journal entry holds yet. `scannedTo` is the last `seq` looked
+   * at: once the versions found are sent, everything up to it is pushed.
+   */
+  async collectVersions(
+    limit: number,
+  ): Promise<{ pending: PendingVersion[]; scannedTo: number; done: boolean }> {
+    const { db } = this;
+    return mapErrors(() =>
+      db.transaction('r', [db.objects, db.recordsBuckets, db.syncVersions, db.syncState], async () => {
+        const pushedSeq = await this.number('pushedSeq');
+        const pending: PendingVersion[] = [];
+        const owners = new Map<string, RecordId | undefined>();
+        const dags = new Map<string, Map<string, string[]>>();
+        let scannedTo = pushedSeq;
+        let done = true;
+        const rows = await db.objects
+          .where('seq')
+          .above(pushedSeq)
+          .limit(limit * 4)
+          .toArray();
+        if (rows.length === limit * 4) done = false;
+        for (const row of rows) {
+          if (pending.length >= limit) {
+            done = false;
+            break;
+          }
+          scannedTo = row.seq;
+          const sync = await db.syncVersions.get(row.versionId);
+          if (sync && sync.state !== 'uploaded') continue;
+          if (!owners.has(row.bucketId)) {
+            const link = await db.recordsBuckets.where('bucketId').equals(row.bucketId).first();
+            owners.set(row.bucketId, link?.recordId);
+          }
+          const recordId = owners.get(row.bucketId);
+          if (recordId === undefined) continue;
+          const dagKey = `${row.bucketId}\u0000${row.key}`;
+          let dag = dags.get(dagKey);
+          if (!dag) {
+            dag = await this.keyParents(row.bucketId, row.key);
+            dags.set(dagKey, dag);
+          }
+          pending.push({ row, recordId, parents: dag.get(row.versionId) ?? [], uploaded: sync });
+        }
+        return { pending, scannedTo, done };
+      }),
+    );
+  }
+
+  /**
+   * The parents of every version of a key: stored ones for versions already synced, else the
+   * leaves of the versions before it in local `seq` order.
+   */
+  private async keyParents(bucketId: BucketId, key: string): Promise<Map<string, string[]>> {
+    const nodes = await this.keyNodes(bucketId, key);
+    return new Map(nodes.map((node) => [node.versionId, [...node.parents]]));
+  }
+
+  private async keyNodes(
+    bucketId: BucketId,
+    key: string,
+  ): Promise<(VersionNode & { row: ObjectVersionRow })[]> {
+    const { db } = this;
+    const rows = (await startingWith(db.objects, '[bucketId+key+rank]', bucketId, key).toArray()).reverse();
+    const synced = await db.syncVersions.bulkGet(rows.map((row) => row.versionId));
+    const nodes: (VersionNode & { row: ObjectVersionRow })[] = [];
+    rows.forEach((row, index) => {
+      const parents = synced[index]?.parents ?? parentsFor(nodes);
+      nodes.push({ versionId: row.versionId, parents, marker: row.fileId === null, row });
+    });
+    return nodes;
+  }
+
+  /** A version of the same bytes already on the remote, to copy there instead of uploading. */
+  async remoteCopy(size: number, checksum: string): Promise<{ key: string; versionId: string } | undefined> {
+    const row = await mapErrors(() =>
+      this.db.syncVersions
+        .where('[size+checksum]')
+        .equals([size, checksum])
+        .filter((r) => r.remoteVersionId !== null && r.remoteKey !== null && r.marker === 0)
+        .first(),
+    );
+    return row ? { key: row.remoteKey as string, versionId: row.remoteVersionId as string } : undefined;
+  }
+
+  /** The stored bytes `[start, end)` of a version, as a Blob of chunk handles. */
+  async versionBlob(row: ObjectVersionRow, start = 0, end = row.size): Promise<Blob> {
+    const file =
+      row.fileId === null ? undefined : await mapErrors(() => this.db.files.get(row.fileId as FileId));
+    if (!file?.readable) {
+      throw Object.assign(
+        new NotFoundError(`The bytes of version ${row.versionId} are gone.`, {
+          bucketId: row.bucketId,
+          key: row.key,
+          versionId: row.versionId,
+        }),
+        {
+          resource: 'file',
+        },
+      );
+    }
+    return readBlob(this.db, file.extents, start, end, row.mimetype ?? '');
+  }
+
+  /** Remember that a version is on the remote, so that a retried push never sends it again. */
+  async markUploaded(
+    pending: PendingVersion,
+    remote: { key: string; versionId: string },
+  ): Promise<SyncVersionRow> {
+    const { row } = pending;
+    const sync: SyncVersionRow = {
+      versionId: row.versionId,
+      bucketId: row.bucketId,
+      recordId: pending.recordId,
+      key: row.key,
+      parents: pending.parents,
+      size: row.size,
+      checksum: row.checksum,
+      marker: flag(row.fileId === null),
+      remoteKey: remote.key,
+      remoteVersionId: remote.versionId,
+      state: 'uploaded',
+    };
+    await mapErrors(() => this.db.syncVersions.put(sync));
+    return sync;
+  }
+
+  // --- Push: multipart uploads ---
+
+  async upload(versionId: VersionId): Promise<SyncUploadRow | undefined> {
+    return mapErrors(() => this.db.syncUploads.get(versionId));
+  }
+
+  async saveUpload(row: SyncUploadRow): Promise<void> {
+    await mapErrors(() => this.db.syncUploads.put(row));
+  }
+
+  async deleteUpload(versionId: VersionId): Promise<void> {
+    await mapErrors(() => this.db.syncUploads.delete(versionId));
+  }
+
+  // --- Push: records ---
+
+  /**
+   * Turn every dirty record into a change (parents: the change it stands at) waiting to be
+   * pushed. A record whose stripped data and deleted flag equal its head's only moves its
+   * synced revision. A hard-deleted record becomes a trashed change. Returns the changes made.
+   */
+  async captureDirty(): Promise<number> {
+    const { db } = this;
+    const ids = await mapErrors(async () => {
+      const recordIds = await db.records.toCollection().primaryKeys();
+      const syncIds = await db.syncRecords.toCollection().primaryKeys();
+      return [...new Set<RecordId>([...recordIds, ...syncIds])];
+    });
+    let made = 0;
+    for (let i = 0; i < ids.length; i += 200) {
+      const slice = ids.slice(i, i + 200);
+      made += await mapErrors(() =>
+        db.transaction('rw', [db.records, db.syncRecords, db.syncChanges, db.syncState], async () => {
+          let count = 0;
+          const rows = await db.records.bulkGet(slice);
+          const syncs = await db.syncRecords.bulkGet(slice);
+          for (let j = 0; j < slice.length; j++) {
+            if (await this.captureOne(slice[j] as RecordId, rows[j], syncs[j])) count++;
+          }
+          return count;
+        }),
+      );
+    }
+    return made;
+  }
+
+  /** Capture one record's local edit as a change; joins the caller's transaction. */
+  private async captureOne(
+    recordId: RecordId,
+    row: RecordRow | undefined,
+    sync: SyncRecordRow | undefined,
+  ): Promise<SyncChangeRow | undefined> {
+    const { db } = this;
+    if (!isDirty(row, sync)) return undefined;
+    const head = sync?.head ? await db.syncChanges.get(sync.head) : undefined;
+    const data = row ? strip(row.data) : (head?.data ?? {});
+    const deleted = row ? row.deleted : 1;
+    const bucketId = row ? bucketOf(row.data) : (head?.bucketId ?? null);
+    if (head && sameJson(head.data, data) && head.deleted === deleted && !sync?.resolving) {
+      await db.syncRecords.put({
+        recordId,
+        head: head.change,
+        revisionId: row?.revisionId ?? sync?.revisionId ?? 0,
+        deleted,
+        resolving: 0,
+      });
+      return undefined;
+    }
+    const change: SyncChangeRow = {
+      change: `${sync?.resolving ? 'resolve:' : ''}${crypto.randomUUID()}`,
+      recordId,
+      bucketId,
+      parents: sync?.head ? [sync.head] : [],
+      data,
+      deleted,
+      pushed: 0,
+      seq: await this.next('changeSeq'),
+    };
+    await db.syncChanges.add(change);
+    await db.syncRecords.put({
+      recordId,
+      head: change.change,
+      revisionId: row?.revisionId ?? sync?.revisionId ?? 0,
+      deleted,
+      resolving: 0,
+    });
+    return change;
+  }
+
+  /** Changes made here and not yet sent, oldest first. */
+  async unpushedChanges(limit: number): Promise<SyncChangeRow[]> {
+    return mapErrors(() =>
+      this.db.syncChanges
+        .where('[pushed+seq]')
+        .between([0, Dexie.minKey], [0, Dexie.maxKey])
+        .limit(limit)
+        .toArray(),
+    );
+  }
+
+  // --- Push: the journal ---
+
+  async outbox(): Promise<SyncOutboxRow | undefined> {
+    return mapErrors(() => this.db.syncOutbox.orderBy('seq').first());
+  }
+
+  /** Store an entry before it is sent, with the next journal seq. */
+  async saveOutbox(build: (seq: number) => Omit<SyncOutboxRow, 'seq'>): Promise<SyncOutboxRow> {
+    const { db } = this;
+    return mapErrors(() =>
+      db.transaction('rw', db.syncOutbox, db.syncState, async () => {
+        const seq = await this.next('journalSeq');
+        const row = { seq, ...build(seq) };
+        await db.syncOutbox.add(row);
+        return row;
+      }),
+    );
+  }
+
+  /** The entry is on the remote: its versions and changes are pushed, and `pushedSeq` moves on. */
+  async commitOutbox(row: SyncOutboxRow, pushedSeq: number | undefined): Promise<void> {
+    const { db } = this;
+    await mapErrors(() =>
+      db.transaction('rw', db.syncOutbox, db.syncVersions, db.syncChanges, db.syncState, async () => {
+        await db.syncVersions
+          .where('versionId')
+          .anyOf(row.versions)
+          .modify((v) => {
+            if (v.state === 'uploaded') v.state = 'pushed';
+          });
+        await db.syncChanges.where('change').anyOf(row.changes).modify({ pushed: 1 });
+        await db.syncOutbox.delete(row.seq);
+        if (pushedSeq !== undefined) await this.advancePushed(pushedSeq);
+      }),
+    );
+  }
+
+  /** Move `pushedSeq` forward (never back). */
+  async advancePushed(seq: number): Promise<void> {
+    const { db } = this;
+    await mapErrors(() =>
+      db.transaction('rw', db.syncState, async () => {
+        if (seq > (await this.number('pushedSeq'))) await db.syncState.put({ key: 'pushedSeq', value: seq });
+      }),
+    );
+  }
+
+  // --- Pull ---
+
+  /** The last journal key applied from `device`. */
+  async checkpoint(device: string): Promise<string | undefined> {
+    return (await mapErrors(() => this.db.syncCheckpoints.get(device)))?.lastKey;
+  }
+
+  /** Whether a version is here already. */
+  async hasVersion(versionId: string): Promise<boolean> {
+    return (await mapErrors(() => this.db.objects.get(versionId as VersionId))) !== undefined;
+  }
+
+  /** Whether a record change is known here. */
+  async hasChange(change: string): Promise<boolean> {
+    return (await mapErrors(() => this.db.syncChanges.get(change))) !== undefined;
+  }
+
+  /** A readable local file instance with these bytes whose last fixity check did not fail. */
+  async linkable(size: number, checksum: string): Promise<FileId | undefined> {
+    const file = await mapErrors(() =>
+      this.db.files
+        .where('[size+checksum]')
+        .equals([size, checksum])
+        .filter((f) => f.readable === 1 && f.lastCheck !== false && f.location === this.settings.location)
+        .first(),
+    );
+    return file?.id;
+  }
+
+  /** Drop bytes written for an entry that was not applied. */
+  async discard(contents: Iterable<PulledContent>): Promise<void> {
+    for (const content of contents) {
+      if (content.kind === 'written') await discardWrittenFile(this.db, content.fileId);
+    }
+  }
+
+  /**
+   * Apply one pulled journal entry in one transaction: insert the versions with their ids,
+   * move heads by the head rule, apply the record changes (fast-forward or merge), rebuild
+   * every touched record's `_files` from its bucket's heads, and advance the checkpoint. Ops
+   * that local rules refuse (locked bucket, over quota) go to the inbox.
+   *
+   * @throws {InvalidOperationError} (code `SYNC_OWNERSHIP`) when an op names a bucket another
+   *   record owns here: nothing is applied.
+   */
+  async applyEntry(
+    device: string,
+    seq: number,
+    journalKey: string | undefined,
+    ops: readonly JournalOp[],
+    contents: ReadonlyMap<string, PulledContent>,
+  ): Promise<ApplyResult> {
+    const { db } = this;
+    return mapErrors(() =>
+      db.transaction('rw', this.applyTables, async () => {
+        const result: ApplyResult = { versions: 0, records: 0, merged: 0, conflicts: 0, refused: 0 };
+        const keys = new Map<BucketId, Set<string>>();
+        const working = new Map<RecordId, WorkingRecord>();
+        const now = Date.now();
+        for (const op of ops) {
+          if (op.op === 'version') {
+            const outcome = await this.applyVersion(op, contents.get(op.versionId), { device, seq }, now);
+            if (outcome === 'refused') result.refused++;
+            if (outcome === 'applied') {
+              result.versions++;
+              const set = keys.get(op.bucketId as BucketId) ?? new Set<string>();
+              set.add(op.key);
+              keys.set(op.bucketId as BucketId, set);
+            }
+          } else {
+            const outcome = await this.applyRecord(op, working, now);
+            if (outcome.applied) result.records++;
+            if (outcome.merged) result.merged++;
+            result.conflicts += outcome.conflicts;
+          }
+        }
+        for (const [bucketId, set] of keys) for (const key of set) await this.settleHead(bucketId, key, now);
+        // Records whose bucket changed get their `_files` rebuilt too.
+        for (const bucketId of keys.keys()) {
+          const link = await db.recordsBuckets.where('bucketId').equals(bucketId).first();
+          if (link && !working.has(link.recordId)) {
+            const state = await this.loadWorking(link.recordId);
+            if (state) working.set(link.recordId, state);
+          }
+        }
+        for (const [recordId, state] of working) await this.storeWorking(recordId, state, now);
+        if (journalKey !== undefined) await db.syncCheckpoints.put({ device, lastKey: journalKey, seq });
+        return result;
+      }),
+    );
+  }
+
+  private async applyVersion(
+    op: VersionOp,
+    content: PulledContent | undefined,
+    from: { device: string; seq: number },
+    now: number,
+  ): Promise<'applied' | 'known' | 'refused'> {
+    const { db } = this;
+    if (await db.objects.get(op.versionId as VersionId)) return 'known';
+    const bucket = await this.ensureBucket(op.bucketId as BucketId, op.recordId as RecordId, now);
+    let file: { id: FileId; size: number; checksum: string } | undefined;
+    try {
+      if (bucket.deleted)
+        throw new InvalidOperationError(`Bucket ${bucket.id} is deleted.`, { bucketId: bucket.id });
+      if (bucket.locked) {
+        throw Object.assign(
+          new InvalidOperationError(`Bucket ${bucket.id} is locked.`, { bucketId: bucket.id }),
+          {
+            code: 'BUCKET_LOCKED',
+          },
+        );
+      }
+      if (!op.marker) {
+        if (!content)
+          throw new NotFoundError(`No bytes for version ${op.versionId}.`, { versionId: op.versionId });
+        assertFits(toLimits(bucket), op.size, op.key);
+        file = await this.readableFile(content, op);
+      }
+    } catch (error) {
+      await this.toInbox(op, from, error, now);
+      return 'refused';
+    }
+    const seq = await this.nextVersionSeq();
+    const row: ObjectVersionRow = {
+      versionId: op.versionId as VersionId,
+      bucketId: bucket.id,
+      key: op.key,
+      fileId: file?.id ?? null,
+      size: file?.size ?? 0,
+      checksum: file?.checksum ?? null,
+      mimetype: op.mimetype,
+      isHead: 0,
+      seq,
+      rank: -seq,
+      created: now,
+      updated: now,
+    };
+    await db.objects.add(row);
+    await db.buckets.put(resized(bucket, row.size, now));
+    await db.syncVersions.put({
+      versionId: row.versionId,
+      bucketId: bucket.id,
+      recordId: op.recordId as RecordId,
+      key: op.key,
+      parents: [...op.parents],
+      size: row.size,
+      checksum: row.checksum,
+      marker: flag(op.marker),
+      remoteKey: op.remote.key,
+      remoteVersionId: op.remote.versionId,
+      state: 'pulled',
+    });
+    await db.syncInbox.delete(`version:${op.versionId}`);
+    return 'applied';
+  }
+
+  /** Make written bytes readable (once), or check a linked file is still there. */
+  private async readableFile(
+    content: PulledContent,
+    op: VersionOp,
+  ): Promise<{ id: FileId; size: number; checksum: string }> {
+    const { db } = this;
+    const file = await db.files.get(content.fileId);
+    if (!file) throw new NotFoundError(`File ${content.fileId} is gone.`, { fileId: content.fileId });
+    if (file.readable) return { id: file.id, size: file.size, checksum: file.checksum as string };
+    if (content.kind !== 'written') {
+      throw new NotFoundError(`File ${content.fileId} is not readable.`, { fileId: content.fileId });
+    }
+    await db.files.put({
+      ...file,
+      size: content.size,
+      checksum: content.checksum,
+      readable: 1,
+      writable: 0,
+      extents: file.extents.map((e) => ({ ...e, size: content.size })),
+      updated: Date.now(),
+    });
+    return { id: file.id, size: content.size, checksum: op.checksum ?? content.checksum };
+  }
+
+  private async nextVersionSeq(): Promise<number> {
+    const row = await this.db.meta.get('seq');
+    const seq = ((row?.value as number | undefined) ?? 0) + 1;
+    await this.db.meta.put({ key: 'seq', value: seq });
+    return seq;
+  }
+
+  /** The bucket of a pulled record, created with default settings when new here. */
+  private async ensureBucket(bucketId: BucketId, recordId: RecordId, now: number): Promise<BucketRow> {
+    const { db } = this;
+    const owner = await db.recordsBuckets.where('bucketId').equals(bucketId).first();
+    if (owner && owner.recordId !== recordId) throw ownership(bucketId, recordId);
+    const existing = await db.buckets.get(bucketId);
+    if (existing && !owner && (await db.objects.where('bucketId').equals(bucketId).count()) > 0) {
+      throw ownership(bucketId, recordId);
+    }
+    const linked = await db.recordsBuckets
+      .where('[recordId+bucketId]')
+      .between([recordId, Dexie.minKey], [recordId, Dexie.maxKey])
+      .first();
+    if (linked && linked.bucketId !== bucketId) throw ownership(bucketId, recordId);
+    if (existing) return existing;
+    const row: BucketRow = {
+      id: bucketId,
+      location: this.settings.location,
+      storageClass: this.settings.storageClass,
+      size: 0,
+      quotaSize: null,
+      maxFileSize: null,
+      locked: 0,
+      deleted: 0,
+      created: now,
+      updated: now,
+    };
+    await db.buckets.add(row);
+    return row;
+  }
+
+  private async toInbox(op: JournalOp, from: { device: string; seq: number }, error: unknown, now: number) {
+    const { code, message } = error as { code?: string; message?: string };
+    const row: SyncInboxRow = {
+      id: op.op === 'version' ? `version:${op.versionId}` : `record:${op.change}`,
+      recordId: op.recordId as RecordId,
+      device: from.device,
+      seq: from.seq,
+      op: copyJson(op),
+      code: code ?? 'SYNC_REFUSED',
+      message: message ?? String(error),
+      created: now,
+    };
+    await this.db.syncInbox.put(row);
+  }
+
+  /** Move the head of a key to the one the head rule picks among its leaves. */
+  private async settleHead(bucketId: BucketId, key: string, now: number): Promise<void> {
+    const { db } = this;
+    const nodes = await this.keyNodes(bucketId, key);
+    const best = chooseHead(leaves(nodes));
+    const current = await db.heads.get([bucketId, key]);
+    if (!best || current?.versionId === best.versionId) return;
+    if (current) await db.objects.update(current.versionId, { isHead: 0, updated: now });
+    await db.objects.update(best.versionId as VersionId, { isHead: 1, updated: now });
+    await db.heads.put({ bucketId, key, versionId: best.versionId as VersionId });
+  }
+
+  /** The working state of a record as stored, or `undefined` when it was never seen here. */
+  private async loadWorking(recordId: RecordId): Promise<WorkingRecord | undefined> {
+    const { db } = this;
+    const row = await db.records.get(recordId);
+    const sync = await db.syncRecords.get(recordId);
+    if (!row && !sync) return undefined;
+    const clean = !isDirty(row, sync);
+    const head = sync?.head ? await db.syncChanges.get(sync.head) : undefined;
+    const data = row ? copyJson(row.data) : copyJson(head?.data ?? {});
+    // A clean record takes its order and file metadata from its change (the bucket may only
+    // now hold the keys its `_files` lists).
+    if (clean && head && row) {
+      if (head.data._files === undefined) delete data._files;
+      else data._files = copyJson(head.data._files);
+    }
+    return {
+      sync: sync ?? {
+        recordId,
+        head: null,
+        revisionId: row?.revisionId ?? 0,
+        deleted: row?.deleted ?? 0,
+        resolving: 0,
+      },
+      row,
+      data,
+      deleted: row ? row.deleted === 1 : (head?.deleted ?? 1) === 1,
+      clean,
+      touched: false,
+    };
+  }
+
+  private async applyRecord(
+    op: RecordOp,
+    working: Map<RecordId, WorkingRecord>,
+    now: number,
+  ): Promise<{ applied: boolean; merged: boolean; conflicts: number }> {
+    const { db } = this;
+    const none = { applied: false, merged: false, conflicts: 0 };
+    if (await db.syncChanges.get(op.change)) return none;
+    const recordId = op.recordId as RecordId;
+    if (op.bucketId !== null) await this.ensureBucket(op.bucketId as BucketId, recordId, now);
+    await db.syncChanges.add({
+      change: op.change,
+      recordId,
+      bucketId: op.bucketId as BucketId | null,
+      parents: [...op.parents],
+      data: copyJson(op.data),
+      deleted: flag(op.deleted),
+      pushed: 1,
+      seq: await this.next('changeSeq'),
+    });
+    let state = working.get(recordId) ?? (await this.loadWorking(recordId));
+    if (!state) {
+      state = {
+        sync: { recordId, head: op.change, revisionId: 0, deleted: flag(op.deleted), resolving: 0 },
+        row: undefined,
+        data: copyJson(op.data),
+        deleted: op.deleted,
+        clean: true,
+        touched: true,
+      };
+      working.set(recordId, state);
+      await this.clearResolved(recordId, op.change);
+      return { applied: true, merged: false, conflicts: 0 };
+    }
+    working.set(recordId, state);
+    const nodes = await this.changeNodes(recordId);
+    if (!state.clean) {
+      // A local edit not yet captured becomes its own change first, so that it merges.
+      const local = await this.captureWorking(recordId, state);
+      if (local) nodes.set(local.change, { change: local.change, parents: local.parents });
+    }
+    const head = state.sync.head;
+    state.touched = true;
+    if (head === null || isAncestor(nodes, head, op.change)) {
+      state.sync = { ...state.sync, head: op.change };
+      state.data = copyJson(op.data);
+      state.deleted = op.deleted;
+      state.clean = true;
+      await this.clearResolved(recordId, op.change);
+      return { applied: true, merged: false, conflicts: 0 };
+    }
+    if (isAncestor(nodes, op.change, head)) return { applied: true, merged: false, conflicts: 0 };
+    const headRow = await db.syncChanges.get(head);
+    const baseId = commonAncestor(nodes, head, op.change);
+    const baseRow = baseId ? await db.syncChanges.get(baseId) : undefined;
+    const stateOf = (row: SyncChangeRow | undefined): RecordState | undefined =>
+      row && { data: copyJson(row.data) as Record<string, JsonValue>, deleted: row.deleted === 1 };
+    const merged = mergeRecords(
+      stateOf(baseRow),
+      {
+        change: head,
+        state: stateOf(headRow) ?? {
+          data: strip(state.data) as Record<string, JsonValue>,
+          deleted: state.deleted,
+        },
+      },
+      { change: op.change, state: { data: copyJson(op.data), deleted: op.deleted } },
+    );
+    const mergeId = mergeChangeId(head, op.change);
+    const known = await db.syncChanges.get(mergeId);
+    const data = known ? copyJson(known.data) : (copyJson(merged.state.data) as Record<string, unknown>);
+    const deleted = known ? known.deleted === 1 : merged.state.deleted;
+    if (!known) {
+      await db.syncChanges.add({
+        change: mergeId,
+        recordId,
+        bucketId: (op.bucketId as BucketId | null) ?? headRow?.bucketId ?? null,
+        parents: [head, op.change].sort(),
+        data,
+        deleted: flag(deleted),
+        pushed: 0,
+        seq: await this.next('changeSeq'),
+      });
+    }
+    state.sync = { ...state.sync, head: mergeId };
+    state.data = copyJson(data);
+    state.deleted = deleted;
+    state.clean = true;
+    const conflicts = merged.conflicts;
+    for (const conflict of conflicts) await this.storeConflict(recordId, mergeId, conflict, now);
+    await this.clearResolved(recordId, op.change);
+    return { applied: true, merged: true, conflicts: conflicts.length };
+  }
+
+  /** A resolution made elsewhere clears the conflicts it descends from. */
+  private async clearResolved(recordId: RecordId, change: string): Promise<void> {
+    if (!change.startsWith('resolve:')) return;
+    const { db } = this;
+    const open = await db.syncConflicts.where('recordId').equals(recordId).toArray();
+    if (open.length === 0) return;
+    const nodes = await this.changeNodes(recordId);
+    const gone = open.filter((c) => isAncestor(nodes, c.change, change)).map((c) => c.id);
+    await db.syncConflicts.bulkDelete(gone);
+  }
+
+  private async storeConflict(recordId: RecordId, change: string, conflict: FieldConflict, now: number) {
+    const { path } = conflict;
+    const row: SyncConflictRow = {
+      id: `${recordId}\u0000${JSON.stringify(path)}`,
+      recordId,
+      change,
+      path,
+      base: conflict.base,
+      local: conflict.local,
+      remote: conflict.remote,
+      winner: conflict.chosen,
+      created: now,
+    };
+    await this.db.syncConflicts.put(row);
+  }
+
+  /** Capture the uncaptured local edit of a working record as a change; joins the transaction. */
+  private async captureWorking(recordId: RecordId, state: WorkingRecord): Promise<SyncChangeRow | undefined> {
+    const change = await this.captureOne(recordId, state.row, state.sync);
+    state.sync = (await this.db.syncRecords.get(recordId)) ?? state.sync;
+    state.clean = true;
+    return change;
+  }
+
+  private async changeNodes(recordId: RecordId): Promise<Map<string, { change: string; parents: string[] }>> {
+    const rows = await this.db.syncChanges.where('recordId').equals(recordId).toArray();
+    return new Map(rows.map((row) => [row.change, { change: row.change, parents: row.parents }]));
+  }
+
+  /** Write a working record back: one new revision with `_files` rebuilt from the bucket. */
+  private async storeWorking(recordId: RecordId, state: WorkingRecord, now: number): Promise<void> {
+    const { db } = this;
+    const bucketId = bucketOf(state.data) ?? (state.row ? bucketOf(state.row.data) : null);
+    const data: RecordData = copyJson(state.data);
+    if (bucketId) {
+      const heads = await startingWith(db.objects, '[bucketId+isHead+key]', bucketId, 1)
+        .filter((row) => row.fileId !== null)
+        .toArray();
+      const entries = buildEntries(heads.map(toHead), orderOf(data._files));
+      const files = filesField(data, entries);
+      if (files === undefined) delete data._files;
+      else data._files = files;
+    }
+    const deleted = flag(state.deleted);
+    let row = state.row;
+    if (!row) {
+      if (deleted) {
+        // Trashed before it ever lived here, or hard-deleted here: stays absent.
+        await db.syncRecords.put({ ...state.sync, deleted: 1 });
+        return;
+      }
+      row = { id: recordId, revisionId: 0, data, deleted, created: now, updated: now };
+      await db.records.add(row);
+      await db.recordRevisions.put({ recordId, revisionId: 0, data, created: now });
+      if (bucketId) await db.recordsBuckets.put({ recordId, bucketId: bucketId as BucketId });
+    } else if (!sameJson(row.data, data) || row.deleted !== deleted) {
+      const revisionId = row.revisionId + 1;
+      const updated = Math.max(now, row.updated);
+      row = { ...row, data, deleted, revisionId, updated };
+      await db.records.put(row);
+      await db.recordRevisions.add({ recordId, revisionId, data, created: updated });
+    }
+    if (state.clean) {
+      await db.syncRecords.put({ ...state.sync, revisionId: row.revisionId, deleted: row.deleted });
+    } else if (state.touched) {
+      await db.syncRecords.put(state.sync);
+    }
+  }
+
+  // --- Conflicts, inbox and per-record state ---
+
+  async conflicts(recordId?: string): Promise<SyncConflictRow[]> {
+    return mapErrors(() =>
+      recordId === undefined
+        ? this.db.syncConflicts.toArray()
+        : this.db.syncConflicts.where('recordId').equals(recordId).toArray(),
+    );
+  }
+
+  /**
+   * Resolve a conflict: set its field to `value` as a new local revision, clear it, and mark
+   * the record so that its next change is a resolution (which clears the same conflict on
+   * the devices that pull it).
+   *
+   * @throws {NotFoundError} (`resource: 'conflict'`) for an unknown id; `RecordDeletedError`…
+   */
+  async resolve(id: string, value: { set: unknown } | { remove: true }): Promise<void> {
+    const { db } = this;
+    await mapErrors(() =>
+      db.transaction('rw', [db.syncConflicts, db.records, db.recordRevisions, db.syncRecords], async () => {
+        const conflict = await db.syncConflicts.get(id);
+        if (!conflict) {
+          throw Object.assign(new NotFoundError(`Conflict ${id} does not exist.`), { resource: 'conflict' });
+        }
+        const row = await db.records.get(conflict.recordId);
+        if (row) {
+          const data = copyJson(row.data);
+          setPath(data, conflict.path, value);
+          const revisionId = row.revisionId + 1;
+          const updated = Math.max(Date.now(), row.updated);
+          await db.records.put({ ...row, data, revisionId, updated });
+          await db.recordRevisions.add({ recordId: row.id, revisionId, data, created: updated });
+        }
+        const sync = await db.syncRecords.get(conflict.recordId);
+        if (sync) await db.syncRecords.put({ ...sync, resolving: 1 });
+        await db.syncConflicts.delete(id);
+      }),
+    );
+  }
+
+  /** Inbox rows (pulled ops refused by local rules), to retry. */
+  async inbox(): Promise<SyncInboxRow[]> {
+    return mapErrors(() => this.db.syncInbox.toArray());
+  }
+
+  /** Where a record stands: synced, pending (local edits or versions not pushed), conflict, error. */
+  async recordStatus(recordId: string): Promise<'synced' | 'pending' | 'conflict' | 'error'> {
+    const { db } = this;
+    return mapErrors(() =>
+      db.transaction(
+        'r',
+        [
+          db.records,
+          db.syncRecords,
+          db.syncChanges,
+          db.syncConflicts,
+          db.syncInbox,
+          db.objects,
+          db.syncVersions,
+          db.recordsBuckets,
+        ],
+        async () => {
+          const id = recordId as RecordId;
+          if ((await db.syncConflicts.where('recordId').equals(id).count()) > 0) return 'conflict';
+          if ((await db.syncInbox.where('recordId').equals(id).count()) > 0) return 'error';
+          const row = await db.records.get(id);
+          const sync = await db.syncRecords.get(id);
+          if (isDirty(row, sync)) return 'pending';
+          if (sync?.head) {
+            const head = await db.syncChanges.get(sync.head);
+            if (head && !head.pushed) return 'pending';
+          }
+          const links = await startingWith(db.recordsBuckets, '[recordId+bucketId]', id).toArray();
+          for (const link of links) {
+            const ids = await db.objects.where('bucketId').equals(link.bucketId).primaryKeys();
+            const synced = await db.syncVersions.bulkGet(ids);
+            if (synced.some((v) => !v || v.state === 'uploaded')) return 'pending';
+          }
+          return 'synced';
+        },
+      ),
+    );
+  }
+
+  /** How many local versions and bytes are still to push (an estimate for the status). */
+  async toGo(): Promise<{ files: number; bytes: number }> {
+    const { db } = this;
+    return mapErrors(() =>
+      db.transaction('r', [db.objects, db.syncVersions, db.syncState], async () => {
+        const pushedSeq = await this.number('pushedSeq');
+        const rows = await db.objects.where('seq').above(pushedSeq).toArray();
+        const synced = await db.syncVersions.bulkGet(rows.map((r) => r.versionId));
+        let files = 0;
+        let bytes = 0;
+        rows.forEach((row, i) => {
+          const s = synced[i];
+          if (s && s.state !== 'uploaded') return;
+          files++;
+          if (!s) bytes += row.size;
+        });
+        return { files, bytes };
+      }),
+    );
+  }
+}
+
+/** Whether a record has a local edit its sync state does not cover. */
+function isDirty(row: RecordRow | undefined, sync: SyncRecordRow | undefined): boolean {
+  if (!sync) return row !== undefined;
+  if (sync.resolving) return true;
+  if (!row) return sync.deleted === 0;
+  return row.revisionId !== sync.revisionId || row.deleted !== sync.deleted;
+}
+
+const bucketOf = (data: Record<string, unknown>): BucketId | null =>
+  typeof data._bucket === 'string' && data._bucket !== '' ? (data._bucket as BucketId) : null;
+
+const toHead = (row: ObjectVersionRow): HeadSummary => ({
+  bucketId: row.bucketId,
+  key: row.key,
+  versionId: row.versionId,
+  fileId: row.fileId as string,
+  size: row.size,
+  checksum: row.checksum,
+});
+
+/** An op that names a bucket of another record: the whole entry is refused. */
+const ownership = (bucketId: string, recordId: string): SyncError =>
+  new SyncError(`Bucket ${bucketId} does not belong to record ${recordId} here.`, { bucketId, recordId });
+
+/** Set (or remove) the value at `path` in `data`, creating objects on the way. */
+function setPath(
+  data: Record<string, unknown>,
+  path: readonly string[],
+  value: { set: unknown } | { remove: true },
+) {
+  if (path[0] === '_files' && path.length >= 3) {
+    const files = Array.isArray(data._files) ? (data._files as Record<string, unknown>[]) : [];
+    const entry = files.find((e) => e?.key === path[1]);
+    if (!entry) return;
+    setPath(entry, path.slice(2), value);
+    return;
+  }
+  let target: Record<string, unknown> = data;
+  for (const part of path.slice(0, -1)) {
+    const next = target[part];
+    if (typeof next !== 'object' || next === null || Array.isArray(next)) target[part] = {};
+    target = target[part] as Record<string, unknown>;
+  }
+  const last = path[path.length - 1] as string;
+  if ('remove' in value) delete target[last];
+  else target[last] = copyJson(value.set);
+}
