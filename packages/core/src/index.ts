@@ -47,7 +47,7 @@ export {
   type RecordsOptions,
 } from './api/records.js';
 export type { ExportOptions, ImportOptions } from './api/transfer.js';
-export type { PutOptions } from './api/write-file.js';
+export type { PutOptions, SourceOptions } from './api/write-file.js';
 export {
   AbortError,
   type BagProblem,

@@ -1,8 +1,8 @@
-import { NotFoundError } from '../errors.js';
+import { InvalidArgumentError, NotFoundError } from '../errors.js';
 import type { BucketId } from '../ids.js';
 import { validateKey } from '../model/key.js';
 import { validateSize } from '../model/limits.js';
-import { type Tags, validateTag } from '../model/tags.js';
+import { type Tags, tagValue, validateTag } from '../model/tags.js';
 import type { ListQuery } from '../storage/bucket-store.js';
 import type { BucketRow } from '../storage/schema.js';
 import type { ByteSource } from '../worker/protocol.js';
@@ -197,14 +197,14 @@ export class Bucket {
     );
   }
 
-  /** Every tag of the bucket. */
+  /** Every tag of the bucket, in a map without a prototype (a tag may be named `constructor`). */
   async tags(): Promise<Tags> {
     return this.context.store.bucketTags(this.id);
   }
 
-  /** One tag's value, or `undefined`. */
+  /** One tag's value, or `undefined` when the bucket has no tag of that name. */
   async getTag(key: string): Promise<string | undefined> {
-    return (await this.tags())[key];
+    return tagValue(await this.tags(), key);
   }
 
   /** Create a tag. @throws {DuplicateTagError} when it exists; {@link InvalidTagError} when invalid. */
@@ -291,23 +291,15 @@ export class BucketObjects {
     return rows.map((row) => new ObjectVersion(this.context, row));
   }
 
-  /** Heads (or every version) ordered by key; page with `limit` and `after`. */
+  /**
+   * Heads (or every version) ordered by key; page with `limit` and `after`.
+   *
+   * @throws {InvalidArgumentError} (`argument`) for a `prefix` that is not a string, an `after`
+   *   that is neither a key nor an {@link ObjectVersion}, or a `limit` that is not a
+   *   non-negative integer.
+   */
   async list(options: ListOptions = {}): Promise<ObjectVersion[]> {
-    const { after } = options;
-    const query: ListQuery = {
-      versions: options.versions ?? false,
-      withDeleted: options.withDeleted ?? false,
-      prefix: options.prefix ?? '',
-      limit: options.limit ?? Number.POSITIVE_INFINITY,
-      after:
-        after === undefined
-          ? undefined
-          : typeof after === 'string'
-            ? { key: after }
-            : { key: after.key, ...(options.versions ? { rank: -after.sequence } : {}) },
-    };
-    if (query.limit !== Number.POSITIVE_INFINITY) validateSize('limit', query.limit);
-    const rows = await this.context.store.list(this.bucket.id, query);
+    const rows = await this.context.store.list(this.bucket.id, listQuery(options));
     return rows.map((row) => new ObjectVersion(this.context, row));
   }
 
@@ -328,3 +320,38 @@ export class BucketObjects {
     return new ObjectVersion(this.context, marker);
   }
 }
+
+/** The storage query of {@link BucketObjects.list}'s options, checked. */
+function listQuery(options: ListOptions): ListQuery {
+  const { prefix = '', after, limit = Number.POSITIVE_INFINITY } = options;
+  const versions = options.versions ?? false;
+  if (typeof prefix !== 'string') throw invalidListOption('prefix', 'a string', prefix);
+  if (after !== undefined && typeof after !== 'string' && !(after instanceof ObjectVersion)) {
+    throw invalidListOption('after', 'a key or an ObjectVersion', after);
+  }
+  if (limit !== Number.POSITIVE_INFINITY) validateSize('limit', limit);
+  return {
+    versions,
+    withDeleted: options.withDeleted ?? false,
+    prefix,
+    limit,
+    after:
+      after === undefined
+        ? undefined
+        : typeof after === 'string'
+          ? { key: after }
+          : { key: after.key, ...(versions ? { rank: -after.sequence } : {}) },
+  };
+}
+
+const invalidListOption = (argument: string, expected: string, actual: unknown): InvalidArgumentError =>
+  Object.assign(
+    new InvalidArgumentError(
+      `${argument} must be ${expected}, not ${actual === null ? 'null' : typeof actual}.`,
+      {
+        expected,
+        actual,
+      },
+    ),
+    { argument },
+  );

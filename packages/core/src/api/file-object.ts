@@ -88,8 +88,8 @@ export class FileObject {
    * `size`, `version_id`, or extra metadata; `undefined` when absent.
    */
   get(name: string): unknown {
-    const value = (this.dumps() as Record<string, unknown>)[name];
-    return value === undefined ? undefined : structuredClone(value);
+    const entry: Record<string, unknown> = this.dumps();
+    return Object.hasOwn(entry, name) ? structuredClone(entry[name]) : undefined;
   }
 
   /** The `_files` entry of this file: Invenio's fields over the extra metadata. */

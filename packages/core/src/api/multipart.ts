@@ -23,6 +23,7 @@ import { sourceSize } from '../worker/write-data.js';
 import type { CofferContext } from './context.js';
 import { withWriteLock } from './maintenance.js';
 import { ObjectVersion } from './object-version.js';
+import { type SourceOptions, sourceToWrite } from './write-file.js';
 
 /**
  * Options of {@link BucketMultipart.create}.
@@ -42,7 +43,7 @@ export interface CreateUploadOptions {
 }
 
 /** Options of {@link MultipartUpload.putPart}. */
-export interface PutPartOptions extends OperationHooks {
+export interface PutPartOptions extends SourceOptions {
   /** The part's expected md5 (`"md5:<hex>"`): a mismatch fails with {@link IntegrityError} and stores nothing. */
   checksum?: string | undefined;
 }
@@ -269,6 +270,7 @@ export class MultipartUpload {
     }
     const { signal, onProgress } = options;
     throwIfAborted(signal);
+    const bytes = sourceToWrite(source, options.transfer);
 
     return withWriteLock(this.context, async () => {
       const { store } = this;
@@ -282,7 +284,7 @@ export class MultipartUpload {
         written = await pipeline.writeData(
           {
             dataId,
-            source,
+            source: bytes,
             chunkSize: settings.chunkSize,
             chunkStorage: settings.chunkStorage,
             inlineBelow: settings.inlineBelow,

@@ -3,7 +3,7 @@ import type { BucketId, FileId, VersionId } from '../ids.js';
 import { bucketObjectUrl } from '../model/file-url.js';
 import { validateKey } from '../model/key.js';
 import { guessMimetype } from '../model/mimetype.js';
-import { type Tags, validateTag } from '../model/tags.js';
+import { type Tags, tagValue, validateTag } from '../model/tags.js';
 import { readBlob, readStream } from '../storage/chunks.js';
 import type { FileRow, ObjectVersionRow } from '../storage/schema.js';
 import type { OperationHooks } from '../worker/protocol.js';
@@ -159,15 +159,37 @@ export class ObjectVersion {
     return readStream(this.context.db, file.extents, from, to);
   }
 
-  /** This version's tags. */
+  /** This version's tags, in a map without a prototype (a tag may be named `constructor`). */
   async tags(): Promise<Tags> {
     return this.context.store.versionTags(this.versionId);
+  }
+
+  /** One tag's value, or `undefined` when this version has no tag of that name. */
+  async getTag(key: string): Promise<string | undefined> {
+    return tagValue(await this.tags(), key);
+  }
+
+  /**
+   * Create a tag (Invenio's `ObjectVersionTag.create`): refused when this version already has
+   * one by that name; {@link ObjectVersion.setTag} replaces instead.
+   *
+   * @throws {DuplicateTagError} (`tag`, `bucketId`, `key`, `versionId`) when the tag exists;
+   *   {@link InvalidTagError} for a bad key or value; {@link BucketLockedError}.
+   * @example
+   * ```ts
+   * await version.createTag('camera', 'A7');
+   * await version.createTag('camera', 'X100'); // throws DuplicateTagError; 'A7' stays
+   * ```
+   */
+  async createTag(key: string, value: string): Promise<void> {
+    validateTag(key, value);
+    await this.context.store.setVersionTag(this.versionId, key, value, 'create');
   }
 
   /** Set (create or replace) a tag. @throws {InvalidTagError} for a bad key or value. */
   async setTag(key: string, value: string): Promise<void> {
     validateTag(key, value);
-    await this.context.store.setVersionTag(this.versionId, key, value);
+    await this.context.store.setVersionTag(this.versionId, key, value, 'upsert');
   }
 
   /** Delete a tag; deleting a missing tag does nothing. */

@@ -1,4 +1,4 @@
-import { throwIfAborted } from '../errors.js';
+import { InvalidArgumentError, throwIfAborted } from '../errors.js';
 import { type FileId, newId } from '../ids.js';
 import { validateKey } from '../model/key.js';
 import { assertFits, assertWritable, sizeLimit, validateMimetype } from '../model/limits.js';
@@ -24,16 +24,63 @@ import type { CofferContext } from './context.js';
  * });
  * ```
  */
-export interface PutOptions extends OperationHooks {
-  /** The media type to store; by default it is guessed from the key when read. */
+export interface PutOptions extends SourceOptions {
+  /** The media type to store (1 to 255 characters); by default it is guessed from the key when read. */
   mimetype?: string | undefined;
   /** Tags of the new version. */
   tags?: Tags | undefined;
 }
 
+/**
+ * How a write takes the caller's bytes.
+ *
+ * @example
+ * ```ts
+ * const bytes = await file.arrayBuffer();
+ * await bucket.objects.put('scan.tif', bytes, { transfer: true }); // no copy; `bytes` is now empty
+ * ```
+ */
+export interface SourceOptions extends OperationHooks {
+  /**
+   * Give an ArrayBuffer or Uint8Array source up instead of copying it (default `false`). By
+   * default the write copies the bytes first, so the caller's array stays usable and intact,
+   * whatever happens to the write (even an abort). With `true`, the bytes are moved to the
+   * worker without a copy and the caller's buffer is detached (left empty), or, without a
+   * worker, read in place: do not change it until the write settles. Blobs, Files and streams
+   * are never copied.
+   */
+  transfer?: boolean | undefined;
+}
+
+/**
+ * The source a write hands to the byte pipeline: a copy of an ArrayBuffer or Uint8Array,
+ * unless `transfer` gives it up (the worker pipeline transfers what it is given, detaching it).
+ *
+ * @throws {InvalidArgumentError} (`argument: 'transfer'`) when `transfer` is not a boolean.
+ */
+export function sourceToWrite(source: ByteSource, transfer: boolean | undefined): ByteSource {
+  validateTransfer(transfer);
+  if (transfer) return source;
+  if (source instanceof ArrayBuffer) return source.slice(0);
+  if (source instanceof Uint8Array) return source.slice();
+  return source;
+}
+
+function validateTransfer(transfer: unknown): asserts transfer is boolean | undefined {
+  if (transfer !== undefined && typeof transfer !== 'boolean') {
+    throw Object.assign(
+      new InvalidArgumentError(`transfer must be true or false, not ${typeof transfer}.`, {
+        actual: transfer,
+      }),
+      { argument: 'transfer' },
+    );
+  }
+}
+
 /** Check a write's arguments before anything is touched. */
 export function validatePut(key: string, source: ByteSource, options: PutOptions): number | undefined {
   validateKey(key);
+  validateTransfer(options.transfer);
   if (options.tags !== undefined) validateTags(options.tags);
   if (options.mimetype !== undefined) validateMimetype(options.mimetype);
   return sourceSize(source);
@@ -63,7 +110,7 @@ export async function writeFile(
     {
       fileId,
       location: settings.location,
-      source,
+      source: sourceToWrite(source, options.transfer),
       chunkSize: settings.chunkSize,
       chunkStorage: settings.chunkStorage,
       inlineBelow: settings.inlineBelow,

@@ -86,6 +86,10 @@ const typesByEncoding: Record<string, string> = {
 /** The fallback type of bytes whose type is unknown. */
 export const OCTET_STREAM = 'application/octet-stream';
 
+// An extension is the user's text: `constructor` must not find Object.prototype.constructor.
+const typeOf = (table: Record<string, string>, extension: string): string | undefined =>
+  Object.hasOwn(table, extension) ? table[extension] : undefined;
+
 /**
  * The media type of a key, guessed from its extension with a fixed table.
  *
@@ -101,7 +105,7 @@ export function guessMimetype(key: string): string {
   const dot = name.lastIndexOf('.');
   if (dot <= 0) return OCTET_STREAM;
   const extension = name.slice(dot + 1);
-  return typesByEncoding[extension] ?? typesByExtension[extension] ?? OCTET_STREAM;
+  return typeOf(typesByEncoding, extension) ?? typeOf(typesByExtension, extension) ?? OCTET_STREAM;
 }
 
 // Invenio's allow-list for serving stored files (invenio-files-rest `sanitize_mimetype`).

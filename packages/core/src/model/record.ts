@@ -171,9 +171,14 @@ export interface OrderedEntry {
   extra: Record<string, unknown>;
 }
 
+// Metadata names are the user's: `__proto__` is a name like any other, so metadata is built on
+// objects without a prototype, where assigning it makes a field instead of changing the prototype.
+const metadataMap = (fields: Record<string, unknown> = {}): Record<string, unknown> =>
+  Object.assign(Object.create(null), fields);
+
 /** The extra metadata of a stored entry: everything but the head fields. */
 export function extraOf(entry: Record<string, unknown>): Record<string, unknown> {
-  const extra: Record<string, unknown> = {};
+  const extra = metadataMap();
   for (const [name, value] of Object.entries(entry)) {
     if (!(ENTRY_FIELDS as readonly string[]).includes(name)) extra[name] = value;
   }
@@ -257,7 +262,7 @@ export function patchMetadata(
       argument: 'patch',
     });
   }
-  const next = { ...extra };
+  const next = metadataMap(extra);
   for (const [name, value] of Object.entries(patch)) {
     if (RESERVED_METADATA.has(name)) {
       throw Object.assign(

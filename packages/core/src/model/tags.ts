@@ -15,6 +15,26 @@ export const MAX_TAG_LENGTH = 255;
 export type Tags = Record<string, string>;
 
 /**
+ * A tag map without a prototype, so that a tag named `constructor` or `__proto__` is a tag
+ * like any other and no missing tag reads as a property every object has.
+ *
+ * @example
+ * ```ts
+ * tagMap([{ key: '__proto__', value: 'x' }])['__proto__']; // "x"
+ * tagMap([])['constructor']; // undefined
+ * ```
+ */
+export function tagMap(entries: Iterable<{ key: string; value: string }>): Tags {
+  const tags: Tags = Object.create(null);
+  for (const { key, value } of entries) tags[key] = value;
+  return tags;
+}
+
+/** The value of tag `key`, or `undefined` when `tags` has none by that name. */
+export const tagValue = (tags: Tags, key: string): string | undefined =>
+  Object.hasOwn(tags, key) ? tags[key] : undefined;
+
+/**
  * Check that a tag's key and value are strings of 1 to 255 characters.
  *
  * @throws {InvalidTagError} otherwise.

@@ -8,7 +8,7 @@ import {
 } from '../errors.js';
 import { type BucketId, type FileId, newId, type VersionId } from '../ids.js';
 import { assertFits, assertWritable, type BucketLimits } from '../model/limits.js';
-import type { Tags } from '../model/tags.js';
+import { type Tags, tagMap } from '../model/tags.js';
 import { deleteData } from './chunks.js';
 import { mapErrors } from './map-storage-error.js';
 import { deleteBucketRows, resized, startingWith, versionTables } from './rows.js';
@@ -185,7 +185,7 @@ export class BucketStore {
     const rows = await mapErrors(() =>
       startingWith(this.db.bucketTags, '[bucketId+key]', bucketId).toArray(),
     );
-    return Object.fromEntries(rows.map((r) => [r.key, r.value]));
+    return tagMap(rows);
   }
 
   async setBucketTag(
@@ -276,7 +276,7 @@ export class BucketStore {
     const rows = await mapErrors(() =>
       startingWith(this.db.objectTags, '[versionId+key]', versionId).toArray(),
     );
-    return Object.fromEntries(rows.map((r) => [r.key, r.value]));
+    return tagMap(rows);
   }
 
   async getFile(fileId: FileId): Promise<FileRow | undefined> {
@@ -574,22 +574,43 @@ export class BucketStore {
 
   // --- Version tags ---
 
-  async setVersionTag(versionId: VersionId, key: string, value: string): Promise<void> {
-    await this.changeVersionTags(versionId, () => this.db.objectTags.put({ versionId, key, value }));
+  async setVersionTag(
+    versionId: VersionId,
+    key: string,
+    value: string,
+    mode: 'create' | 'upsert',
+  ): Promise<void> {
+    const { db } = this;
+    await this.changeVersionTags(versionId, async (row) => {
+      if (mode === 'create' && (await db.objectTags.get([versionId, key]))) {
+        throw Object.assign(
+          new DuplicateTagError(`Version ${versionId} already has tag ${key}.`, {
+            bucketId: row.bucketId,
+            key: row.key,
+            versionId,
+          }),
+          { tag: key },
+        );
+      }
+      await db.objectTags.put({ versionId, key, value });
+    });
   }
 
   async deleteVersionTag(versionId: VersionId, key: string): Promise<void> {
     await this.changeVersionTags(versionId, () => this.db.objectTags.delete([versionId, key]));
   }
 
-  private async changeVersionTags(versionId: VersionId, change: () => Promise<unknown>): Promise<void> {
+  private async changeVersionTags(
+    versionId: VersionId,
+    change: (version: ObjectVersionRow) => Promise<unknown>,
+  ): Promise<void> {
     const { db } = this;
     await mapErrors(() =>
       db.transaction('rw', db.objects, db.buckets, db.objectTags, async () => {
         const row = await db.objects.get(versionId);
         if (!row) throw versionNotFound(versionId);
         await this.getWritableBucket(row.bucketId, row.key);
-        await change();
+        await change(row);
       }),
     );
   }

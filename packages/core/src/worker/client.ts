@@ -11,11 +11,12 @@ import type { BytePipeline, ByteSource, OperationHooks } from './protocol.js';
 import { installErrorTransfer } from './transfer.js';
 
 /**
- * The source as it should cross to the worker, and what to transfer with it. An ArrayBuffer is
- * transferred (the caller's buffer is detached, never copied). A Uint8Array's buffer is
- * transferred when the view covers all of it; a view of part of a buffer is copied once, so
- * that the rest of the caller's buffer stays usable. A ReadableStream is transferred. A Blob
- * or File is cloned, which copies a handle, not its bytes.
+ * The source as it should cross to the worker, and what to transfer with it. Bytes that arrive
+ * here are the pipeline's to give away: the API copies the caller's array first unless the
+ * caller asked to transfer it (`PutOptions.transfer`). An ArrayBuffer is transferred. A
+ * Uint8Array's buffer is transferred when the view covers all of it; a view of part of a
+ * buffer is copied once, so that the rest of the buffer stays usable. A ReadableStream is
+ * transferred. A Blob or File is cloned, which copies a handle, not its bytes.
  */
 function prepareSource(source: ByteSource): [ByteSource, Transferable[]] {
   if (source instanceof ArrayBuffer) return [source, [source]];
