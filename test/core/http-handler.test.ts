@@ -261,6 +261,86 @@ describe('handleFileRequest: record routes', () => {
   });
 });
 
+describe('handleFileRequest: the rules of a record on its bucket route', () => {
+  it('passes the owning record to canRead on the bucket route, so a closed record hides its files there too', async ({
+    coffer,
+  }) => {
+    const record = await coffer.records.create({ access: 'closed' });
+    const file = await record.files!.set('a.txt', blob('a'));
+    const seen: unknown[] = [];
+    const canRead = (r: { id: string; data: Record<string, unknown> } | undefined) => {
+      seen.push(r?.id);
+      return r?.data.access !== 'closed';
+    };
+
+    const response = await get(coffer, file.version.url, {}, { canRead });
+
+    expect(file.version.url).toContain(`/buckets/${record.bucketId}/objects/a.txt`);
+    expect(response.status).toBe(404);
+    expect(seen).toEqual([record.id]);
+  });
+
+  it('does not serve the files of a record in the trash at their bucket URLs, nor older versions', async ({
+    coffer,
+  }) => {
+    const record = await coffer.records.create({});
+    const first = await record.files!.set('a.txt', blob('one'));
+    const file = await record.files!.set('a.txt', blob('two'));
+    const older = (await file.versions()).at(-1)!;
+    await record.delete();
+
+    const head = await get(coffer, file.version.url);
+    const old = await get(coffer, older.url);
+
+    expect(older.versionId).toBe(first.versionId);
+    expect([head.status, old.status]).toEqual([404, 404]);
+  });
+
+  it('serves them again once the record is restored', async ({ coffer }) => {
+    const record = await coffer.records.create({});
+    const file = await record.files!.set('a.txt', blob('a'));
+    await record.delete();
+    await record.restore();
+
+    const response = await get(coffer, file.version.url);
+
+    expect(response.status).toBe(200);
+  });
+
+  it('serves the files of a trashed record on both routes with serveDeletedRecords, and canRead sees the record', async ({
+    coffer,
+  }) => {
+    const record = await coffer.records.create({});
+    const file = await record.files!.set('a.txt', blob('a'));
+    await record.delete();
+    const seen: unknown[] = [];
+    const options = {
+      serveDeletedRecords: true,
+      canRead: (r: { deleted: boolean } | undefined) => {
+        seen.push(r?.deleted);
+        return true;
+      },
+    };
+
+    const byBucket = await get(coffer, file.version.url, {}, options);
+    const byRecord = await get(coffer, file.url, {}, options);
+
+    expect([byBucket.status, byRecord.status]).toEqual([200, 200]);
+    expect(await byBucket.text()).toBe('a');
+    expect(seen).toEqual([true, true]);
+  });
+
+  it('serves a bucket no record owns, giving canRead no record', async ({ coffer }) => {
+    const { version } = await stored(coffer, 'free.txt');
+    const seen: unknown[] = [];
+
+    const response = await get(coffer, version.url, {}, { canRead: (r: unknown) => seen.push(r) > 0 });
+
+    expect(response.status).toBe(200);
+    expect(seen).toEqual([undefined]);
+  });
+});
+
 describe('handleFileRequest: conditional and range requests', () => {
   it('answers 304 to a matching If-None-Match or a current If-Modified-Since', async ({ coffer }) => {
     const { version } = await stored(coffer, 'a.txt');

@@ -6,7 +6,7 @@ import {
   InvalidOperationError,
   NotFoundError,
 } from '../errors.js';
-import { type BucketId, type FileId, newId, type VersionId } from '../ids.js';
+import { type BucketId, type FileId, newId, type RecordId, type VersionId } from '../ids.js';
 import { assertFits, assertWritable, type BucketLimits } from '../model/limits.js';
 import { type Tags, tagMap } from '../model/tags.js';
 import { deleteData } from './chunks.js';
@@ -102,6 +102,12 @@ export class BucketStore {
   async findBucket(id: string, withDeleted = false): Promise<BucketRow | undefined> {
     const row = await mapErrors(() => this.db.buckets.get(id as BucketId));
     return row && (withDeleted || row.deleted === 0) ? row : undefined;
+  }
+
+  /** The id of the record that owns bucket `id`, or `undefined` when no record does. */
+  async ownerOf(id: BucketId): Promise<RecordId | undefined> {
+    const link = await mapErrors(() => this.db.recordsBuckets.where('bucketId').equals(id).first());
+    return link?.recordId;
   }
 
   /** @throws {NotFoundError} when the bucket is missing or deleted. */

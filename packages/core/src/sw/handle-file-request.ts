@@ -17,14 +17,16 @@ import {
   servedMimetype,
   type Validators,
 } from '../model/http.js';
-import { resolveRecordFile } from './records.js';
+import { type ResolvedFile, resolveBucketFile, resolveRecordFile } from './records.js';
 
 /**
  * Decides whether a stored file may be read. A denial is answered `404`, so that the file's
  * existence is not revealed (Invenio's hidden `object-read`).
  *
- * @param record the record, on `records/<id>/files/<key>` routes (its file metadata is in
- *   `record.files.get(key)` and `record.data._files`); `undefined` on bucket routes.
+ * @param record the record whose rules apply: on `records/<id>/files/<key>` routes the record
+ *   named; on `buckets/<id>/objects/<key>` routes (what `version.url` points at) the record that
+ *   owns the bucket, so that one rule covers both URLs of a file; `undefined` only for a bucket
+ *   no record owns. Its file metadata is in `record.files.get(key)` and `record.data._files`.
  * @param file the version about to be served.
  * @param request the request being answered.
  */
@@ -61,6 +63,12 @@ export interface FileRouteOptions {
   inlineTypes?: Iterable<string>;
   /** The permission hook; everything is readable by default. */
   canRead?: CanRead;
+  /**
+   * Serve the files of records in the trash (soft-deleted) too, on both routes (default
+   * `false`: they are `404` until the record is restored, as the record itself is to
+   * `records.get`). `canRead` still decides, and sees `record.deleted`.
+   */
+  serveDeletedRecords?: boolean;
 }
 
 const allow = 'GET, HEAD';
@@ -79,8 +87,11 @@ const notFound = (): Response => plain(404, 'Not Found');
  * URL prefix, with `?versionId=` and `?download`.
  *
  * - `GET` and `HEAD`; other methods get `405`.
- * - `404` for unknown records, buckets, keys and versions, delete markers, deleted records and
- *   buckets, and reads that {@link FileRouteOptions.canRead} denies.
+ * - `404` for unknown records, buckets, keys and versions, delete markers, deleted buckets,
+ *   records in the trash and the files of their buckets (unless
+ *   {@link FileRouteOptions.serveDeletedRecords}), and reads that
+ *   {@link FileRouteOptions.canRead} denies; `canRead` gets the record that owns the file on
+ *   both routes.
  * - `Content-Type` sanitized (see {@link FileRouteOptions.inlineTypes}), `text/*` with
  *   `charset=utf-8`; `Content-Security-Policy: default-src 'none'`, `nosniff` and Invenio's other
  *   security headers; `Content-Disposition` `attachment` with `?download` or for
@@ -116,7 +127,7 @@ export async function handleFileRequest(
   }
   const inlineTypes = inlineTypeSet(options.inlineTypes ?? DEFAULT_INLINE_TYPES);
   try {
-    const found = await resolve(coffer, route);
+    const found = await resolve(coffer, route, options.serveDeletedRecords ?? false);
     if (!found || found.version.isDeleteMarker) return notFound();
     if (options.canRead && !(await options.canRead(found.record, found.version, request))) return notFound();
     return await serve(request, found.version, route.download, inlineTypes);
@@ -149,15 +160,18 @@ export function isFileRequest(request: Request, urlPrefix: string = DEFAULT_URL_
 const baseUrl = (request: Request): string =>
   (globalThis as { location?: { href: string } }).location?.href ?? request.url;
 
-async function resolve(
+const resolve = (
   coffer: Coffer,
   route: FileRoute,
-): Promise<{ record?: CofferRecord; version: ObjectVersion } | undefined> {
-  if (route.kind === 'record') return resolveRecordFile(coffer, route.id, route.key, route.versionId);
-  const bucket = await coffer.buckets.get(route.id);
-  const version = await bucket?.objects.get(route.key, { versionId: route.versionId });
-  return version && { version };
-}
+  includeDeleted: boolean,
+): Promise<ResolvedFile | undefined> =>
+  (route.kind === 'record' ? resolveRecordFile : resolveBucketFile)(
+    coffer,
+    route.id,
+    route.key,
+    route.versionId,
+    includeDeleted,
+  );
 
 async function serve(
   request: Request,
