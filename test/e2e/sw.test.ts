@@ -44,6 +44,8 @@ function seed(page: Page) {
     const deleted = await coffer.records.create({});
     const deletedFile = await deleted.files!.set('a.txt', new Blob(['x']));
     await deleted.delete();
+    const closed = await coffer.records.create({ access: 'closed' });
+    const closedFile = await closed.files!.set('c.txt', new Blob(['closed']));
     coffer.close();
     return {
       bucket: `/coffer/buckets/${bucket.id}/objects/`,
@@ -62,6 +64,9 @@ function seed(page: Page) {
       secret: secret.url,
       record: recordFile.url,
       deletedRecord: deletedFile.url,
+      deletedRecordBucket: deletedFile.version.url,
+      closedRecord: closedFile.url,
+      closedRecordBucket: closedFile.version.url,
     };
   });
 }
@@ -138,7 +143,7 @@ describe('service-worker file routes in Chromium', () => {
     expect([unsatisfiable.status, unsatisfiable.headers['content-range']]).toEqual([416, 'bytes */17']);
   });
 
-  it('serves record files and versions, and answers 404 for what is missing, deleted or denied', async () => {
+  it('serves record files and versions, and answers 404 for what is missing, deleted or denied, at record and bucket URLs', async () => {
     const old = await fetchIn(page, urls.old);
     const recordFile = await fetchIn(page, urls.record);
     const head = await fetchIn(page, urls.head);
@@ -148,6 +153,9 @@ describe('service-worker file routes in Chromium', () => {
         urls.marker,
         urls.secret,
         urls.deletedRecord,
+        urls.deletedRecordBucket,
+        urls.closedRecord,
+        urls.closedRecordBucket,
         '/coffer/records/no-such-record/files/a.txt',
         `${urls.bucket}nope.txt`,
         `${urls.head}?versionId=00000000-0000-0000-0000-000000000000`,
