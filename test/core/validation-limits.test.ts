@@ -8,7 +8,7 @@ import {
   ObjectVersion,
   openCoffer,
 } from '@coffer/core';
-import { handleFileRequest, parseFileUrl } from '@coffer/core/sw';
+import { contentDisposition, handleFileRequest, parseFileUrl } from '@coffer/core/sw';
 import { describe, expect } from 'vitest';
 import { blob, caught, dispose, it, rowCounts } from '../helpers/coffer.js';
 
@@ -75,6 +75,9 @@ describe('file URLs', () => {
     const response = await handleFileRequest(new Request(`http://app.test${url}`), coffer);
 
     expect(url).toContain('a%ED%A0%BDb.txt');
+    expect(contentDisposition('attachment', loneHigh)).toBe(
+      "attachment; filename=ab.txt; filename*=UTF-8''a%EF%BF%BDb.txt",
+    );
     expect(parseFileUrl(`http://app.test${url}`)).toBeUndefined();
     expect(response).toBeUndefined();
   });

@@ -105,7 +105,8 @@ export class BucketDeletedError extends InvalidOperationError {
 }
 
 /**
- * An object key that is empty, longer than 255 characters, contains NUL or is not a string.
+ * An object key that is empty, longer than 255 characters, contains NUL, holds a lone
+ * surrogate (it could not be exported, nor have a URL) or is not a string.
  *
  * @example
  * ```ts

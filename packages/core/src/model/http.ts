@@ -79,9 +79,16 @@ export function servedMimetype(
 // RFC 7230 `token` characters: a file name made of these needs no quotes.
 const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 
-/** RFC 5987 `ext-value` encoding: `encodeURIComponent` leaves `'()*` bare, which `attr-char` forbids. */
+/**
+ * RFC 5987 `ext-value` encoding: `encodeURIComponent` leaves `'()*` bare, which `attr-char`
+ * forbids. A lone surrogate (only in keys stored before Coffer refused them) becomes U+FFFD,
+ * which is harmless in a suggested file name, instead of throwing `URIError`.
+ */
 const encodeExtValue = (text: string): string =>
-  encodeURIComponent(text).replace(/['()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+  encodeURIComponent(text.replace(/\p{Surrogate}/gu, '\ufffd')).replace(
+    /['()*]/g,
+    (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`,
+  );
 
 /**
  * The ASCII stand-in of a file name: compatibility-decomposed (NFKD) with everything outside
