@@ -664,9 +664,6 @@ export class SyncStore {
     const owner = await db.recordsBuckets.where('bucketId').equals(bucketId).first();
     if (owner && owner.recordId !== recordId) throw ownership(bucketId, recordId);
     const existing = await db.buckets.get(bucketId);
-    if (existing && !owner && (await db.objects.where('bucketId').equals(bucketId).count()) > 0) {
-      throw ownership(bucketId, recordId);
-    }
     const linked = await db.recordsBuckets
       .where('[recordId+bucketId]')
       .between([recordId, Dexie.minKey], [recordId, Dexie.maxKey])

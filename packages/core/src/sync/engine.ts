@@ -1,0 +1,984 @@
+/**
+ * The sync engine: push local versions and record changes to a {@link Remote}, pull other
+ * devices' journals back, following docs/sync-protocol.md. It talks to IndexedDB only through
+ * `storage/sync-store.ts` and to bytes only through the byte pipeline, and uses no DOM, so it
+ * runs in a page, a dedicated worker or Node.
+ *
+ * @module
+ */
+import { createMD5 } from 'hash-wasm';
+import type { Coffer } from '../api/coffer.js';
+import type { CofferContext } from '../api/context.js';
+import {
+  AbortError,
+  CofferError,
+  IntegrityError,
+  InvalidArgumentError,
+  InvalidOperationError,
+  SyncError,
+} from '../errors.js';
+import { type FileId, newId } from '../ids.js';
+import { type JournalEntry, MAX_JOURNAL_OPS, parseJournalEntry, SYNC_FORMAT } from '../model/sync-journal.js';
+import { md5Hex } from '../model/sync-merge.js';
+import type { SyncChangeRow, SyncConflictRow, SyncVersionRow } from '../storage/schema.js';
+import type { PendingVersion, PulledContent } from '../storage/sync-store.js';
+import { type SyncStatusRow, SyncStore } from '../storage/sync-store.js';
+import { RemoteError } from './errors.js';
+import { deviceOf, entrySeq, fileKey, JOURNAL_PREFIX, journalKey, journalPrefix } from './layout.js';
+import type { ListOptions, ListPage, Remote, RemoteVersion } from './remote.js';
+
+const MiB = 1024 * 1024;
+
+/** Most version ops in one journal entry: record ops fill the rest up to 1,000. */
+const VERSIONS_PER_ENTRY = 500;
+/** About the most JSON in one journal entry. */
+const ENTRY_CHARS = 1024 * 1024;
+/** The largest journal entry a pull reads (an entry is about 1 MiB at most; data may exceed it). */
+const MAX_ENTRY_BYTES = 16 * MiB;
+
+/** Retries of requests that failed for a reason that may pass (429, 503, no network). */
+export interface RetryOptions {
+  /** Attempts per request, the first included (default 6). */
+  attempts?: number;
+  /** The first wait, in ms (default 500). */
+  initialDelay?: number;
+  /** The longest wait, in ms (default 60,000). */
+  maxDelay?: number;
+}
+
+/**
+ * Options of {@link openSync}.
+ *
+ * @example
+ * ```ts
+ * const sync = openSync(coffer, {
+ *   remote: new S3Remote({ endpoint, bucket, region, credentials }),
+ *   interval: 30_000,
+ *   multipartThreshold: 64 * 1024 ** 2,
+ * });
+ * ```
+ */
+export interface SyncOptions {
+  /** The server: a versioned object store. */
+  remote: Remote;
+  /** Milliseconds between background syncs after {@link CofferSync.start} (default 60,000). */
+  interval?: number;
+  /** Files larger than this go as multipart uploads (default 16 MiB; at least `partSize`). */
+  multipartThreshold?: number;
+  /** Bytes per multipart part, at least 5 MiB (S3's minimum; default 8 MiB). */
+  partSize?: number;
+  /** Backoff of retryable failures (tests shorten it). */
+  retry?: RetryOptions;
+}
+
+/** What one sync did. */
+export interface SyncReport {
+  versionsPushed: number;
+  versionsPulled: number;
+  /** Record changes sent (local edits and merges). */
+  recordsPushed: number;
+  /** Record changes applied from other devices. */
+  recordsPulled: number;
+  /** Pulled changes that were merged with a local one. */
+  recordsMerged: number;
+  /** Field conflicts the merges reported. */
+  conflicts: number;
+  bytesPushed: number;
+  bytesPulled: number;
+  /** Requests sent to the remote, retries included. */
+  requests: number;
+}
+
+/** Progress of a sync. */
+export interface SyncProgress {
+  phase: 'pushing' | 'pulling';
+  /** Files (versions) done and known so far in this phase. */
+  files: { done: number; total: number };
+  /** Bytes sent or received so far in this phase. */
+  bytes: number;
+}
+
+/** Options of {@link CofferSync.now}. */
+export interface SyncNowOptions {
+  signal?: AbortSignal | undefined;
+  onProgress?: ((progress: SyncProgress) => void) | undefined;
+}
+
+/** The live state of sync, as stored (so any tab can read it with `liveQuery`). */
+export interface SyncStatus {
+  phase: SyncStatusRow['phase'];
+  /** Local versions not yet pushed. */
+  filesToGo: number;
+  /** Their bytes (those already uploaded, waiting for their journal entry, not counted). */
+  bytesToGo: number;
+  lastSuccess: Date | undefined;
+  /** The `code` of the last failure, cleared by a success. */
+  lastErrorCode: string | undefined;
+  lastErrorMessage: string | undefined;
+}
+
+/** Where one record stands. */
+export type RecordSyncState = 'synced' | 'pending' | 'conflict' | 'error';
+
+/** A field two devices changed to different values. The merge kept `winner`'s value. */
+export interface SyncConflict {
+  id: string;
+  recordId: string;
+  /** The field's path in the record data (for a file's metadata: `['_files', key, field]`). */
+  path: string[];
+  base: unknown;
+  local: unknown;
+  remote: unknown;
+  winner: 'local' | 'remote';
+  created: Date;
+}
+
+/** How to resolve a conflict: keep one side's value, or set a value of your own. */
+export type ConflictChoice = 'local' | 'remote' | { value: unknown };
+
+const emptyReport = (): SyncReport => ({
+  versionsPushed: 0,
+  versionsPulled: 0,
+  recordsPushed: 0,
+  recordsPulled: 0,
+  recordsMerged: 0,
+  conflicts: 0,
+  bytesPushed: 0,
+  bytesPulled: 0,
+  requests: 0,
+});
+
+/** The md5 of a Blob, hex, reading it as a stream (never whole in memory). */
+async function md5OfBlob(blob: Blob, signal: AbortSignal | undefined): Promise<string> {
+  const hasher = await createMD5();
+  hasher.init();
+  const reader = blob.stream().getReader();
+  try {
+    for (;;) {
+      if (signal?.aborted) throw new AbortError('The sync was aborted.', { cause: signal.reason });
+      const { done, value } = await reader.read();
+      if (done) break;
+      hasher.update(value);
+    }
+  } finally {
+    reader.releaseLock();
+  }
+  return hasher.digest('hex');
+}
+
+/** Read a small body whole, refusing one over `limit` bytes. */
+async function readText(
+  stream: ReadableStream<Uint8Array>,
+  limit: number,
+  context: { device: string; seq: number },
+) {
+  const reader = stream.getReader();
+  const parts: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.length;
+    if (size > limit) {
+      await reader.cancel().catch(() => undefined);
+      throw new SyncError(`Journal entry ${context.device}/${context.seq} is over ${limit} bytes.`, context);
+    }
+    parts.push(value);
+  }
+  const bytes = new Uint8Array(size);
+  let at = 0;
+  for (const part of parts) {
+    bytes.set(part, at);
+    at += part.length;
+  }
+  try {
+    return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  } catch (cause) {
+    throw new SyncError(`Journal entry ${context.device}/${context.seq} is not UTF-8.`, {
+      ...context,
+      cause,
+    });
+  }
+}
+
+const sleep = (ms: number, signal: AbortSignal | undefined): Promise<void> =>
+  new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(new AbortError('The sync was aborted.', { cause: signal.reason }));
+    const timer = setTimeout(done, ms);
+    function done() {
+      signal?.removeEventListener('abort', aborted);
+      resolve();
+    }
+    function aborted() {
+      clearTimeout(timer);
+      reject(new AbortError('The sync was aborted.', { cause: signal?.reason }));
+    }
+    signal?.addEventListener('abort', aborted, { once: true });
+  });
+
+/** Whether an error means "no network" (the status shows `offline`). */
+const isOffline = (error: unknown): boolean =>
+  error instanceof RemoteError && error.code === 'REMOTE_UNREACHABLE';
+
+/** One sync run: its signal, counters and progress. */
+interface Run {
+  signal: AbortSignal | undefined;
+  report: SyncReport;
+  onProgress: ((progress: SyncProgress) => void) | undefined;
+  files: { done: number; total: number };
+}
+
+/** A pulled device's journal, read in order. */
+interface DeviceQueue {
+  device: string;
+  keys: { key: string; seq: number }[];
+  next: number;
+  entry: JournalEntry | undefined;
+  failed: boolean;
+}
+
+const engines = new WeakMap<Coffer, CofferSync>();
+
+/**
+ * Sync of one coffer with one remote. Get it from {@link openSync}; one per coffer.
+ *
+ * What is synced: every record (data and trash flag), and every file version and delete marker
+ * of the buckets records own; renames, file order and file metadata travel in the record's
+ * `_files`. Not synced (v1): buckets no record owns, bucket and version tags, bucket settings
+ * (quota, max file size, lock), the hard removal of a version; a hard-deleted record travels as
+ * trashed.
+ *
+ * @example
+ * ```ts
+ * import { openSync, S3Remote } from '@coffer/core/sync';
+ * const sync = openSync(coffer, { remote: new S3Remote(options) });
+ * const report = await sync.now({ onProgress: ({ phase, files }) => console.log(phase, files) });
+ * sync.start({ interval: 30_000 });
+ * liveQuery(() => sync.status()).subscribe(renderBadge);
+ * for (const conflict of await sync.conflicts()) await sync.resolveConflict(conflict.id, 'local');
+ * ```
+ */
+export class CofferSync {
+  private readonly store: SyncStore;
+  private readonly context: CofferContext;
+  private readonly remote: Remote;
+  private readonly threshold: number;
+  private readonly partSize: number;
+  private readonly retry: Required<RetryOptions>;
+  private interval: number;
+  private running: Promise<SyncReport> | undefined;
+  private closed = false;
+  private readonly closing = new AbortController();
+  private loop: Promise<void> | undefined;
+  private wake: (() => void) | undefined;
+  private started = false;
+  private readonly onOnline = () => this.wake?.();
+
+  /** @internal */
+  constructor(
+    private readonly coffer: Coffer,
+    options: SyncOptions,
+  ) {
+    const partSize = options.partSize ?? 8 * MiB;
+    const threshold = options.multipartThreshold ?? 16 * MiB;
+    if (!Number.isSafeInteger(partSize) || partSize < 5 * MiB) {
+      throw Object.assign(
+        new InvalidArgumentError('partSize must be an integer of at least 5 MiB.', { actual: partSize }),
+        {
+          argument: 'partSize',
+        },
+      );
+    }
+    if (!Number.isSafeInteger(threshold) || threshold < partSize) {
+      throw Object.assign(
+        new InvalidArgumentError('multipartThreshold must be an integer of at least partSize.', {
+          actual: threshold,
+        }),
+        { argument: 'multipartThreshold' },
+      );
+    }
+    this.context = coffer.context;
+    this.store = new SyncStore(this.context.db, this.context.settings);
+    this.remote = options.remote;
+    this.threshold = threshold;
+    this.partSize = partSize;
+    this.interval = options.interval ?? 60_000;
+    this.retry = {
+      attempts: options.retry?.attempts ?? 6,
+      initialDelay: options.retry?.initialDelay ?? 500,
+      maxDelay: options.retry?.maxDelay ?? 60_000,
+    };
+  }
+
+  /**
+   * Push, then pull, now. A call while a sync runs joins it (the same report).
+   *
+   * @throws {RemoteError} when the server cannot be reached or refuses (after retries of
+   *   429/503/network failures); {@link SyncError} when another device's journal holds an
+   *   invalid entry (nothing of it is applied; the rest of the sync is done first);
+   *   {@link IntegrityError} when pulled bytes do not match their md5 (nothing of that entry
+   *   is visible); {@link AbortError} when `signal` fires.
+   */
+  now(options: SyncNowOptions = {}): Promise<SyncReport> {
+    if (this.closed) return Promise.reject(closedError());
+    if (!this.running) {
+      this.running = this.run(options).finally(() => {
+        this.running = undefined;
+      });
+    }
+    return this.running;
+  }
+
+  /** Sync now and then every `interval` ms until {@link CofferSync.stop}; failures back off, `online` wakes it. */
+  start(options: { interval?: number } = {}): void {
+    if (this.closed) throw closedError();
+    if (options.interval !== undefined) this.interval = options.interval;
+    if (this.started) return;
+    this.started = true;
+    (globalThis as { addEventListener?: (type: string, listener: () => void) => void }).addEventListener?.(
+      'online',
+      this.onOnline,
+    );
+    this.loop = this.background();
+  }
+
+  /** Stop background syncs (a sync in progress finishes); the status shows `paused`. */
+  async stop(): Promise<void> {
+    if (!this.started) return;
+    this.started = false;
+    (
+      globalThis as { removeEventListener?: (type: string, listener: () => void) => void }
+    ).removeEventListener?.('online', this.onOnline);
+    this.wake?.();
+    await this.loop;
+    await this.running?.catch(() => undefined);
+    await this.store.setStatus({ phase: 'paused' });
+  }
+
+  /** The stored status: works in any tab with `liveQuery(() => sync.status())`. */
+  async status(): Promise<SyncStatus> {
+    const row = await this.store.status();
+    return {
+      phase: row.phase,
+      filesToGo: row.filesToGo,
+      bytesToGo: row.bytesToGo,
+      lastSuccess: row.lastSuccess === null ? undefined : new Date(row.lastSuccess),
+      lastErrorCode: row.lastErrorCode ?? undefined,
+      lastErrorMessage: row.lastErrorMessage ?? undefined,
+    };
+  }
+
+  /**
+   * Where a record stands: `conflict` (a conflict waits for a resolution), `error` (a pulled
+   * change was refused here, e.g. its bucket is locked), `pending` (local edits or files not
+   * pushed yet), else `synced`.
+   */
+  async recordStatus(recordId: string): Promise<RecordSyncState> {
+    return this.store.recordStatus(recordId);
+  }
+
+  /** Open conflicts, of one record or of all. */
+  async conflicts(recordId?: string): Promise<SyncConflict[]> {
+    return (await this.store.conflicts(recordId)).map(toConflict);
+  }
+
+  /**
+   * Resolve a conflict: keep the `local` or the `remote` value, or set `{ value }` (`undefined`
+   * removes the field). The record gets a new local revision, the conflict is cleared, and the
+   * next sync pushes the resolution, which clears the same conflict on the other devices.
+   *
+   * @throws {NotFoundError} (`resource: 'conflict'`) for an unknown or resolved conflict.
+   */
+  async resolveConflict(id: string, choice: ConflictChoice): Promise<void> {
+    const [conflict] = (await this.store.conflicts()).filter((c) => c.id === id);
+    const value =
+      choice === 'local'
+        ? conflict?.local
+        : choice === 'remote'
+          ? conflict?.remote
+          : (choice as { value: unknown }).value;
+    await this.store.resolve(id, value === undefined ? { remove: true } : { set: value });
+    this.wake?.();
+  }
+
+  /** Stop, abort a running sync, and release the coffer for another {@link openSync}. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.started = false;
+    this.closing.abort(closedError());
+    this.wake?.();
+    await this.loop;
+    await this.running?.catch(() => undefined);
+    if (engines.get(this.coffer) === this) engines.delete(this.coffer);
+  }
+
+  // --- The run ---
+
+  private async background(): Promise<void> {
+    let failures = 0;
+    while (this.started && !this.closed) {
+      try {
+        await this.now();
+        failures = 0;
+      } catch {
+        failures++;
+      }
+      if (!this.started || this.closed) break;
+      const wait = failures === 0 ? this.interval : Math.min(this.interval, this.backoff(failures - 1));
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, wait);
+        this.wake = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+      this.wake = undefined;
+    }
+  }
+
+  private async run(options: SyncNowOptions): Promise<SyncReport> {
+    const signals = [this.closing.signal, ...(options.signal ? [options.signal] : [])];
+    const signal = signals.length > 1 ? AbortSignal.any(signals) : signals[0];
+    const run: Run = {
+      signal,
+      report: emptyReport(),
+      onProgress: options.onProgress,
+      files: { done: 0, total: 0 },
+    };
+    const errors: unknown[] = [];
+    try {
+      await this.push(run);
+      await this.pull(run, errors);
+      if (errors.length > 0) throw errors[0];
+      const toGo = await this.store.toGo();
+      await this.store.setStatus({
+        phase: this.started ? 'idle' : 'idle',
+        filesToGo: toGo.files,
+        bytesToGo: toGo.bytes,
+        lastSuccess: Date.now(),
+        lastErrorCode: null,
+        lastErrorMessage: null,
+      });
+      return run.report;
+    } catch (error) {
+      const failure = error instanceof CofferError ? error : new CofferError(String(error), { cause: error });
+      await this.store
+        .setStatus({
+          phase: isOffline(error) ? 'offline' : failure instanceof AbortError ? 'idle' : 'error',
+          lastErrorCode: failure.code,
+          lastErrorMessage: failure.message,
+        })
+        .catch(() => undefined);
+      throw error;
+    }
+  }
+
+  private backoff(attempt: number, retryAfter?: number): number {
+    const ceiling = Math.min(this.retry.maxDelay, this.retry.initialDelay * 2 ** attempt);
+    const jittered = ceiling / 2 + Math.random() * (ceiling / 2);
+    return retryAfter === undefined
+      ? jittered
+      : Math.min(this.retry.maxDelay, Math.max(retryAfter, jittered));
+  }
+
+  /** One request, retried with backoff while it fails for a reason that may pass. */
+  private async call<T>(run: Run, request: (signal: AbortSignal | undefined) => Promise<T>): Promise<T> {
+    for (let attempt = 0; ; attempt++) {
+      if (run.signal?.aborted) throw new AbortError('The sync was aborted.', { cause: run.signal.reason });
+      run.report.requests++;
+      try {
+        return await request(run.signal);
+      } catch (error) {
+        if (run.signal?.aborted) throw new AbortError('The sync was aborted.', { cause: run.signal.reason });
+        const retryable = error instanceof RemoteError && error.retryable;
+        if (!retryable || attempt + 1 >= this.retry.attempts) throw error;
+        if (error.code === 'REMOTE_UNREACHABLE')
+          await this.store.setStatus({ phase: 'offline' }).catch(() => undefined);
+        await sleep(this.backoff(attempt, error.retryAfter), run.signal);
+      }
+    }
+  }
+
+  private progress(run: Run, phase: SyncProgress['phase'], bytes: number) {
+    run.onProgress?.({ phase, files: { ...run.files }, bytes });
+  }
+
+  // --- Push ---
+
+  private async push(run: Run): Promise<void> {
+    const { store } = this;
+    const device = await store.deviceId();
+    const toGo = await store.toGo();
+    run.files = { done: 0, total: toGo.files };
+    await store.setStatus({ phase: 'pushing', filesToGo: toGo.files, bytesToGo: toGo.bytes });
+    const pending = await store.outbox();
+    if (pending) await this.sendEntry(run, pending);
+    await store.captureDirty();
+    let bytesToGo = toGo.bytes;
+    for (;;) {
+      const batch = await store.collectVersions(VERSIONS_PER_ENTRY);
+      const versionOps: Record<string, unknown>[] = [];
+      for (const version of batch.pending) {
+        const sync = version.uploaded ?? (await this.upload(run, version));
+        versionOps.push(versionOp(sync, version.row.mimetype));
+        if (!version.uploaded) {
+          run.report.versionsPushed++;
+          bytesToGo = Math.max(0, bytesToGo - version.row.size);
+        }
+        run.files.done++;
+        await store.setStatus({ filesToGo: Math.max(0, run.files.total - run.files.done), bytesToGo });
+        this.progress(run, 'pushing', run.report.bytesPushed);
+      }
+      const changes: SyncChangeRow[] = [];
+      if (batch.done) {
+        let chars = versionOps.reduce((n, op) => n + JSON.stringify(op).length, 0);
+        for (const change of await store.unpushedChanges(MAX_JOURNAL_OPS - versionOps.length)) {
+          const size = JSON.stringify(change.data).length + 200;
+          if (changes.length > 0 && chars + size > ENTRY_CHARS) break;
+          chars += size;
+          changes.push(change);
+        }
+      }
+      if (versionOps.length === 0 && changes.length === 0) {
+        await store.advancePushed(batch.scannedTo);
+        if (batch.done) break;
+        continue;
+      }
+      const ops = [...versionOps, ...changes.map(recordOp)];
+      const row = await store.saveOutbox((seq) => ({
+        key: journalKey(device, seq),
+        body: JSON.stringify({ format: SYNC_FORMAT, device, seq, ops }),
+        versions: batch.pending.map((p) => p.row.versionId),
+        changes: changes.map((c) => c.change),
+      }));
+      await this.sendEntry(run, row, batch.scannedTo);
+      run.report.recordsPushed += changes.length;
+    }
+  }
+
+  /** Send a stored journal entry (the commit point), then mark what it holds as pushed. */
+  private async sendEntry(
+    run: Run,
+    row: { seq: number; key: string; body: string; versions: string[]; changes: string[] },
+    pushedSeq?: number,
+  ): Promise<void> {
+    const body = new Blob([row.body], { type: 'application/json' });
+    const md5 = md5Hex(row.body);
+    await this.call(run, (signal) =>
+      this.remote.putObject(row.key, body, { md5, contentType: 'application/json', signal }),
+    );
+    await this.store.commitOutbox(row, pushedSeq);
+  }
+
+  /** Put one version's bytes (or marker) on the remote and remember where. */
+  private async upload(run: Run, pending: PendingVersion): Promise<SyncVersionRow> {
+    const { row, recordId } = pending;
+    const key = fileKey(recordId, row.key);
+    if (row.fileId === null) {
+      const marker = await this.call(run, (signal) => this.remote.deleteObject(key, { signal }));
+      return this.store.markUploaded(pending, { key, versionId: marker.versionId });
+    }
+    const checksum = row.checksum as string;
+    const md5 = checksum.slice('md5:'.length);
+    const copy = await this.store.remoteCopy(row.size, checksum);
+    if (copy) {
+      const copied = await this.call(run, (signal) => this.remote.copyObject(key, copy, { signal }));
+      return this.store.markUploaded(pending, { key, versionId: copied.versionId });
+    }
+    let stored: RemoteVersion;
+    if (row.size > this.threshold) {
+      stored = await this.multipart(run, pending, key, md5);
+    } else {
+      const blob = await this.store.versionBlob(row);
+      stored = await this.call(run, (signal) =>
+        this.remote.putObject(key, blob, {
+          md5,
+          contentType: row.mimetype ?? undefined,
+          metadata: { md5 },
+          signal,
+        }),
+      );
+      run.report.bytesPushed += row.size;
+    }
+    return this.store.markUploaded(pending, { key, versionId: stored.versionId });
+  }
+
+  /**
+   * A multipart upload whose state is in IndexedDB: a new session lists the parts the server
+   * holds and continues at the first missing one.
+   */
+  private async multipart(
+    run: Run,
+    pending: PendingVersion,
+    key: string,
+    md5: string,
+  ): Promise<RemoteVersion> {
+    const { row } = pending;
+    const { store, remote } = this;
+    let upload = await store.upload(row.versionId);
+    if (upload) {
+      const known = upload;
+      try {
+        const listed = await this.call(run, (signal) => remote.listParts(key, known.uploadId, { signal }));
+        upload = {
+          ...known,
+          parts: listed.map(({ partNumber, etag, size }) => ({ partNumber, etag, size })),
+        };
+        await store.saveUpload(upload);
+      } catch (error) {
+        if (!(error instanceof RemoteError && error.code === 'REMOTE_NOT_FOUND')) throw error;
+        await store.deleteUpload(row.versionId);
+        upload = undefined;
+      }
+    }
+    if (!upload) {
+      const uploadId = await this.call(run, (signal) =>
+        remote.createMultipartUpload(key, {
+          md5,
+          contentType: row.mimetype ?? undefined,
+          metadata: { md5 },
+          signal,
+        }),
+      );
+      upload = {
+        versionId: row.versionId,
+        key,
+        uploadId,
+        partSize: this.partSize,
+        parts: [],
+        created: Date.now(),
+      };
+      await store.saveUpload(upload);
+    }
+    const { uploadId, partSize } = upload;
+    const count = Math.ceil(row.size / partSize);
+    const done = new Map(upload.parts.map((part) => [part.partNumber, part]));
+    for (let partNumber = 1; partNumber <= count; partNumber++) {
+      const start = (partNumber - 1) * partSize;
+      const end = Math.min(start + partSize, row.size);
+      if (done.get(partNumber)?.size === end - start) continue;
+      const slice = await store.versionBlob(row, start, end);
+      const partMd5 = await md5OfBlob(slice, run.signal);
+      const part = await this.call(run, (signal) =>
+        remote.uploadPart(key, uploadId, partNumber, slice, { md5: partMd5, signal }),
+      );
+      done.set(partNumber, { partNumber, etag: part.etag, size: end - start });
+      upload = { ...upload, parts: [...done.values()].sort((a, b) => a.partNumber - b.partNumber) };
+      await store.saveUpload(upload);
+      run.report.bytesPushed += end - start;
+      this.progress(run, 'pushing', run.report.bytesPushed);
+    }
+    const parts = [...done.values()].sort((a, b) => a.partNumber - b.partNumber);
+    const version = await this.call(run, (signal) =>
+      remote.completeMultipartUpload(key, uploadId, parts, { signal }),
+    );
+    await store.deleteUpload(row.versionId);
+    return version;
+  }
+
+  // --- Pull ---
+
+  private async pull(run: Run, errors: unknown[]): Promise<void> {
+    const { store } = this;
+    const self = await store.deviceId();
+    await store.setStatus({ phase: 'pulling' });
+    run.files = { done: 0, total: 0 };
+    await this.retryInbox(run);
+    const devices: string[] = [];
+    for await (const page of this.pages(run, { prefix: JOURNAL_PREFIX, delimiter: '/' })) {
+      for (const prefix of page.prefixes) {
+        const device = deviceOf(prefix);
+        if (device !== undefined && device !== self) devices.push(device);
+      }
+    }
+    const queues: DeviceQueue[] = [];
+    for (const device of devices.sort()) {
+      const prefix = journalPrefix(device);
+      const startAfter = await store.checkpoint(device);
+      const keys: DeviceQueue['keys'] = [];
+      for await (const page of this.pages(run, { prefix, startAfter })) {
+        for (const key of page.keys) {
+          const seq = entrySeq(prefix, key);
+          if (seq !== undefined) keys.push({ key, seq });
+        }
+      }
+      if (keys.length > 0) queues.push({ device, keys, next: 0, entry: undefined, failed: false });
+    }
+    const open = () => queues.filter((q) => !q.failed && q.next < q.keys.length);
+    while (open().length > 0) {
+      let progressed = false;
+      for (const queue of open()) {
+        while (!queue.failed && queue.next < queue.keys.length) {
+          const entry = await this.readEntry(run, queue, errors);
+          if (!entry) break;
+          const others = open().some((q) => q !== queue);
+          if (others && (await this.waitsForOthers(entry))) break;
+          await this.applyQueued(run, queue, entry, errors);
+          progressed = true;
+        }
+      }
+      if (!progressed) {
+        // Every queue waits for a change no journal holds yet: apply the first one as it is.
+        const [queue] = open();
+        if (queue?.entry) await this.applyQueued(run, queue, queue.entry, errors);
+      }
+    }
+  }
+
+  /** Every page of a listing. */
+  private async *pages(run: Run, options: ListOptions): AsyncGenerator<ListPage> {
+    let continuationToken: string | undefined;
+    do {
+      const page = await this.call(run, (signal) =>
+        this.remote.list({ ...options, continuationToken, signal }),
+      );
+      yield page;
+      continuationToken = page.continuationToken;
+    } while (continuationToken);
+  }
+
+  /** The queue's next entry, read and checked; `undefined` (and the queue failed) when invalid. */
+  private async readEntry(
+    run: Run,
+    queue: DeviceQueue,
+    errors: unknown[],
+  ): Promise<JournalEntry | undefined> {
+    if (queue.entry) return queue.entry;
+    const { key, seq } = queue.keys[queue.next]!;
+    const context = { device: queue.device, seq };
+    try {
+      const text = await this.call(run, async (signal) => {
+        const body = await this.remote.getObject(key, { signal });
+        return readText(body.stream, MAX_ENTRY_BYTES, context);
+      });
+      let json: unknown;
+      try {
+        json = JSON.parse(text);
+      } catch (cause) {
+        throw new SyncError(`Journal entry ${queue.device}/${seq} is not JSON.`, { ...context, cause });
+      }
+      const entry = parseJournalEntry(json, context);
+      entry.ops.forEach((op, opIndex) => {
+        if (op.op === 'version' && op.remote.key !== fileKey(op.recordId, op.key)) {
+          throw new SyncError(
+            `Journal entry ${queue.device}/${seq}, op ${opIndex}: remote.key is not the key's.`,
+            {
+              ...context,
+              opIndex,
+              field: `ops[${opIndex}].remote.key`,
+            },
+          );
+        }
+      });
+      queue.entry = entry;
+      return entry;
+    } catch (error) {
+      if (!(error instanceof SyncError)) throw error;
+      queue.failed = true;
+      errors.push(error);
+      return undefined;
+    }
+  }
+
+  /** Whether an entry names a parent change that another device's journal may hold. */
+  private async waitsForOthers(entry: JournalEntry): Promise<boolean> {
+    const inEntry = new Set<string>();
+    for (const op of entry.ops) {
+      if (op.op !== 'record') continue;
+      for (const parent of op.parents) {
+        if (!inEntry.has(parent) && !(await this.store.hasChange(parent))) return true;
+      }
+      inEntry.add(op.change);
+    }
+    return false;
+  }
+
+  private async applyQueued(
+    run: Run,
+    queue: DeviceQueue,
+    entry: JournalEntry,
+    errors: unknown[],
+  ): Promise<void> {
+    const { key, seq } = queue.keys[queue.next]!;
+    try {
+      await this.applyEntry(run, queue.device, seq, key, entry);
+      queue.next++;
+      queue.entry = undefined;
+    } catch (error) {
+      if (!(error instanceof SyncError || error instanceof IntegrityError)) throw error;
+      queue.failed = true;
+      errors.push(error);
+    }
+  }
+
+  /**
+   * Fetch the bytes of an entry's new versions (or link identical local ones), verify each md5,
+   * then apply the entry in one transaction. On any failure nothing of the entry is visible.
+   */
+  private async applyEntry(
+    run: Run,
+    device: string,
+    seq: number,
+    key: string | undefined,
+    entry: Pick<JournalEntry, 'ops'>,
+  ): Promise<void> {
+    const { store } = this;
+    const contents = new Map<string, PulledContent>();
+    const byBytes = new Map<string, PulledContent>();
+    try {
+      for (const op of entry.ops) {
+        if (op.op !== 'version' || op.marker || (await store.hasVersion(op.versionId))) continue;
+        const checksum = op.checksum as string;
+        const same = `${op.size}:${checksum}`;
+        const known = byBytes.get(same);
+        if (known) {
+          contents.set(op.versionId, known);
+          continue;
+        }
+        const linked = await store.linkable(op.size, checksum);
+        const content: PulledContent = linked
+          ? { kind: 'linked', fileId: linked }
+          : await this.download(run, op.remote, op.size, checksum, {
+              device,
+              seq,
+              key: op.key,
+              versionId: op.versionId,
+            });
+        contents.set(op.versionId, content);
+        byBytes.set(same, content);
+        if (content.kind === 'written') run.report.bytesPulled += op.size;
+        run.files.done++;
+        this.progress(run, 'pulling', run.report.bytesPulled);
+      }
+      const applied = await store.applyEntry(device, seq, key, entry.ops, contents);
+      run.report.versionsPulled += applied.versions;
+      run.report.recordsPulled += applied.records;
+      run.report.recordsMerged += applied.merged;
+      run.report.conflicts += applied.conflicts;
+    } finally {
+      // Bytes of refused ops, or of an entry that failed, never became readable.
+      await store.discard(contents.values());
+    }
+  }
+
+  /** GET one version into chunked storage through the byte pipeline, then check its md5. */
+  private async download(
+    run: Run,
+    remote: RemoteVersion,
+    size: number,
+    checksum: string,
+    context: { device: string; seq: number; key: string; versionId: string },
+  ): Promise<PulledContent> {
+    const { settings, pipeline } = this.context;
+    const fileId = newId<FileId>();
+    const written = await this.call(run, async (signal) => {
+      const body = await this.remote.getObject(remote.key, { versionId: remote.versionId, signal });
+      return pipeline.ingestFile(
+        {
+          fileId,
+          location: settings.location,
+          source: body.stream,
+          expectedSize: size,
+          chunkSize: settings.chunkSize,
+          chunkStorage: settings.chunkStorage,
+          inlineBelow: settings.inlineBelow,
+          sha256: settings.sha256,
+          key: context.key,
+        },
+        { signal },
+      );
+    });
+    const content: PulledContent = {
+      kind: 'written',
+      fileId,
+      size: written.size,
+      checksum: written.checksum,
+    };
+    if (written.checksum !== checksum || written.size !== size) {
+      await this.store.discard([content]);
+      throw new IntegrityError(
+        `Version ${context.versionId} of ${context.key} from ${context.device}/${context.seq} does not match its md5.`,
+        { key: context.key, versionId: context.versionId, expected: checksum, actual: written.checksum },
+      );
+    }
+    return content;
+  }
+
+  /** Retry pulled ops that local rules refused before (a bucket since unlocked, room made). */
+  private async retryInbox(run: Run): Promise<void> {
+    for (const row of await this.store.inbox()) {
+      try {
+        await this.applyEntry(run, row.device, row.seq, undefined, {
+          ops: [row.op as JournalEntry['ops'][number]],
+        });
+      } catch (error) {
+        if (!(error instanceof IntegrityError || error instanceof SyncError)) throw error;
+      }
+    }
+  }
+}
+
+const versionOp = (sync: SyncVersionRow, mimetype: string | null) => ({
+  op: 'version',
+  recordId: sync.recordId,
+  bucketId: sync.bucketId,
+  versionId: sync.versionId,
+  key: sync.key,
+  parents: sync.parents,
+  marker: sync.marker === 1,
+  size: sync.size,
+  checksum: sync.checksum,
+  mimetype,
+  remote: { key: sync.remoteKey, versionId: sync.remoteVersionId },
+});
+
+const recordOp = (change: SyncChangeRow) => ({
+  op: 'record',
+  recordId: change.recordId,
+  bucketId: change.bucketId,
+  change: change.change,
+  parents: change.parents,
+  deleted: change.deleted === 1,
+  data: change.data,
+});
+
+const toConflict = (row: SyncConflictRow): SyncConflict => ({
+  id: row.id,
+  recordId: row.recordId,
+  path: [...row.path],
+  base: row.base,
+  local: row.local,
+  remote: row.remote,
+  winner: row.winner,
+  created: new Date(row.created),
+});
+
+const closedError = () => new AbortError('This sync is closed.');
+
+/**
+ * Sync `coffer` with a remote (a versioned S3 bucket through `S3Remote`). One sync per coffer:
+ * close it before opening another.
+ *
+ * This is `openSync` from `@coffer/core/sync`, not the issue's `coffer.sync`, so that bundles
+ * that never sync carry none of it (S3 signing, XML, the engine).
+ *
+ * @throws {InvalidOperationError} (`SYNC_OPEN`) when the coffer has an open sync;
+ *   {@link InvalidArgumentError} for a part size under 5 MiB or a threshold under it.
+ * @example
+ * ```ts
+ * const sync = openSync(coffer, { remote: new S3Remote({ endpoint, bucket, region, credentials }) });
+ * await sync.now();
+ * ```
+ */
+export function openSync(coffer: Coffer, options: SyncOptions): CofferSync {
+  const open = engines.get(coffer);
+  if (open) {
+    throw Object.assign(new InvalidOperationError('This coffer has an open sync: close it first.'), {
+      code: 'SYNC_OPEN',
+    });
+  }
+  const engine = new CofferSync(coffer, options);
+  engines.set(coffer, engine);
+  return engine;
+}
