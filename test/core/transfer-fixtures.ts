@@ -123,9 +123,9 @@ export async function counts(coffer: Coffer): Promise<Record<string, number>> {
 export const unzip = async (zip: Blob): Promise<Unzipped> =>
   unzipSync(new Uint8Array(await zip.arrayBuffer()));
 
-/** A ZIP of these entries (fflate computes the CRCs). */
-export const rezip = (entries: Unzipped): Blob =>
-  new Blob([zipSync(entries, { level: 0 }) as Uint8Array<ArrayBuffer>]);
+/** A ZIP of these entries (fflate computes the CRCs), stored unless a deflate `level` is given. */
+export const rezip = (entries: Unzipped, level: 0 | 1 | 6 | 9 = 0): Blob =>
+  new Blob([zipSync(entries, { level }) as Uint8Array<ArrayBuffer>]);
 
 const md5 = (data: Uint8Array) => createHash('md5').update(data).digest('hex');
 
@@ -133,7 +133,7 @@ const md5 = (data: Uint8Array) => createHash('md5').update(data).digest('hex');
  * Re-seal a bag after surgery, as a forger would: new payload manifest, Payload-Oxum and tag
  * manifest (md5 only), so that only Coffer's own checks of the content can refuse it.
  */
-export function reseal(entries: Unzipped): Blob {
+export function reseal(entries: Unzipped, level: 0 | 1 | 6 | 9 = 0): Blob {
   const names = Object.keys(entries);
   const base = names.find((n) => n.endsWith('/bagit.txt'))!.slice(0, -'bagit.txt'.length);
   const payload = names.filter((n) => n.startsWith(`${base}data/`));
@@ -151,7 +151,7 @@ export function reseal(entries: Unzipped): Blob {
   out[`${base}tagmanifest-md5.txt`] = new TextEncoder().encode(
     tagFiles.map((t) => `${md5(out[base + t]!)} ${t}\n`).join(''),
   );
-  return rezip(out);
+  return rezip(out, level);
 }
 
 /** The base directory of a bag's entries, e.g. `"coffer-2025-01-01/"`. */
@@ -161,7 +161,7 @@ export const baseOf = (entries: Unzipped): string =>
     .slice(0, -'bagit.txt'.length);
 
 /** Recompute only the tag manifest, as a forger who edited a tag file would. */
-export function retag(entries: Unzipped): Blob {
+export function retag(entries: Unzipped, level: 0 | 1 | 6 | 9 = 0): Blob {
   const base = baseOf(entries);
   const out: Unzipped = { ...entries };
   for (const name of Object.keys(out)) if (name.endsWith('tagmanifest-sha256.txt')) delete out[name];
@@ -171,7 +171,7 @@ export function retag(entries: Unzipped): Blob {
   out[`${base}tagmanifest-md5.txt`] = new TextEncoder().encode(
     tagFiles.map((t) => `${md5(out[base + t]!)} ${t}\n`).join(''),
   );
-  return rezip(out);
+  return rezip(out, level);
 }
 
 /** A ZIP with these entries in order, duplicates allowed (fflate's streaming writer does not check). */
@@ -200,4 +200,62 @@ export function centralHeaders(zip: Uint8Array): Map<string, number> {
     out.set(new TextDecoder().decode(zip.subarray(at + 46, at + 46 + length)), at);
   }
   return out;
+}
+
+/** The text of a ZIP entry. */
+export const textOf = (data: Uint8Array | undefined): string => new TextDecoder().decode(data);
+
+/** A string as UTF-8 bytes. */
+export const encode = (value: string): Uint8Array<ArrayBuffer> =>
+  new TextEncoder().encode(value) as Uint8Array<ArrayBuffer>;
+
+/** A JSON entry with `edit` applied. */
+export const editJson = (
+  data: Uint8Array | undefined,
+  edit: (json: Record<string, unknown>) => void,
+): Uint8Array<ArrayBuffer> => {
+  const json = JSON.parse(textOf(data));
+  edit(json);
+  return encode(JSON.stringify(json));
+};
+
+/** A coffer's export, unzipped, with the paths of one record's documents in it. */
+export interface ExportedBag {
+  zip: Blob;
+  entries: Unzipped;
+  base: string;
+  /** The entry name of the record's `record.json`. */
+  record: string;
+  /** The entry name of the record's `bucket.json`. */
+  bucket: string;
+}
+
+/** Export `coffer` and find the documents of `recordId` in the bag. */
+export async function exportedBag(
+  coffer: Coffer,
+  recordId: string,
+  options: { includeVersions?: boolean } = {},
+): Promise<ExportedBag> {
+  const zip = await coffer.export({ includeVersions: options.includeVersions ?? true });
+  const entries = await unzip(zip);
+  const base = baseOf(entries);
+  const root = `${base}data/records/${recordId}/`;
+  return { zip, entries, base, record: `${root}record.json`, bucket: `${root}bucket.json` };
+}
+
+/** The bag with its record and bucket documents edited, resealed as a forger would. */
+export function forged(
+  bag: ExportedBag,
+  edits: {
+    record?: (json: Record<string, unknown>) => void;
+    bucket?: (json: Record<string, unknown>) => void;
+    index?: (json: Record<string, unknown>) => void;
+  },
+): Blob {
+  const out: Unzipped = { ...bag.entries };
+  if (edits.record) out[bag.record] = editJson(out[bag.record], edits.record);
+  if (edits.bucket) out[bag.bucket] = editJson(out[bag.bucket], edits.bucket);
+  const index = `${bag.base}data/coffer.json`;
+  if (edits.index) out[index] = editJson(out[index], edits.index);
+  return reseal(out);
 }

@@ -169,6 +169,18 @@ const cases: HostileCase[] = [
     },
   },
   {
+    name: 'an end record that declares fewer entries than the central directory holds',
+    reason: 'unsupported-zip',
+    make: ({ entries, base }) => {
+      const zip = zipSync({ ...entries, [`${base}data/smuggled.txt`]: encode('hidden') }, { level: 0 });
+      const view = new DataView(zip.buffer);
+      const end = zip.length - 22;
+      view.setUint16(end + 8, view.getUint16(end + 8, true) - 1, true);
+      view.setUint16(end + 10, view.getUint16(end + 10, true) - 1, true);
+      return new Blob([zip as Uint8Array<ArrayBuffer>]);
+    },
+  },
+  {
     name: 'a compression bomb',
     reason: 'compression-ratio',
     make: ({ entries, base }) =>

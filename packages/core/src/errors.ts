@@ -375,7 +375,9 @@ export type BagProblem =
   | 'extra-file'
   | 'checksum-mismatch'
   | 'payload-oxum'
-  | 'invalid-document';
+  | 'invalid-document'
+  /** A record names a bucket it does not own in the bag (`_bucket`, `_files`), or two records claim one bucket. */
+  | 'foreign-bucket';
 
 /**
  * An archive that is not a valid Coffer bag: not a ZIP, unsafe, incomplete or tampered with.
@@ -405,6 +407,23 @@ export class InvalidBagError extends IntegrityError {
     this.reason = reason;
     if (path !== undefined) this.path = path;
   }
+}
+
+/**
+ * An import with `onConflict: 'replace'` would replace what the bag does not own: a bucket
+ * here that belongs to a record the bag does not hold (`bucketId`, and the owner's
+ * `recordId`), or a version id used by a bucket the import leaves alone (`versionId`,
+ * `bucketId`). Nothing was imported.
+ *
+ * @example
+ * ```ts
+ * await coffer.import(zip, { onConflict: 'replace' }).catch((e) => {
+ *   if (e instanceof ImportConflictError) console.log(e.bucketId, e.recordId);
+ * });
+ * ```
+ */
+export class ImportConflictError extends InvalidOperationError {
+  override readonly code: string = 'IMPORT_CONFLICT';
 }
 
 /**

@@ -17,9 +17,11 @@
  *
  * @module
  */
-import { InvalidBagError } from '../errors.js';
+import { type ErrorContext, InvalidBagError } from '../errors.js';
 import { encodeKeySegment, pathProblem } from './bagit.js';
-import { validateKey } from './key.js';
+import { isWellFormed, validateKey } from './key.js';
+import { validateCofferName, validateMimetype } from './limits.js';
+import { validateBucketId, validateRecordId } from './record.js';
 import { type Tags, validateTags } from './tags.js';
 
 /** The name of the format in {@link BagIndex.format}. */
@@ -121,12 +123,27 @@ const idSegment = (id: string): string => encodeKeySegment(id).replaceAll('/', '
 /** Milliseconds since the epoch as an ISO 8601 string, and back. */
 export const toIso = (ms: number): string => new Date(ms).toISOString();
 
+/**
+ * How far a bag's times may run ahead of the importing device's clock (two devices' clocks
+ * differ). A later time is refused: a last fixity check in the future would keep
+ * `verifyChecksums({ olderThan })` from ever checking the file.
+ */
+export const CLOCK_SKEW = 24 * 60 * 60 * 1000;
+
 // --- Checks: a document that fails one is refused whole, with the JSON path at fault. ---
 
 type Json = unknown;
 
 class DocumentReader {
-  constructor(readonly document: string) {}
+  /** The latest time a document may hold. */
+  private readonly latest: number;
+
+  constructor(
+    readonly document: string,
+    now: number,
+  ) {
+    this.latest = now + CLOCK_SKEW;
+  }
 
   fail(at: string, expected: string, cause?: unknown): never {
     throw new InvalidBagError(
@@ -156,10 +173,6 @@ class DocumentReader {
     return value as string;
   }
 
-  nullableString(value: Json, at: string): string | null {
-    return value === null ? null : this.string(value, at);
-  }
-
   boolean(value: Json, at: string): boolean {
     if (typeof value !== 'boolean') this.fail(at, 'true or false');
     return value as boolean;
@@ -183,7 +196,25 @@ class DocumentReader {
     ) {
       this.fail(at, 'an ISO 8601 time in UTC');
     }
+    if (Date.parse(value as string) > this.latest) this.fail(at, 'a time that has passed');
     return value as string;
+  }
+
+  /** A string that `validate` accepts (one of the model's checks). */
+  checked(value: Json, at: string, validate: (value: unknown) => void, expected: string): string {
+    try {
+      validate(value);
+    } catch (error) {
+      this.fail(at, expected, error);
+    }
+    return value as string;
+  }
+
+  /** An id Coffer made (a version or file instance): 1 to 255 characters of well-formed Unicode. */
+  id(value: Json, at: string): string {
+    const id = this.string(value, at);
+    if (!isWellFormed(id)) this.fail(at, 'well-formed Unicode');
+    return id;
   }
 
   pattern(value: Json, at: string, pattern: RegExp, what: string): string {
@@ -199,27 +230,18 @@ class DocumentReader {
 
   tags(value: Json, at: string): Tags {
     const tags = this.object(value, at);
-    try {
-      validateTags(tags);
-    } catch (error) {
-      this.fail(at, 'tags of 1 to 255 characters', error);
-    }
+    this.checked(tags, at, validateTags, 'tags of 1 to 255 characters');
     return tags as Tags;
-  }
-
-  key(value: Json, at: string): string {
-    try {
-      validateKey(value);
-    } catch (error) {
-      this.fail(at, 'a valid object key', error);
-    }
-    return value as string;
   }
 }
 
-/** Check and type `data/coffer.json`. @throws {InvalidBagError} `invalid-document`. */
-export function readBagIndex(json: Json): BagIndex {
-  const r = new DocumentReader(BAG_INDEX_PATH);
+/**
+ * Check and type `data/coffer.json`; `now` is the importing device's clock.
+ *
+ * @throws {InvalidBagError} `invalid-document`.
+ */
+export function readBagIndex(json: Json, now = Date.now()): BagIndex {
+  const r = new DocumentReader(BAG_INDEX_PATH, now);
   const o = r.object(json, '');
   if (o.format !== BAG_FORMAT) r.fail('format', `"${BAG_FORMAT}"`);
   if (o.formatVersion !== BAG_FORMAT_VERSION) r.fail('formatVersion', `${BAG_FORMAT_VERSION}`);
@@ -228,7 +250,7 @@ export function readBagIndex(json: Json): BagIndex {
     format: BAG_FORMAT,
     formatVersion: BAG_FORMAT_VERSION,
     coffer: {
-      name: r.string(coffer.name, 'coffer.name', 1024),
+      name: r.checked(coffer.name, 'coffer.name', validateCofferName, 'a valid coffer name'),
       version: r.string(coffer.version, 'coffer.version'),
     },
     exported: r.time(o.exported, 'exported'),
@@ -239,9 +261,14 @@ export function readBagIndex(json: Json): BagIndex {
   };
 }
 
-/** Check and type a `record.json`. @throws {InvalidBagError} `invalid-document`. */
-export function readBagRecord(json: Json, document: string): BagRecord {
-  const r = new DocumentReader(document);
+/**
+ * Check and type a `record.json`: its revisions are numbered in increasing order, none above
+ * the record's `revisionId` (the next commit takes `revisionId + 1`).
+ *
+ * @throws {InvalidBagError} `invalid-document`.
+ */
+export function readBagRecord(json: Json, document: string, now = Date.now()): BagRecord {
+  const r = new DocumentReader(document, now);
   const o = r.object(json, '');
   const revisionId = (value: Json, at: string) => {
     if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0)
@@ -249,13 +276,15 @@ export function readBagRecord(json: Json, document: string): BagRecord {
     return value as number;
   };
   const record: BagRecord = {
-    id: r.string(o.id, 'id'),
+    id: r.checked(o.id, 'id', validateRecordId, 'a valid record id'),
     revisionId: revisionId(o.revisionId, 'revisionId'),
     created: r.time(o.created, 'created'),
     updated: r.time(o.updated, 'updated'),
     deleted: r.boolean(o.deleted, 'deleted'),
     data: r.object(o.data, 'data'),
-    buckets: r.array(o.buckets, 'buckets').map((b, i) => r.string(b, `buckets[${i}]`)),
+    buckets: r
+      .array(o.buckets, 'buckets')
+      .map((b, i) => r.checked(b, `buckets[${i}]`, validateBucketId, 'a valid bucket id')),
     revisions: r.array(o.revisions, 'revisions').map((value, i) => {
       const revision = r.object(value, `revisions[${i}]`);
       return {
@@ -265,21 +294,28 @@ export function readBagRecord(json: Json, document: string): BagRecord {
       };
     }),
   };
-  const revisionIds = new Set(record.revisions.map((v) => v.revisionId));
-  if (revisionIds.size !== record.revisions.length) r.fail('revisions', 'distinct');
+  record.revisions.forEach((revision, i) => {
+    const previous = record.revisions[i - 1]?.revisionId ?? -1;
+    if (revision.revisionId <= previous || revision.revisionId > record.revisionId)
+      r.fail(`revisions[${i}].revisionId`, 'above the one before and at most revisionId');
+  });
   if (new Set(record.buckets).size !== record.buckets.length) r.fail('buckets', 'distinct');
   return record;
 }
 
-/** Check and type a `bucket.json`, and its versions' rules. @throws {InvalidBagError} `invalid-document`. */
-export function readBagBucket(json: Json, document: string): BagBucket {
-  const r = new DocumentReader(document);
+/**
+ * Check and type a `bucket.json`, and its versions' rules.
+ *
+ * @throws {InvalidBagError} `invalid-document`.
+ */
+export function readBagBucket(json: Json, document: string, now = Date.now()): BagBucket {
+  const r = new DocumentReader(document, now);
   const o = r.object(json, '');
   const files = r.array(o.files, 'files').map((value, i): BagFile => {
     const f = r.object(value, `files[${i}]`);
     const at = (field: string) => `files[${i}].${field}`;
     return {
-      id: r.string(f.id, at('id')),
+      id: r.id(f.id, at('id')),
       size: r.size(f.size, at('size')),
       checksum: r.pattern(f.checksum, at('checksum'), /^md5:[0-9a-f]{32}$/, 'an md5 checksum "md5:<hex>"'),
       sha256:
@@ -297,13 +333,16 @@ export function readBagBucket(json: Json, document: string): BagBucket {
   const versions = r.array(o.versions, 'versions').map((value, i): BagVersion => {
     const v = r.object(value, `versions[${i}]`);
     const at = (field: string) => `versions[${i}].${field}`;
-    const fileId = r.nullableString(v.fileId, at('fileId'));
+    const fileId = v.fileId === null ? null : r.id(v.fileId, at('fileId'));
     if (fileId !== null && !fileIds.has(fileId)) r.fail(at('fileId'), 'one of the bucket’s files');
     return {
-      versionId: r.string(v.versionId, at('versionId')),
-      key: r.key(v.key, at('key')),
+      versionId: r.id(v.versionId, at('versionId')),
+      key: r.checked(v.key, at('key'), validateKey, 'a valid object key'),
       fileId,
-      mimetype: r.nullableString(v.mimetype, at('mimetype')),
+      mimetype:
+        v.mimetype === null
+          ? null
+          : r.checked(v.mimetype, at('mimetype'), validateMimetype, 'a valid mimetype'),
       isHead: r.boolean(v.isHead, at('isHead')),
       created: r.time(v.created, at('created')),
       updated: r.time(v.updated, at('updated')),
@@ -319,7 +358,7 @@ export function readBagBucket(json: Json, document: string): BagBucket {
   if (new Set(versions.map((v) => v.versionId)).size !== versions.length)
     r.fail('versions', 'distinct versions');
   return {
-    id: r.string(o.id, 'id'),
+    id: r.checked(o.id, 'id', validateBucketId, 'a valid bucket id'),
     location: r.string(o.location, 'location'),
     storageClass: r.string(o.storageClass, 'storageClass'),
     quotaSize: r.nullableSize(o.quotaSize, 'quotaSize'),
@@ -332,4 +371,109 @@ export function readBagBucket(json: Json, document: string): BagBucket {
     versions,
     files,
   };
+}
+
+/** The documents of a bag, read and checked one by one, with their paths. */
+export interface BagDocuments {
+  index: BagIndex;
+  records: BagRecord[];
+  buckets: BagBucket[];
+}
+
+/**
+ * The checks across documents: ids distinct; every bucket a record names is in the bag and
+ * owned by that record alone; a record's `_bucket` (in its data and in every revision) and
+ * its `_files` entries name only buckets it owns; a file instance the same wherever it
+ * appears; every payload path used by exactly one document or file. Returns the distinct file
+ * instances.
+ *
+ * @throws {InvalidBagError} `foreign-bucket` (`recordId`, `bucketId`) for a bucket a record
+ *   does not own; `invalid-document`, `missing-file` or `extra-file` otherwise.
+ */
+export function checkBagReferences(
+  { index, records, buckets }: BagDocuments,
+  payload: Set<string>,
+): BagFile[] {
+  const fail = (message: string, path?: string): never => {
+    throw new InvalidBagError('invalid-document', message, path === undefined ? {} : { path });
+  };
+  const bucketIds = new Set(buckets.map((b) => b.id));
+  if (bucketIds.size !== buckets.length) fail('Two buckets have the same id.');
+  if (new Set(records.map((r) => r.id)).size !== records.length) fail('Two records have the same id.');
+  const owners = new Map<string, string>();
+  records.forEach((record, i) => {
+    const path = index.records[i] as string;
+    for (const id of record.buckets) {
+      if (!bucketIds.has(id)) fail(`Record ${record.id} names a bucket the bag lacks.`, path);
+      const owner = owners.get(id);
+      if (owner !== undefined)
+        foreignBucket(`Records ${owner} and ${record.id} both claim bucket ${id}.`, path, {
+          recordId: record.id,
+          bucketId: id,
+        });
+      owners.set(id, record.id);
+    }
+    for (const data of [record.data, ...record.revisions.map((r) => r.data)]) {
+      for (const bucketId of bucketsNamedBy(data)) {
+        if (!record.buckets.includes(bucketId))
+          foreignBucket(`Record ${record.id} names bucket ${bucketId}, which it does not own.`, path, {
+            recordId: record.id,
+            bucketId,
+          });
+      }
+    }
+  });
+  const versionIds = new Set<string>();
+  const files = new Map<string, BagFile>();
+  buckets.forEach((bucket, i) => {
+    for (const version of bucket.versions) {
+      if (versionIds.has(version.versionId))
+        fail(`Version ${version.versionId} appears twice.`, index.buckets[i]);
+      versionIds.add(version.versionId);
+    }
+    for (const file of bucket.files) {
+      const seen = files.get(file.id);
+      if (!seen) files.set(file.id, file);
+      else if (
+        seen.size !== file.size ||
+        seen.checksum !== file.checksum ||
+        seen.sha256 !== file.sha256 ||
+        seen.path !== file.path
+      ) {
+        fail(`File ${file.id} is described two ways.`, index.buckets[i]);
+      }
+    }
+  });
+  const used = new Set<string>();
+  for (const path of [
+    BAG_INDEX_PATH,
+    ...index.records,
+    ...index.buckets,
+    ...[...files.values()].map((f) => f.path),
+  ]) {
+    if (used.has(path)) fail(`${path} is used twice.`, path);
+    if (!payload.has(path)) throw new InvalidBagError('missing-file', `The payload lacks ${path}.`, { path });
+    used.add(path);
+  }
+  for (const path of payload)
+    if (!used.has(path))
+      throw new InvalidBagError('extra-file', `${path} belongs to no record or bucket.`, { path });
+  return [...files.values()];
+}
+
+const foreignBucket = (message: string, path: string, context: ErrorContext): never => {
+  throw new InvalidBagError('foreign-bucket', message, { ...context, path });
+};
+
+/** The bucket ids a record's JSON names: its `_bucket` and the `bucket` of its `_files` entries. */
+function bucketsNamedBy(data: Record<string, unknown>): string[] {
+  const named: string[] = [];
+  if (typeof data._bucket === 'string' && data._bucket !== '') named.push(data._bucket);
+  if (Array.isArray(data._files)) {
+    for (const entry of data._files) {
+      const bucket = (entry as { bucket?: unknown } | null)?.bucket;
+      if (typeof bucket === 'string') named.push(bucket);
+    }
+  }
+  return named;
 }

@@ -1,6 +1,6 @@
-import { InvalidOperationError, NotFoundError } from '../errors.js';
+import { ImportConflictError, InvalidOperationError, NotFoundError } from '../errors.js';
 import { type BucketId, type FileId, newId, type RecordId, type VersionId } from '../ids.js';
-import type { BagBucket, BagRecord } from '../model/bag-documents.js';
+import type { BagBucket, BagRecord, BagVersion } from '../model/bag-documents.js';
 import type { Tags } from '../model/tags.js';
 import type { ImportReport, OnConflict, StagedFile, StagedImport } from '../worker/protocol.js';
 import { deleteData } from './chunks.js';
@@ -158,19 +158,61 @@ export interface CommitOptions {
   defaultLocation: string;
 }
 
-/** One record with the buckets it brings, or one bucket no record owns: imported or skipped whole. */
+/**
+ * Whether a readable file instance here holds the same file as a bag's: the same size and md5,
+ * and the same sha256 where both have one.
+ */
+export const sameFile = (
+  row: FileRow,
+  file: { size: number; checksum: string; sha256: string | null },
+): boolean =>
+  row.readable === 1 &&
+  row.size === file.size &&
+  row.checksum === file.checksum &&
+  (row.sha256 === null || file.sha256 === null || row.sha256 === file.sha256);
+
+/** One record with the buckets it owns, or one bucket no record owns: imported or skipped whole. */
 interface Unit {
   record: BagRecord | undefined;
   buckets: BagBucket[];
 }
 
+/** What the commit does with a unit, decided before anything is written. */
+interface Decision {
+  unit: Unit;
+  action: 'import' | 'skip' | 'replace';
+  /** Import under fresh ids (`new-ids`). */
+  fresh: boolean;
+  /** With `replace`: the record here that the bag's replaces, and the buckets here it removes. */
+  removes: { record: RecordId | undefined; buckets: BucketId[] };
+}
+
+/** Ids in the bag → ids here, where they differ. */
+interface IdMap {
+  buckets: Map<string, string>;
+  versions: Map<string, string>;
+  files: Map<string, string>;
+}
+
 const time = (iso: string): number => Date.parse(iso);
 
+/** The bag's records with their buckets, then the buckets no record owns. */
+function unitsOf(staged: StagedImport): Unit[] {
+  const bucketsById = new Map(staged.buckets.map((b) => [b.id, b]));
+  const owned = new Set(staged.records.flatMap((r) => r.buckets));
+  return [
+    ...staged.records.map((record) => ({
+      record,
+      buckets: record.buckets.map((id) => bucketsById.get(id) as BagBucket),
+    })),
+    ...staged.buckets
+      .filter((b) => !owned.has(b.id))
+      .map((bucket) => ({ record: undefined, buckets: [bucket] })),
+  ];
+}
+
 /** Rewrite the ids Coffer keeps in a record's JSON (`_bucket`, and `_files` entries). */
-function rewriteData(
-  data: Record<string, unknown>,
-  ids: { buckets: Map<string, string>; versions: Map<string, string>; files: Map<string, string> },
-): Record<string, unknown> {
+function rewriteData(data: Record<string, unknown>, ids: IdMap): Record<string, unknown> {
   const out: Record<string, unknown> = { ...data };
   if (typeof out._bucket === 'string') out._bucket = ids.buckets.get(out._bucket) ?? out._bucket;
   if (Array.isArray(out._files)) {
@@ -190,41 +232,27 @@ function rewriteData(
 }
 
 /**
- * Commit a verified, staged bag in ONE transaction: all of it or nothing. File instances the
- * worker wrote become readable; records, revisions, buckets, tags, versions (in their order,
- * with fresh sequence numbers) and heads are inserted. Existing records and buckets are kept
- * (`skip`), replaced (`replace`) or left alone while the bag's get fresh ids (`new-ids`).
- * Written bytes that end up unused (skipped) are deleted in the same transaction.
+ * Commit a verified, staged bag in ONE transaction: all of it or nothing.
+ * 1. Decide each unit (a record with its buckets, or a bucket no record owns): a unit whose
+ *    record, bucket or version ids exist here is kept (`skip`), replaced (`replace`) or
+ *    imported alongside under fresh ids (`new-ids`). Before anything is written, `replace` is
+ *    checked to remove nothing the bag does not own.
+ * 2. Remove what `replace` replaces.
+ * 3. Insert buckets, tags, versions (in their order, with fresh sequence numbers), heads,
+ *    records and revisions.
+ * 4. Settle the file instances: written ones become readable (or are deleted when their unit
+ *    was skipped); a file instance here whose bytes were damaged takes the bag's bytes; a
+ *    reused one whose last check failed records the import's passing check.
  *
- * @throws {InvalidOperationError} when `replace` meets a version id used by another bucket.
+ * @throws {ImportConflictError} when `replace` would remove a bucket of a record the bag does
+ *   not hold, or meets a version id used by a bucket it leaves alone.
  */
 export async function commitImport(
   db: CofferDb,
   staged: StagedImport,
   options: CommitOptions,
 ): Promise<ImportReport> {
-  const report: ImportReport = {
-    records: { imported: 0, replaced: 0, skipped: 0 },
-    buckets: { imported: 0, replaced: 0, skipped: 0 },
-    versions: { imported: 0, skipped: 0 },
-    files: { imported: 0, reused: 0, skipped: 0 },
-    bytes: 0,
-    ids: { records: {}, buckets: {} },
-  };
-  const bucketsById = new Map(staged.buckets.map((b) => [b.id, b]));
-  const units: Unit[] = [];
-  const claimed = new Set<string>();
-  for (const record of staged.records) {
-    const buckets = record.buckets
-      .filter((id) => !claimed.has(id))
-      .map((id) => bucketsById.get(id) as BagBucket);
-    for (const bucket of buckets) claimed.add(bucket.id);
-    units.push({ record, buckets });
-  }
-  for (const bucket of staged.buckets)
-    if (!claimed.has(bucket.id)) units.push({ record: undefined, buckets: [bucket] });
-  const stagedFiles = new Map(staged.files.map((f) => [f.bagId, f]));
-
+  const units = unitsOf(staged);
   const tables = [
     ...versionTables(db),
     db.records,
@@ -237,188 +265,33 @@ export async function commitImport(
   ];
   return mapErrors(() =>
     db.transaction('rw', tables, async () => {
-      const used = new Set<StagedFile>();
-      const importedBuckets = new Set<string>();
-      const ids = {
-        buckets: new Map<string, string>(),
-        versions: new Map<string, string>(),
-        files: new Map<string, string>(),
+      const report: ImportReport = {
+        records: { imported: 0, replaced: 0, skipped: 0 },
+        buckets: { imported: 0, replaced: 0, skipped: 0 },
+        versions: { imported: 0, skipped: 0 },
+        files: { imported: 0, reused: 0, skipped: 0 },
+        bytes: 0,
+        ids: { records: {}, buckets: {} },
       };
-      for (const file of staged.files) if (file.fileId !== file.bagId) ids.files.set(file.bagId, file.fileId);
-      let seq = ((await db.meta.get('seq'))?.value as number | undefined) ?? 0;
-      const locations = new Set((await db.locations.toArray()).map((l) => l.name));
-      const now = Date.now();
-
-      for (const unit of units) {
-        const conflict = await hasConflict(db, unit);
-        if (conflict && options.onConflict === 'skip') {
-          if (unit.record) report.records.skipped++;
-          report.buckets.skipped += unit.buckets.length;
-          report.versions.skipped += unit.buckets.reduce((n, b) => n + b.versions.length, 0);
-          continue;
-        }
-        const fresh = options.onConflict === 'new-ids';
-        if (conflict && options.onConflict === 'replace') {
-          if (unit.record && (await db.records.get(unit.record.id as RecordId))) {
-            for (const link of await startingWith(
-              db.recordsBuckets,
-              '[recordId+bucketId]',
-              unit.record.id,
-            ).toArray()) {
-              await deleteBucketRows(db, link.bucketId as BucketId);
-              report.buckets.replaced++;
-            }
-            await deleteRecordRows(db, unit.record.id as RecordId);
-            report.records.replaced++;
-          }
-          for (const bucket of unit.buckets) {
-            if (await db.buckets.get(bucket.id as BucketId)) {
-              await deleteBucketRows(db, bucket.id as BucketId);
-              report.buckets.replaced++;
-            }
-          }
-          for (const bucket of unit.buckets) {
-            const taken = await db.objects.bulkGet(bucket.versions.map((v) => v.versionId as VersionId));
-            const clash = taken.find((row) => row !== undefined);
-            if (clash) {
-              throw new InvalidOperationError(`Version ${clash.versionId} belongs to another bucket here.`, {
-                versionId: clash.versionId,
-                bucketId: clash.bucketId,
-              });
-            }
-          }
-        }
-
-        for (const bucket of unit.buckets) {
-          const bucketId = (fresh ? newId<BucketId>() : bucket.id) as BucketId;
-          ids.buckets.set(bucket.id, bucketId);
-          report.ids.buckets[bucket.id] = bucketId;
-          importedBuckets.add(bucket.id);
-          const versions: ObjectVersionRow[] = [];
-          for (const version of bucket.versions) {
-            const file =
-              version.fileId === null ? undefined : (stagedFiles.get(version.fileId) as StagedFile);
-            if (file) used.add(file);
-            const versionId = (fresh ? newId<VersionId>() : version.versionId) as VersionId;
-            ids.versions.set(version.versionId, versionId);
-            seq++;
-            versions.push({
-              versionId,
-              bucketId,
-              key: version.key,
-              fileId: file ? file.fileId : null,
-              size: file?.size ?? 0,
-              checksum: file?.checksum ?? null,
-              mimetype: version.mimetype,
-              isHead: version.isHead ? 1 : 0,
-              seq,
-              rank: -seq,
-              created: time(version.created),
-              updated: time(version.updated),
-            });
-            for (const [key, value] of Object.entries(version.tags))
-              await db.objectTags.put({ versionId, key, value });
-          }
-          await db.objects.bulkAdd(versions);
-          await db.heads.bulkPut(
-            versions.filter((v) => v.isHead).map((v) => ({ bucketId, key: v.key, versionId: v.versionId })),
-          );
-          await db.buckets.add({
-            id: bucketId,
-            location: locations.has(bucket.location) ? bucket.location : options.defaultLocation,
-            storageClass: bucket.storageClass,
-            size: versions.reduce((sum, v) => sum + v.size, 0),
-            quotaSize: bucket.quotaSize,
-            maxFileSize: bucket.maxFileSize,
-            locked: bucket.locked ? 1 : 0,
-            deleted: bucket.deleted ? 1 : 0,
-            created: time(bucket.created),
-            updated: time(bucket.updated),
-          });
-          for (const [key, value] of Object.entries(bucket.tags))
-            await db.bucketTags.put({ bucketId, key, value });
-          report.buckets.imported++;
-          report.versions.imported += versions.length;
-        }
-
-        if (unit.record) {
-          const record = unit.record;
-          const recordId = (fresh ? newId<RecordId>() : record.id) as RecordId;
-          report.ids.records[record.id] = recordId;
-          await db.records.add({
-            id: recordId,
-            revisionId: record.revisionId,
-            data: rewriteData(record.data, ids),
-            deleted: record.deleted ? 1 : 0,
-            created: time(record.created),
-            updated: time(record.updated),
-          });
-          const revisions = record.revisions.map((revision) => ({
-            recordId,
-            revisionId: revision.revisionId,
-            data: rewriteData(revision.data, ids),
-            created: time(revision.created),
-          }));
-          if (!revisions.some((revision) => revision.revisionId === record.revisionId)) {
-            revisions.push({
-              recordId,
-              revisionId: record.revisionId,
-              data: rewriteData(record.data, ids),
-              created: time(record.updated),
-            });
-          }
-          await db.recordRevisions.bulkAdd(revisions);
-          await db.recordsBuckets.bulkAdd(
-            record.buckets
-              .filter((id) => importedBuckets.has(id))
-              .map((id) => ({ recordId, bucketId: ids.buckets.get(id) as BucketId })),
-          );
-          report.records.imported++;
-        }
-      }
-
-      for (const file of staged.files) {
-        if (!used.has(file)) {
-          if (file.written) {
-            const row = await db.files.get(file.fileId);
-            if (row && !row.readable) {
-              await deleteData(db, row.dataIds);
-              await db.files.delete(file.fileId);
-            }
-          }
-          report.files.skipped++;
-          continue;
-        }
-        if (!file.written) {
-          report.files.reused++;
-          continue;
-        }
-        const row = await db.files.get(file.fileId);
-        if (!row?.writable) {
-          throw new InvalidOperationError(`File ${file.fileId} is no longer being written.`, {
-            fileId: file.fileId,
-          });
-        }
-        await db.files.put({
-          ...row,
-          size: file.size,
-          checksum: file.checksum,
-          sha256: file.sha256,
-          readable: 1,
-          writable: 0,
-          lastCheck: file.lastCheck,
-          lastCheckAt: file.lastCheckAt,
-          extents: row.extents.map((e) => ({ ...e, size: file.size })),
-          created: file.created,
-          updated: now,
-        });
-        report.files.imported++;
-        report.bytes += file.size;
-      }
-      await db.meta.put({ key: 'seq', value: seq });
+      const repairs = await damagedHere(db, staged.files);
+      const decisions = await decide(db, units, options.onConflict, staged.records);
+      await removeReplaced(db, decisions, report);
+      const used = await insertUnits(db, decisions, staged.files, repairs, options, report);
+      await settleFiles(db, staged.files, used, repairs, report);
       return report;
     }),
   );
+}
+
+/** The staged files written to repair a file instance here with the bag's id (see `importBag`). */
+async function damagedHere(db: CofferDb, files: readonly StagedFile[]): Promise<Set<StagedFile>> {
+  const repairs = new Set<StagedFile>();
+  for (const file of files) {
+    if (!file.written || file.fileId === file.bagId) continue;
+    const here = await db.files.get(file.bagId as FileId);
+    if (here && sameFile(here, file)) repairs.add(file);
+  }
+  return repairs;
 }
 
 async function hasConflict(db: CofferDb, unit: Unit): Promise<boolean> {
@@ -429,6 +302,303 @@ async function hasConflict(db: CofferDb, unit: Unit): Promise<boolean> {
     if (taken.some((row) => row !== undefined)) return true;
   }
   return false;
+}
+
+/**
+ * What to do with each unit. With `replace`, every bucket removed here belongs to no record or
+ * to a record of the bag, and every version id the bag brings is free once they are removed.
+ */
+async function decide(
+  db: CofferDb,
+  units: readonly Unit[],
+  onConflict: OnConflict,
+  bagRecords: readonly BagRecord[],
+): Promise<Decision[]> {
+  const decisions: Decision[] = [];
+  for (const unit of units) {
+    const removes = { record: undefined as RecordId | undefined, buckets: [] as BucketId[] };
+    const conflict = onConflict !== 'new-ids' && (await hasConflict(db, unit));
+    if (conflict && onConflict === 'skip') {
+      decisions.push({ unit, action: 'skip', fresh: false, removes });
+      continue;
+    }
+    if (conflict) removes.record = await replacedHere(db, unit, removes.buckets);
+    decisions.push({
+      unit,
+      action: conflict ? 'replace' : 'import',
+      fresh: onConflict === 'new-ids',
+      removes,
+    });
+  }
+  const inBag = new Set(bagRecords.map((r) => r.id));
+  const removed = new Set(decisions.flatMap((d) => d.removes.buckets));
+  for (const bucketId of removed) {
+    for (const link of await db.recordsBuckets.where('bucketId').equals(bucketId).toArray()) {
+      if (!inBag.has(link.recordId)) {
+        throw new ImportConflictError(
+          `Bucket ${bucketId} belongs to record ${link.recordId}, which the bag does not hold.`,
+          { bucketId, recordId: link.recordId },
+        );
+      }
+    }
+  }
+  for (const decision of decisions) {
+    if (decision.action !== 'replace') continue;
+    const versions: BagVersion[] = decision.unit.buckets.flatMap((b) => b.versions);
+    const taken = await db.objects.bulkGet(versions.map((v) => v.versionId as VersionId));
+    const clash = taken.find((row) => row !== undefined && !removed.has(row.bucketId));
+    if (clash) {
+      throw new ImportConflictError(`Version ${clash.versionId} belongs to another bucket here.`, {
+        versionId: clash.versionId,
+        bucketId: clash.bucketId,
+      });
+    }
+  }
+  return decisions;
+}
+
+/** The record here that `unit` replaces, if any; the buckets here it removes go into `buckets`. */
+async function replacedHere(db: CofferDb, unit: Unit, buckets: BucketId[]): Promise<RecordId | undefined> {
+  const recordId =
+    unit.record && (await db.records.get(unit.record.id as RecordId))
+      ? (unit.record.id as RecordId)
+      : undefined;
+  if (recordId) {
+    for (const link of await startingWith(db.recordsBuckets, '[recordId+bucketId]', recordId).toArray())
+      buckets.push(link.bucketId);
+  }
+  for (const bucket of unit.buckets) {
+    if (!buckets.includes(bucket.id as BucketId) && (await db.buckets.get(bucket.id as BucketId)))
+      buckets.push(bucket.id as BucketId);
+  }
+  return recordId;
+}
+
+async function removeReplaced(
+  db: CofferDb,
+  decisions: readonly Decision[],
+  report: ImportReport,
+): Promise<void> {
+  for (const { unit, action, removes } of decisions) {
+    if (action === 'skip') {
+      if (unit.record) report.records.skipped++;
+      report.buckets.skipped += unit.buckets.length;
+      report.versions.skipped += unit.buckets.reduce((n, b) => n + b.versions.length, 0);
+      continue;
+    }
+    for (const bucketId of removes.buckets) {
+      if (!(await db.buckets.get(bucketId))) continue;
+      await deleteBucketRows(db, bucketId);
+      report.buckets.replaced++;
+    }
+    if (removes.record) {
+      await deleteRecordRows(db, removes.record);
+      report.records.replaced++;
+    }
+  }
+}
+
+/** Insert every unit that is not skipped; returns the staged files their versions use. */
+async function insertUnits(
+  db: CofferDb,
+  decisions: readonly Decision[],
+  files: readonly StagedFile[],
+  repairs: ReadonlySet<StagedFile>,
+  options: CommitOptions,
+  report: ImportReport,
+): Promise<Set<StagedFile>> {
+  const used = new Set<StagedFile>();
+  const idHere = (file: StagedFile) => (repairs.has(file) ? file.bagId : file.fileId) as FileId;
+  const ids: IdMap = { buckets: new Map(), versions: new Map(), files: new Map() };
+  for (const file of files) if (idHere(file) !== file.bagId) ids.files.set(file.bagId, idHere(file));
+  const stagedFiles = new Map(files.map((f) => [f.bagId, f]));
+  const locations = new Set((await db.locations.toArray()).map((l) => l.name));
+  let seq = ((await db.meta.get('seq'))?.value as number | undefined) ?? 0;
+
+  for (const { unit, action, fresh } of decisions) {
+    if (action === 'skip') continue;
+    for (const bucket of unit.buckets) {
+      const bucketId = (fresh ? newId<BucketId>() : bucket.id) as BucketId;
+      ids.buckets.set(bucket.id, bucketId);
+      report.ids.buckets[bucket.id] = bucketId;
+      const versions: ObjectVersionRow[] = [];
+      for (const version of bucket.versions) {
+        const file = version.fileId === null ? undefined : (stagedFiles.get(version.fileId) as StagedFile);
+        if (file) used.add(file);
+        const versionId = (fresh ? newId<VersionId>() : version.versionId) as VersionId;
+        ids.versions.set(version.versionId, versionId);
+        seq++;
+        versions.push({
+          versionId,
+          bucketId,
+          key: version.key,
+          fileId: file ? idHere(file) : null,
+          size: file?.size ?? 0,
+          checksum: file?.checksum ?? null,
+          mimetype: version.mimetype,
+          isHead: version.isHead ? 1 : 0,
+          seq,
+          rank: -seq,
+          created: time(version.created),
+          updated: time(version.updated),
+        });
+        for (const [key, value] of Object.entries(version.tags))
+          await db.objectTags.put({ versionId, key, value });
+      }
+      await db.objects.bulkAdd(versions);
+      await db.heads.bulkPut(
+        versions.filter((v) => v.isHead).map((v) => ({ bucketId, key: v.key, versionId: v.versionId })),
+      );
+      await db.buckets.add({
+        id: bucketId,
+        location: locations.has(bucket.location) ? bucket.location : options.defaultLocation,
+        storageClass: bucket.storageClass,
+        size: versions.reduce((sum, v) => sum + v.size, 0),
+        quotaSize: bucket.quotaSize,
+        maxFileSize: bucket.maxFileSize,
+        locked: bucket.locked ? 1 : 0,
+        deleted: bucket.deleted ? 1 : 0,
+        created: time(bucket.created),
+        updated: time(bucket.updated),
+      });
+      for (const [key, value] of Object.entries(bucket.tags))
+        await db.bucketTags.put({ bucketId, key, value });
+      report.buckets.imported++;
+      report.versions.imported += versions.length;
+    }
+    if (unit.record) await insertRecord(db, unit.record, fresh, ids, report);
+  }
+  await db.meta.put({ key: 'seq', value: seq });
+  return used;
+}
+
+async function insertRecord(
+  db: CofferDb,
+  record: BagRecord,
+  fresh: boolean,
+  ids: IdMap,
+  report: ImportReport,
+): Promise<void> {
+  const recordId = (fresh ? newId<RecordId>() : record.id) as RecordId;
+  report.ids.records[record.id] = recordId;
+  await db.records.add({
+    id: recordId,
+    revisionId: record.revisionId,
+    data: rewriteData(record.data, ids),
+    deleted: record.deleted ? 1 : 0,
+    created: time(record.created),
+    updated: time(record.updated),
+  });
+  const revisions = record.revisions.map((revision) => ({
+    recordId,
+    revisionId: revision.revisionId,
+    data: rewriteData(revision.data, ids),
+    created: time(revision.created),
+  }));
+  if (!revisions.some((revision) => revision.revisionId === record.revisionId)) {
+    revisions.push({
+      recordId,
+      revisionId: record.revisionId,
+      data: rewriteData(record.data, ids),
+      created: time(record.updated),
+    });
+  }
+  await db.recordRevisions.bulkAdd(revisions);
+  await db.recordsBuckets.bulkAdd(
+    record.buckets.map((id) => ({ recordId, bucketId: ids.buckets.get(id) as BucketId })),
+  );
+  report.records.imported++;
+}
+
+/**
+ * Written files become readable, or are deleted when no imported version uses them; repairs
+ * move their bytes into the damaged file instance here; reused files are checked to be still
+ * here, and a failed last check is replaced by the import's passing one.
+ */
+async function settleFiles(
+  db: CofferDb,
+  files: readonly StagedFile[],
+  used: ReadonlySet<StagedFile>,
+  repairs: ReadonlySet<StagedFile>,
+  report: ImportReport,
+): Promise<void> {
+  const now = Date.now();
+  for (const file of files) {
+    if (repairs.has(file)) {
+      await repairFile(db, file, now);
+      report.files.imported++;
+      report.bytes += file.size;
+    } else if (!file.written) {
+      const row = await db.files.get(file.fileId);
+      if (used.has(file) && !(row && sameFile(row, file))) {
+        throw new ImportConflictError(`File ${file.fileId} changed during the import.`, {
+          fileId: file.fileId,
+        });
+      }
+      if (row?.lastCheck === false) await db.files.update(row.id, { lastCheck: true, lastCheckAt: now });
+      if (used.has(file)) report.files.reused++;
+      else report.files.skipped++;
+    } else if (!used.has(file)) {
+      const row = await db.files.get(file.fileId);
+      if (row && !row.readable) {
+        await deleteData(db, row.dataIds);
+        await db.files.delete(file.fileId);
+      }
+      report.files.skipped++;
+    } else {
+      const row = await writtenRow(db, file);
+      await db.files.put({
+        ...row,
+        size: file.size,
+        checksum: file.checksum,
+        sha256: file.sha256,
+        readable: 1,
+        writable: 0,
+        lastCheck: file.lastCheck,
+        lastCheckAt: file.lastCheckAt,
+        extents: row.extents.map((e) => ({ ...e, size: file.size })),
+        created: file.created,
+        updated: now,
+      });
+      report.files.imported++;
+      report.bytes += file.size;
+    }
+  }
+}
+
+async function writtenRow(db: CofferDb, file: StagedFile): Promise<FileRow> {
+  const row = await db.files.get(file.fileId);
+  if (!row?.writable) {
+    throw new InvalidOperationError(`File ${file.fileId} is no longer being written.`, {
+      fileId: file.fileId,
+    });
+  }
+  return row;
+}
+
+/**
+ * Give the file instance here with the bag's id the bytes the import wrote for it: it keeps
+ * its id, so every version that shares it reads them. Its damaged data goes unless another
+ * file or a part shares it.
+ */
+async function repairFile(db: CofferDb, file: StagedFile, now: number): Promise<void> {
+  const staging = await writtenRow(db, file);
+  const damaged = (await db.files.get(file.bagId as FileId)) as FileRow;
+  await db.files.put({
+    ...damaged,
+    location: staging.location,
+    extents: staging.extents.map((e) => ({ ...e, size: file.size })),
+    dataIds: staging.dataIds,
+    lastCheck: file.lastCheck,
+    lastCheckAt: file.lastCheckAt,
+    updated: now,
+  });
+  await db.files.delete(staging.id);
+  for (const dataId of damaged.dataIds) {
+    const sharedByFile = await db.files.where('dataIds').equals(dataId).count();
+    const sharedByPart = await db.parts.where('dataId').equals(dataId).count();
+    if (sharedByFile === 0 && sharedByPart === 0) await deleteData(db, [dataId]);
+  }
 }
 
 /** Drop the file instances a failed import wrote, with their chunks. Readable files are never touched. */

@@ -1,11 +1,20 @@
 import { createMD5, createSHA1, createSHA256, createSHA512, type IHasher } from 'hash-wasm';
-import { type BagProblem, InvalidArgumentError, InvalidBagError, throwIfAborted } from '../errors.js';
+import {
+  type BagProblem,
+  type ErrorContext,
+  IntegrityError,
+  InvalidArgumentError,
+  InvalidBagError,
+  throwIfAborted,
+} from '../errors.js';
 import { type FileId, newId } from '../ids.js';
 import {
   BAG_INDEX_PATH,
   type BagBucket,
+  type BagDocuments,
   type BagFile,
   type BagRecord,
+  checkBagReferences,
   readBagBucket,
   readBagIndex,
   readBagRecord,
@@ -17,10 +26,10 @@ import {
   parseManifest,
   parseTagFields,
 } from '../model/bagit.js';
-import type { CofferDb } from '../storage/schema.js';
-import { discardStaged } from '../storage/transfer.js';
+import type { CofferDb, FileRow } from '../storage/schema.js';
+import { discardStaged, sameFile } from '../storage/transfer.js';
 import type { ByteSource, ImportBagRequest, OperationHooks, StagedFile, StagedImport } from './protocol.js';
-import { ingestFile } from './write-data.js';
+import { digestData, ingestFile } from './write-data.js';
 import {
   chunksOf,
   entryDataStart,
@@ -30,8 +39,12 @@ import {
   type ZipEntry,
 } from './zip-reader.js';
 
-/** The largest tag file or JSON document read into memory. */
-const SMALL_ENTRY_LIMIT = 256 * 1024 * 1024;
+/**
+ * The most bytes the tag files and JSON documents of a bag may expand to, all together. They
+ * are read one at a time (tag files Coffer does not parse are streamed), but the documents'
+ * contents stay in memory until the commit. Enough for the metadata of some 200,000 files.
+ */
+export const METADATA_LIMIT = 128 * 1024 * 1024;
 
 const HASHERS: Record<BagAlgorithm, () => Promise<IHasher>> = {
   md5: createMD5,
@@ -44,7 +57,7 @@ const fail = (
   reason: BagProblem,
   message: string,
   path?: string,
-  context: { expected?: unknown; actual?: unknown } = {},
+  context: Pick<ErrorContext, 'expected' | 'actual' | 'limit'> = {},
 ): never => {
   throw new InvalidBagError(reason, message, { ...context, ...(path === undefined ? {} : { path }) });
 };
@@ -52,16 +65,16 @@ const fail = (
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 type Digests = Partial<Record<BagAlgorithm, string>>;
+type Manifests = Map<BagAlgorithm, Map<string, string>>;
 
-async function digestBytes(bytes: Uint8Array, algorithms: Iterable<BagAlgorithm>): Promise<Digests> {
-  const out: Digests = {};
-  for (const algorithm of algorithms) {
-    const hasher = await HASHERS[algorithm]();
-    hasher.update(bytes);
-    out[algorithm] = hasher.digest('hex');
-  }
-  return out;
+async function hashersFor(algorithms: Iterable<BagAlgorithm>): Promise<Map<BagAlgorithm, IHasher>> {
+  const hashers = new Map<BagAlgorithm, IHasher>();
+  for (const algorithm of algorithms) hashers.set(algorithm, await HASHERS[algorithm]());
+  return hashers;
 }
+
+const digestsOf = (hashers: Map<BagAlgorithm, IHasher>): Digests =>
+  Object.fromEntries([...hashers].map(([algorithm, hasher]) => [algorithm, hasher.digest('hex')]));
 
 /** `stream` passed through unchanged, feeding `hashers` on the way. */
 function hashing(
@@ -94,12 +107,94 @@ function locateBag(entries: ZipEntry[]): Map<string, ZipEntry> {
 }
 
 /**
+ * The entries of a bag, read with the metadata bound: every tag file counts against
+ * {@link METADATA_LIMIT} from the start, and every JSON document as it is read.
+ */
+class BagEntries {
+  private metadata = 0;
+
+  private constructor(
+    private readonly blob: Blob,
+    readonly entries: Map<string, ZipEntry>,
+  ) {}
+
+  static async open(blob: Blob, request: ImportBagRequest): Promise<BagEntries> {
+    const bag = new BagEntries(blob, locateBag(await readZipDirectory(blob, request)));
+    for (const [path, entry] of bag.entries) if (!path.startsWith('data/')) bag.charge(entry);
+    return bag;
+  }
+
+  paths(): string[] {
+    return [...this.entries.keys()];
+  }
+
+  has(path: string): boolean {
+    return this.entries.has(path);
+  }
+
+  entry(path: string): ZipEntry {
+    return this.entries.get(path) ?? fail('missing-file', `The bag lacks ${path}.`, path);
+  }
+
+  /** A tag file as text. */
+  async text(path: string, reason: BagProblem): Promise<string> {
+    try {
+      return utf8.decode(await readEntry(this.blob, this.entry(path), METADATA_LIMIT));
+    } catch (error) {
+      if (error instanceof InvalidBagError) throw error;
+      return fail(reason, `${path} is not UTF-8.`, path);
+    }
+  }
+
+  /** A JSON document's bytes, counted against the metadata bound. */
+  async document(path: string): Promise<Uint8Array> {
+    const entry = this.entry(path);
+    this.charge(entry);
+    return readEntry(this.blob, entry, METADATA_LIMIT);
+  }
+
+  /** An entry's digests, streamed: its bytes are never held whole. */
+  async digest(path: string, algorithms: Iterable<BagAlgorithm>): Promise<Digests> {
+    const hashers = await hashersFor(algorithms);
+    for await (const _ of chunksOf(hashing(await this.stream(path), hashers)));
+    return digestsOf(hashers);
+  }
+
+  async stream(path: string): Promise<ReadableStream<Uint8Array>> {
+    const entry = this.entry(path);
+    return entryStream(this.blob, entry, await entryDataStart(this.blob, entry));
+  }
+
+  /** A stored entry's bytes as a Blob slice (no copy). */
+  async slice(path: string): Promise<Blob> {
+    const entry = this.entry(path);
+    const start = await entryDataStart(this.blob, entry);
+    return this.blob.slice(start, start + entry.size);
+  }
+
+  private charge(entry: ZipEntry): void {
+    this.metadata += entry.size;
+    if (this.metadata > METADATA_LIMIT) {
+      fail(
+        'too-large',
+        `The bag's tag files and documents expand to more than ${METADATA_LIMIT} bytes.`,
+        entry.name,
+        { limit: METADATA_LIMIT, actual: this.metadata },
+      );
+    }
+  }
+}
+
+/**
  * Verify a bag completely and write its file bytes as unreadable file instances:
- * - the ZIP's structure, paths, sizes and compression ratios (`readZipDirectory`);
- * - `bagit.txt`; every tag manifest against the tag files;
- * - every payload manifest: each payload file listed, each listed file present;
- * - Payload-Oxum; every JSON document against every manifest, then its shape;
- * - every file's bytes against every manifest and its CRC, while they are written.
+ * 1. the ZIP's structure, paths, sizes and compression ratios (`readZipDirectory`), and the
+ *    bound on its metadata ({@link METADATA_LIMIT});
+ * 2. `bagit.txt`; every tag manifest against the tag files;
+ * 3. every payload manifest: each payload file listed, each listed file present;
+ * 4. Payload-Oxum;
+ * 5. every JSON document against every manifest, then its shape, then the references across
+ *    documents;
+ * 6. every file's bytes against every manifest and its CRC, while they are written.
  * On any failure the bytes written so far are deleted. Nothing becomes visible here: the
  * caller commits the staged import in one transaction.
  *
@@ -109,60 +204,52 @@ function locateBag(entries: ZipEntry[]): Map<string, ZipEntry> {
 export async function importBag(
   db: CofferDb,
   request: ImportBagRequest,
-  { signal, onProgress }: OperationHooks = {},
+  hooks: OperationHooks = {},
 ): Promise<StagedImport> {
   const blob = request.source;
   if (!(blob instanceof Blob)) {
     throw Object.assign(new InvalidArgumentError('An import needs a Blob or File.'), { argument: 'source' });
   }
-  throwIfAborted(signal);
-  const entries = await readZipDirectory(blob, request);
-  const bag = locateBag(entries);
-  const cache = new Map<string, Uint8Array>();
-  const bytesOf = async (path: string): Promise<Uint8Array> => {
-    const entry = bag.get(path);
-    if (!entry) return fail('missing-file', `The bag lacks ${path}.`, path);
-    const cached = cache.get(path);
-    if (cached) return cached;
-    const bytes = await readEntry(blob, entry, SMALL_ENTRY_LIMIT);
-    if (!path.startsWith('data/')) cache.set(path, bytes);
-    return bytes;
-  };
-  const textOf = async (path: string, reason: BagProblem): Promise<string> => {
-    try {
-      return utf8.decode(await bytesOf(path));
-    } catch (error) {
-      if (error instanceof InvalidBagError) throw error;
-      return fail(reason, `${path} is not UTF-8.`, path);
-    }
-  };
+  throwIfAborted(hooks.signal);
+  const bag = await BagEntries.open(blob, request);
+  await checkTagFiles(bag);
+  const manifests = await readManifests(bag);
+  await checkPayloadOxum(bag);
+  const documents = await readDocuments(bag, manifests, hooks.signal);
+  const payload = new Set(bag.paths().filter((path) => path.startsWith('data/')));
+  const files = checkBagReferences(documents, payload);
+  return { ...documents, files: await stageFiles(db, bag, manifests, files, request, hooks) };
+}
 
-  checkDeclaration(await textOf('bagit.txt', 'not-a-bag'));
-
-  const topLevel = [...bag.keys()].filter((path) => !path.includes('/'));
-  const tagManifests = topLevel.filter((path) => path.startsWith('tagmanifest-'));
+/** The bag declaration, and every tag file against every tag manifest (`tagmanifest-md5.txt` required). */
+async function checkTagFiles(bag: BagEntries): Promise<void> {
+  checkDeclaration(await bag.text('bagit.txt', 'not-a-bag'));
+  const tagManifests = bag.paths().filter((path) => !path.includes('/') && path.startsWith('tagmanifest-'));
   if (!tagManifests.includes('tagmanifest-md5.txt'))
     fail('missing-file', 'The bag lacks tagmanifest-md5.txt.', 'tagmanifest-md5.txt');
   for (const name of tagManifests) {
     const algorithm =
       manifestAlgorithm(name) ?? fail('invalid-tag-file', `${name} names an unsupported algorithm.`, name);
-    for (const [path, expected] of parseManifest(await textOf(name, 'invalid-tag-file'), algorithm, name)) {
+    for (const [path, expected] of parseManifest(await bag.text(name, 'invalid-tag-file'), algorithm, name)) {
       if (path.startsWith('data/') || path.startsWith('tagmanifest-'))
         fail('invalid-tag-file', `${name} lists ${path}.`, name);
-      const actual = (await digestBytes(await bytesOf(path), [algorithm]))[algorithm];
+      const actual = (await bag.digest(path, [algorithm]))[algorithm];
       if (actual !== expected)
         fail('checksum-mismatch', `${path} fails ${name}.`, path, { expected, actual });
     }
   }
+}
 
-  const manifests = new Map<BagAlgorithm, Map<string, string>>();
-  for (const name of topLevel.filter((path) => path.startsWith('manifest-'))) {
+/** The payload manifests (`manifest-md5.txt` required), each listing exactly the payload. */
+async function readManifests(bag: BagEntries): Promise<Manifests> {
+  const manifests: Manifests = new Map();
+  for (const name of bag.paths().filter((path) => !path.includes('/') && path.startsWith('manifest-'))) {
     const algorithm =
       manifestAlgorithm(name) ?? fail('invalid-tag-file', `${name} names an unsupported algorithm.`, name);
-    manifests.set(algorithm, parseManifest(await textOf(name, 'invalid-tag-file'), algorithm, name));
+    manifests.set(algorithm, parseManifest(await bag.text(name, 'invalid-tag-file'), algorithm, name));
   }
   if (!manifests.has('md5')) fail('missing-file', 'The bag lacks manifest-md5.txt.', 'manifest-md5.txt');
-  const payload = [...bag.keys()].filter((path) => path.startsWith('data/'));
+  const payload = bag.paths().filter((path) => path.startsWith('data/'));
   for (const [algorithm, listing] of manifests) {
     for (const path of listing.keys()) {
       if (!path.startsWith('data/'))
@@ -173,48 +260,95 @@ export async function importBag(
       if (!listing.has(path)) fail('extra-file', `${path} is not in manifest-${algorithm}.txt.`, path);
     }
   }
+  return manifests;
+}
 
-  const info = parseTagFields(await textOf('bag-info.txt', 'invalid-tag-file'), 'bag-info.txt');
+/** `bag-info.txt` holds one Payload-Oxum, and the payload matches it. */
+async function checkPayloadOxum(bag: BagEntries): Promise<void> {
+  const info = parseTagFields(await bag.text('bag-info.txt', 'invalid-tag-file'), 'bag-info.txt');
   const oxums = info.filter(([label]) => label === 'Payload-Oxum').map(([, value]) => value);
   const declared = oxums.length === 1 ? /^(\d+)\.(\d+)$/.exec(oxums[0] as string) : null;
   if (!declared) fail('payload-oxum', 'bag-info.txt needs one Payload-Oxum.', 'bag-info.txt');
-  const octets = payload.reduce((sum, path) => sum + (bag.get(path) as ZipEntry).size, 0);
+  const payload = bag.paths().filter((path) => path.startsWith('data/'));
+  const octets = payload.reduce((sum, path) => sum + bag.entry(path).size, 0);
   if (Number(declared?.[1]) !== octets || Number(declared?.[2]) !== payload.length) {
     fail('payload-oxum', 'The payload does not match its Payload-Oxum.', 'bag-info.txt', {
       expected: oxums[0],
       actual: `${octets}.${payload.length}`,
     });
   }
+}
 
-  const verify = (path: string, digests: Digests) => {
-    for (const [algorithm, listing] of manifests) {
-      const expected = listing.get(path);
-      if (digests[algorithm] !== expected) {
-        fail('checksum-mismatch', `${path} fails manifest-${algorithm}.txt.`, path, {
-          expected,
-          actual: digests[algorithm],
-        });
-      }
+/** `path`'s digests checked against every manifest. */
+function verify(manifests: Manifests, path: string, digests: Digests): void {
+  for (const [algorithm, listing] of manifests) {
+    const expected = listing.get(path);
+    if (digests[algorithm] !== expected) {
+      fail('checksum-mismatch', `${path} fails manifest-${algorithm}.txt.`, path, {
+        expected,
+        actual: digests[algorithm],
+      });
     }
-  };
-  const readDocument = async (path: string): Promise<unknown> => {
+  }
+}
+
+/** The index, then every record and bucket document it lists: verified, parsed and checked. */
+async function readDocuments(
+  bag: BagEntries,
+  manifests: Manifests,
+  signal: AbortSignal | undefined,
+): Promise<BagDocuments> {
+  const now = Date.now();
+  const read = async (path: string): Promise<unknown> => {
     throwIfAborted(signal);
-    const bytes = await bytesOf(path);
-    verify(path, await digestBytes(bytes, manifests.keys()));
+    const bytes = await bag.document(path);
+    const hashers = await hashersFor(manifests.keys());
+    for (const hasher of hashers.values()) hasher.update(bytes);
+    verify(manifests, path, digestsOf(hashers));
     try {
       return JSON.parse(utf8.decode(bytes));
     } catch (cause) {
       throw new InvalidBagError('invalid-document', `${path} is not JSON.`, { path, cause });
     }
   };
-
-  const index = readBagIndex(await readDocument(BAG_INDEX_PATH));
+  const index = readBagIndex(await read(BAG_INDEX_PATH), now);
   const records: BagRecord[] = [];
-  for (const path of index.records) records.push(readBagRecord(await readDocument(path), path));
+  for (const path of index.records) records.push(readBagRecord(await read(path), path, now));
   const buckets: BagBucket[] = [];
-  for (const path of index.buckets) buckets.push(readBagBucket(await readDocument(path), path));
-  const files = crossCheck(index.records, index.buckets, records, buckets, new Set(payload));
+  for (const path of index.buckets) buckets.push(readBagBucket(await read(path), path, now));
+  return { index, records, buckets };
+}
 
+/** Whether a file instance's stored bytes still match its size and checksums. */
+async function intact(db: CofferDb, row: FileRow, signal: AbortSignal | undefined): Promise<boolean> {
+  try {
+    const stored = await digestData(db, { extents: row.extents, sha256: row.sha256 !== null }, { signal });
+    return (
+      stored.size === row.size &&
+      stored.checksum === row.checksum &&
+      (row.sha256 === null || stored.sha256 === row.sha256)
+    );
+  } catch (error) {
+    if (error instanceof IntegrityError) return false;
+    throw error;
+  }
+}
+
+/**
+ * Every file's bytes, verified against the manifests and the bucket documents. A file instance
+ * here with the bag's id, size and checksums is reused when its stored bytes still match
+ * them; when they do not, the bag's bytes are written under a new id, and the commit moves
+ * them into it (a restore repairs). Any other file instance here with the bag's id keeps it,
+ * and the bag's is written under a new id.
+ */
+async function stageFiles(
+  db: CofferDb,
+  bag: BagEntries,
+  manifests: Manifests,
+  files: BagFile[],
+  request: ImportBagRequest,
+  { signal, onProgress }: OperationHooks,
+): Promise<StagedFile[]> {
   const staged: StagedFile[] = [];
   const written: FileId[] = [];
   const total = files.reduce((sum, f) => sum + f.size, 0);
@@ -222,7 +356,7 @@ export async function importBag(
   try {
     for (const file of files) {
       throwIfAborted(signal);
-      const entry = bag.get(file.path) as ZipEntry;
+      const entry = bag.entry(file.path);
       if (entry.size !== file.size) {
         fail('size-mismatch', `${file.path} does not have the size its bucket says.`, file.path, {
           expected: file.size,
@@ -234,41 +368,27 @@ export async function importBag(
           expected: file.checksum,
         });
       }
-      const start = await entryDataStart(blob, entry);
-      const wantSha256 = request.sha256 || manifests.has('sha256') || file.sha256 !== null;
-      const others = new Map<BagAlgorithm, IHasher>();
-      for (const algorithm of manifests.keys()) {
-        if (algorithm !== 'md5' && algorithm !== 'sha256') others.set(algorithm, await HASHERS[algorithm]());
-      }
+      const others = await hashersFor([...manifests.keys()].filter((a) => a !== 'md5' && a !== 'sha256'));
       const source: ByteSource =
         entry.method === 0 && others.size === 0
-          ? blob.slice(start, start + entry.size)
-          : hashing(entryStream(blob, entry, start), others);
+          ? await bag.slice(file.path)
+          : hashing(await bag.stream(file.path), others);
+      const wantSha256 = request.sha256 || manifests.has('sha256') || file.sha256 !== null;
 
       const existing = await db.files.get(file.id as FileId);
-      const identical =
-        existing?.readable === 1 &&
-        existing.size === file.size &&
-        existing.checksum === file.checksum &&
-        (existing.sha256 === null || file.sha256 === null || existing.sha256 === file.sha256);
-      const fileId = existing && !identical ? newId<FileId>() : (file.id as FileId);
-      const hooks = {
-        signal,
-        onProgress: (p: { loaded: number }) => onProgress?.({ loaded: done + p.loaded, total }),
-      };
+      const reuse =
+        existing !== undefined && sameFile(existing, file) && (await intact(db, existing, signal));
+      const fileId = existing && !reuse ? newId<FileId>() : (file.id as FileId);
       let digests: Digests;
-      if (identical) {
-        const own = new Map<BagAlgorithm, IHasher>([['md5', await createMD5()]]);
-        if (wantSha256) own.set('sha256', await createSHA256());
+      if (reuse) {
+        const own = await hashersFor(wantSha256 ? ['md5', 'sha256'] : ['md5']);
         for await (const chunk of chunksOf(
           source instanceof Blob ? source.stream() : (source as ReadableStream<Uint8Array>),
         )) {
           throwIfAborted(signal);
           for (const hasher of own.values()) hasher.update(chunk);
         }
-        digests = Object.fromEntries(
-          [...own].map(([algorithm, hasher]) => [algorithm, hasher.digest('hex')]),
-        );
+        digests = digestsOf(own);
       } else {
         written.push(fileId);
         const result = await ingestFile(
@@ -283,15 +403,15 @@ export async function importBag(
             sha256: wantSha256,
             expectedSize: file.size,
           },
-          hooks,
+          { signal, onProgress: (p) => onProgress?.({ loaded: done + p.loaded, total }) },
         );
         digests = {
           md5: result.checksum.slice(4),
           ...(result.sha256 ? { sha256: result.sha256.slice(7) } : {}),
         };
       }
-      for (const [algorithm, hasher] of others) digests[algorithm] = hasher.digest('hex');
-      verify(file.path, digests);
+      Object.assign(digests, digestsOf(others));
+      verify(manifests, file.path, digests);
       const sha256 = digests.sha256 === undefined ? null : `sha256:${digests.sha256}`;
       if (file.sha256 !== null && sha256 !== file.sha256) {
         fail('checksum-mismatch', `${file.path} does not have the sha256 its bucket says.`, file.path, {
@@ -299,15 +419,17 @@ export async function importBag(
           actual: sha256,
         });
       }
+      // The bytes were verified just now: a failed check the bag records is out of date.
+      const failedBefore = file.lastCheck === false;
       staged.push({
         bagId: file.id,
         fileId,
-        written: !identical,
+        written: !reuse,
         size: file.size,
         checksum: file.checksum,
         sha256,
-        lastCheck: file.lastCheck,
-        lastCheckAt: file.lastCheckAt === null ? null : Date.parse(file.lastCheckAt),
+        lastCheck: failedBefore ? null : file.lastCheck,
+        lastCheckAt: failedBefore || file.lastCheckAt === null ? null : Date.parse(file.lastCheckAt),
         created: Date.parse(file.created),
       });
       done += file.size;
@@ -317,62 +439,5 @@ export async function importBag(
     await discardStaged(db, written);
     throw error;
   }
-  return { index, records, buckets, files: staged };
-}
-
-/**
- * The checks across documents: ids distinct, buckets named by records present, a file instance
- * the same wherever it appears, and every payload path used by exactly one document or file.
- * Returns the distinct file instances.
- */
-function crossCheck(
-  recordPaths: string[],
-  bucketPaths: string[],
-  records: BagRecord[],
-  buckets: BagBucket[],
-  payload: Set<string>,
-): BagFile[] {
-  const invalid = (message: string, path?: string): never => fail('invalid-document', message, path);
-  const bucketIds = new Set(buckets.map((b) => b.id));
-  if (bucketIds.size !== buckets.length) invalid('Two buckets have the same id.');
-  if (new Set(records.map((r) => r.id)).size !== records.length) invalid('Two records have the same id.');
-  records.forEach((record, i) => {
-    for (const id of record.buckets)
-      if (!bucketIds.has(id)) invalid(`Record ${record.id} names a bucket the bag lacks.`, recordPaths[i]);
-  });
-  const versionIds = new Set<string>();
-  const files = new Map<string, BagFile>();
-  buckets.forEach((bucket, i) => {
-    for (const version of bucket.versions) {
-      if (versionIds.has(version.versionId))
-        invalid(`Version ${version.versionId} appears twice.`, bucketPaths[i]);
-      versionIds.add(version.versionId);
-    }
-    for (const file of bucket.files) {
-      const seen = files.get(file.id);
-      if (!seen) files.set(file.id, file);
-      else if (
-        seen.size !== file.size ||
-        seen.checksum !== file.checksum ||
-        seen.sha256 !== file.sha256 ||
-        seen.path !== file.path
-      ) {
-        invalid(`File ${file.id} is described two ways.`, bucketPaths[i]);
-      }
-    }
-  });
-  const used = new Set<string>();
-  for (const path of [
-    BAG_INDEX_PATH,
-    ...recordPaths,
-    ...bucketPaths,
-    ...[...files.values()].map((f) => f.path),
-  ]) {
-    if (used.has(path)) invalid(`${path} is used twice.`, path);
-    if (!payload.has(path)) fail('missing-file', `The payload lacks ${path}.`, path);
-    used.add(path);
-  }
-  for (const path of payload)
-    if (!used.has(path)) fail('extra-file', `${path} belongs to no record or bucket.`, path);
-  return [...files.values()];
+  return staged;
 }

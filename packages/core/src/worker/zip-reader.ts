@@ -150,6 +150,8 @@ async function readEnd(
  * Read and check the central directory: every entry's name is a safe relative path, no name
  * appears twice, declared sizes stay within `limits`, entries do not overlap.
  *
+ * The end record must declare every entry the central directory holds.
+ *
  * @throws {InvalidBagError} `not-zip`, `truncated`, `unsupported-zip`, `unsafe-path`,
  * `duplicate-entry`, `size-mismatch`, `compression-ratio`, `too-large`, `overlapping-entries`.
  */
@@ -218,6 +220,8 @@ export async function readZipDirectory(blob: Blob, limits: ZipLimits): Promise<Z
       boundary: cdStart,
     });
   }
+  if (at !== cd.byteLength)
+    fail('unsupported-zip', 'The central directory holds more entries than the end record declares.');
   const byOffset = [...entries].sort((a, b) => a.offset - b.offset);
   byOffset.forEach((entry, i) => {
     entry.boundary = byOffset[i + 1]?.offset ?? cdStart;
