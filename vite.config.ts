@@ -1,6 +1,7 @@
 import { playwright } from '@vitest/browser-playwright';
 import { defineConfig } from 'vitest/config';
 import { chromiumLaunchOptions } from './test/helpers/chromium.js';
+import { s3Commands } from './test/helpers/s3-commands.js';
 
 export default defineConfig({
   // Workspace packages resolve to their TypeScript sources (the `source` export condition).
@@ -16,6 +17,8 @@ export default defineConfig({
           include: ['test/**/*.test.ts'],
           exclude: ['test/**/*.browser.test.ts', 'test/e2e/**'],
           setupFiles: ['test/helpers/node-setup.ts'],
+          // A real Ceph S3 gateway for the tests under test/sync/ (see the file).
+          globalSetup: ['test/helpers/s3-global-setup.ts'],
         },
       },
       {
@@ -36,6 +39,7 @@ export default defineConfig({
           name: 'browser',
           include: ['test/**/*.browser.test.ts'],
           testTimeout: 60_000,
+          globalSetup: ['test/helpers/s3-global-setup.ts'],
           browser: {
             enabled: true,
             headless: true,
@@ -44,6 +48,8 @@ export default defineConfig({
               launchOptions: chromiumLaunchOptions,
             }),
             instances: [{ browser: 'chromium' }],
+            // Bucket administration in Node for the S3 tests (test/helpers/s3.ts).
+            commands: s3Commands,
           },
         },
       },
