@@ -62,6 +62,16 @@ describe('record data', () => {
     },
   );
 
+  it('leaves data it refuses as it was: a Date gains no _bucket', async ({ coffer }) => {
+    const record = await coffer.records.create({});
+    const date = new Date(0);
+    record.data = date as never;
+
+    await caught(() => record.commit());
+
+    expect(Object.keys(date)).toEqual([]);
+  });
+
   it.for([
     ['null', null],
     ['a number', 5],

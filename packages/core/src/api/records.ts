@@ -6,7 +6,6 @@ import {
   copyRecordData,
   type MAX_ID_LENGTH,
   type RecordData,
-  validateRecordData,
   validateRecordId,
 } from '../model/record.js';
 import { RecordStore, recordNotFound } from '../storage/record-store.js';
@@ -298,9 +297,10 @@ export class CofferRecord {
    *   an array), which is refused before anything is stored.
    */
   async commit(): Promise<void> {
-    validateRecordData(this.data);
+    const data = copyRecordData(this.data);
     this.keepBucket(this.data);
-    await this.store(copyRecordData(this.data));
+    this.keepBucket(data);
+    await this.store(data);
   }
 
   /** Every stored revision, oldest first, the current one included. */
