@@ -142,6 +142,13 @@ describe('Merge ids', () => {
     );
   });
 
+  it('agrees with hash-wasm at every padding boundary', async () => {
+    for (let length = 0; length <= 130; length++) {
+      const text = 'é'.repeat(length % 3) + 'a'.repeat(length);
+      expect(md5Hex(text)).toBe(await md5(text));
+    }
+  });
+
   it('agrees with hash-wasm for any text (UTF-8)', async () => {
     await fc.assert(
       fc.asyncProperty(fc.string({ unit: 'grapheme', maxLength: 200 }), async (text) => {

@@ -369,7 +369,8 @@ const SINES = Uint32Array.of(
 );
 
 /**
- * The md5 of a string's UTF-8 bytes, as 32 lowercase hex digits. Meant for short texts (ids).
+ * The md5 of a string's UTF-8 bytes, as 32 lowercase hex digits: for ids and small JSON bodies
+ * (a journal entry of 1 MiB takes some milliseconds), not for file bytes.
  *
  * @example
  * ```ts
@@ -380,26 +381,39 @@ export function md5Hex(text: string): string {
   const bytes = new TextEncoder().encode(text);
   const blocks = ((bytes.length + 8) >>> 6) + 1;
   const words = new Uint32Array(blocks * 16);
-  bytes.forEach((byte, i) => {
-    words[i >>> 2] |= byte << ((i % 4) * 8);
-  });
+  for (let i = 0; i < bytes.length; i++) words[i >>> 2] |= bytes[i] << ((i % 4) * 8);
   words[bytes.length >>> 2] |= 0x80 << ((bytes.length % 4) * 8);
   words[blocks * 16 - 2] = (bytes.length * 8) >>> 0;
   words[blocks * 16 - 1] = Math.floor(bytes.length / 0x20000000);
 
   const state = Uint32Array.of(0x67452301, 0xefcdab89, 0x98badcfe, 0x10325476);
-  for (let block = 0; block < blocks; block++) {
-    let [a, b, c, d] = [state[0], state[1], state[2], state[3]];
+  for (let offset = 0; offset < words.length; offset += 16) {
+    let a = state[0];
+    let b = state[1];
+    let c = state[2];
+    let d = state[3];
     for (let i = 0; i < 64; i++) {
       let f: number;
       let g: number;
-      if (i < 16) [f, g] = [(b & c) | (~b & d), i];
-      else if (i < 32) [f, g] = [(d & b) | (~d & c), (5 * i + 1) % 16];
-      else if (i < 48) [f, g] = [b ^ c ^ d, (3 * i + 5) % 16];
-      else [f, g] = [c ^ (b | ~d), (7 * i) % 16];
-      const sum = (a + f + SINES[i] + words[block * 16 + g]) | 0;
+      if (i < 16) {
+        f = (b & c) | (~b & d);
+        g = i;
+      } else if (i < 32) {
+        f = (d & b) | (~d & c);
+        g = (5 * i + 1) % 16;
+      } else if (i < 48) {
+        f = b ^ c ^ d;
+        g = (3 * i + 5) % 16;
+      } else {
+        f = c ^ (b | ~d);
+        g = (7 * i) % 16;
+      }
+      const sum = (a + f + SINES[i] + words[offset + g]) | 0;
       const shift = SHIFTS[(i >>> 4) * 4 + (i % 4)];
-      [a, b, c, d] = [d, (b + ((sum << shift) | (sum >>> (32 - shift)))) | 0, b, c];
+      a = d;
+      d = c;
+      c = b;
+      b = (b + ((sum << shift) | (sum >>> (32 - shift)))) | 0;
     }
     state[0] += a;
     state[1] += b;
