@@ -310,7 +310,9 @@ function readOwner(
 }
 
 function readVersionOp(r: EntryReader, op: Fields, at: string, state: EntryState): VersionOp {
-  const { recordId, bucketId } = readOwner(r, op, at, state, false) as { recordId: string; bucketId: string };
+  const owner = readOwner(r, op, at, state, false);
+  const { recordId } = owner;
+  const bucketId = owner.bucketId ?? r.fail(`${at}.bucketId`, 'a valid bucket id');
   const versionId = r.id(op.versionId, `${at}.versionId`);
   if (state.versions.has(versionId)) r.fail(`${at}.versionId`, 'a version not already in this entry');
   state.versions.add(versionId);
