@@ -44,7 +44,10 @@ export interface ImportOptions extends OperationHooks {
   /**
    * What to do with a record or bucket whose id exists here (default `"skip"`): keep what is
    * here (`"skip"`), replace it with the bag's (`"replace"`), or import everything under fresh
-   * ids (`"new-ids"`, rewriting `_bucket` and `_files`).
+   * ids (`"new-ids"`, rewriting `_bucket` and `_files`). `"replace"` never removes a bucket
+   * that belongs to a record the bag does not hold: it refuses the import instead
+   * (`ImportConflictError`). Whatever the choice, a file here whose bytes no longer match
+   * their checksum is repaired from the bag's verified copy.
    */
   onConflict?: OnConflict | undefined;
   /** The most bytes the archive may expand to (default: the free storage the browser reports, else 64 GiB). */
@@ -92,8 +95,14 @@ async function defaultMaxSize(): Promise<number> {
 
 /**
  * Import a bag made by {@link exportCoffer}: the worker verifies it completely and writes its
- * bytes unreadable; record data is checked against the registered schemas; then everything
- * commits in one transaction, or nothing does.
+ * bytes unreadable (and the bag's copy of any file here whose stored bytes are damaged);
+ * record data is checked against the registered schemas; then everything commits in one
+ * transaction, or nothing does.
+ *
+ * @throws {InvalidBagError} when the archive is not a valid, intact Coffer bag, refers to what
+ *   it does not own (`foreign-bucket`) or expands past its bounds (`too-large`).
+ * @throws {ImportConflictError} when `replace` would remove what the bag does not own.
+ * @throws {ValidationError} when a record fails its JSON Schema.
  */
 export async function importCoffer(
   context: CofferContext,

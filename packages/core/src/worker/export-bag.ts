@@ -169,10 +169,128 @@ const bucketDocument = (
 };
 
 /**
+ * The bag as it is written: entries go into the ZIP, and each payload entry's digests into
+ * the manifests, each tag file's into the tag manifests.
+ */
+class BagWriter {
+  private readonly zip: ZipWriter;
+  private readonly manifests: Record<Written, [string, string][]> = { md5: [], sha256: [] };
+  private readonly tagDigests: Record<Written, [string, string][]> = { md5: [], sha256: [] };
+  private payloadBytes = 0;
+  /** The time the export is made: the documents' and tag files' modification time. */
+  readonly modified = new Date();
+
+  private constructor(
+    private readonly request: ExportBagRequest,
+    readonly hashers: EntryHashers,
+  ) {
+    this.zip = new ZipWriter(request.forceZip64);
+  }
+
+  static async create(request: ExportBagRequest): Promise<BagWriter> {
+    return new BagWriter(request, await EntryHashers.create(request.sha256));
+  }
+
+  /** A payload file whose bytes went through {@link BagWriter.hashers} as `content` was built. */
+  addFile(path: string, file: FileRow, content: BlobParts): void {
+    const digest = this.hashers.digest();
+    if (`md5:${digest.md5}` !== file.checksum || content.size !== file.size) {
+      throw new IntegrityError(`The stored bytes of file ${file.id} no longer match its checksum.`, {
+        fileId: file.id,
+        expected: file.checksum,
+        actual: `md5:${digest.md5}`,
+      });
+    }
+    this.zip.add(
+      {
+        name: this.name(path),
+        method: 0,
+        crc: digest.crc,
+        size: file.size,
+        compressedSize: file.size,
+        modified: new Date(file.created),
+      },
+      content.toBlobs(),
+    );
+    this.listInManifests(path, digest, file.size);
+  }
+
+  /** A JSON document of the payload, deflated. */
+  addDocument(path: string, document: unknown): void {
+    const { digest, size } = this.addText(path, `${JSON.stringify(document, null, 2)}\n`, true);
+    this.listInManifests(path, digest, size);
+  }
+
+  /**
+   * The tag files, after every payload entry: `bagit.txt`, `bag-info.txt`, the manifests, then
+   * the tag manifests.
+   */
+  finish(): Blob {
+    const { request, modified } = this;
+    const algorithms: Written[] = request.sha256 ? ['md5', 'sha256'] : ['md5'];
+    this.addTagFile('bagit.txt', BAG_DECLARATION);
+    this.addTagFile(
+      'bag-info.txt',
+      formatBagInfo([
+        ['Bagging-Date', modified.toISOString().slice(0, 10)],
+        ['Payload-Oxum', payloadOxum(this.payloadBytes, this.manifests.md5.length)],
+        ['Bag-Software-Agent', `Coffer ${request.cofferVersion}`],
+        ['Coffer-Version', request.cofferVersion],
+        ['External-Description', `An export of the coffer "${request.cofferName}".`],
+      ]),
+    );
+    for (const algorithm of algorithms)
+      this.addTagFile(`manifest-${algorithm}.txt`, formatManifest(this.manifests[algorithm]));
+    for (const algorithm of algorithms)
+      this.addText(`tagmanifest-${algorithm}.txt`, formatManifest(this.tagDigests[algorithm]), false);
+    return this.zip.finish();
+  }
+
+  private name(path: string): string {
+    return `${this.request.bagName}/${path}`;
+  }
+
+  private listInManifests(path: string, digest: ReturnType<EntryHashers['digest']>, size: number): void {
+    this.manifests.md5.push([path, digest.md5]);
+    if (digest.sha256) this.manifests.sha256.push([path, digest.sha256]);
+    this.payloadBytes += size;
+  }
+
+  private addTagFile(path: string, text: string): void {
+    const { digest } = this.addText(path, text, false);
+    this.tagDigests.md5.push([path, digest.md5]);
+    if (digest.sha256) this.tagDigests.sha256.push([path, digest.sha256]);
+  }
+
+  private addText(path: string, text: string, deflate: boolean) {
+    const bytes = encoder.encode(text);
+    this.hashers.init();
+    this.hashers.update(bytes);
+    const digest = this.hashers.digest();
+    const data: ZipPart = deflate ? deflateSync(bytes, { level: 6 }) : bytes;
+    this.zip.add(
+      {
+        name: this.name(path),
+        method: deflate ? 8 : 0,
+        crc: digest.crc,
+        size: bytes.length,
+        compressedSize: data.length,
+        modified: this.modified,
+      },
+      [data],
+    );
+    return { digest, size: bytes.length };
+  }
+}
+
+/**
  * Stream a selection of the coffer into a ZIP laid out as a BagIt bag (see
- * `model/bag-documents.ts` for the payload layout): file bytes first, stored, each hashed while
- * it streams; then the JSON documents, deflated; then the tag files. Stored chunk Blobs are
- * referenced by the result, not copied, so memory stays bounded whatever the export's size.
+ * `model/bag-documents.ts` for the payload layout). Stored chunk Blobs are referenced by the
+ * result, not copied, so memory stays bounded whatever the export's size.
+ * 1. Read the selection in one transaction and decide every payload path.
+ * 2. File bytes first, stored, each hashed while it streams and checked against its checksum.
+ * 3. Then the JSON documents, deflated: records, buckets, the index.
+ * 4. Then the tag files.
  *
  * @throws {NotFoundError} when a selected record does not exist.
  * @throws {IntegrityError} when stored bytes no longer match their checksum.
@@ -186,128 +304,76 @@ export async function exportBag(
   throwIfAborted(signal);
   const plan = await readExportPlan(db, request);
   const layout = layOut(plan);
-  for (const [fileId] of layout.files) {
+  const bag = await BagWriter.create(request);
+  await writeFiles(db, bag, plan, layout, { signal, onProgress });
+  writeDocuments(bag, plan, layout, request, signal);
+  return bag.finish();
+}
+
+/** Every file instance's bytes, in the order of the layout. */
+async function writeFiles(
+  db: CofferDb,
+  bag: BagWriter,
+  plan: ExportPlan,
+  layout: Layout,
+  { signal, onProgress }: OperationHooks,
+): Promise<void> {
+  const files = [...layout.files].map(([fileId, path]) => {
     const file = plan.files.get(fileId);
     if (!file?.readable || file.checksum === null) {
       throw new IntegrityError(`File ${fileId} is not readable.`, { fileId });
     }
-  }
-  const base = `${request.bagName}/`;
-  const zip = new ZipWriter(request.forceZip64);
-  const hashers = await EntryHashers.create(request.sha256);
-  const manifests: Record<Written, [string, string][]> = { md5: [], sha256: [] };
-  const modified = new Date();
-  let payloadBytes = 0;
-  const total = [...layout.files.keys()].reduce((sum, id) => sum + (plan.files.get(id) as FileRow).size, 0);
+    return { file, path };
+  });
+  const total = files.reduce((sum, { file }) => sum + file.size, 0);
   let loaded = 0;
-
-  const record = (path: string, digest: ReturnType<EntryHashers['digest']>, size: number) => {
-    manifests.md5.push([path, digest.md5]);
-    if (digest.sha256) manifests.sha256.push([path, digest.sha256]);
-    payloadBytes += size;
-  };
-
-  for (const [fileId, path] of layout.files) {
-    const file = plan.files.get(fileId) as FileRow;
-    hashers.init();
+  for (const { file, path } of files) {
+    bag.hashers.init();
     const content = new BlobParts();
     for await (const piece of readPieces(db, file.extents, 0, file.size)) {
       throwIfAborted(signal);
       if (piece instanceof Blob) {
-        for await (const bytes of chunksOf(piece.stream())) hashers.update(bytes);
+        for await (const bytes of chunksOf(piece.stream())) bag.hashers.update(bytes);
       } else {
-        hashers.update(piece);
+        bag.hashers.update(piece);
       }
       content.push(piece);
       loaded += piece instanceof Blob ? piece.size : piece.byteLength;
       onProgress?.({ loaded, total });
     }
-    const digest = hashers.digest();
-    if (`md5:${digest.md5}` !== file.checksum || content.size !== file.size) {
-      throw new IntegrityError(`The stored bytes of file ${fileId} no longer match its checksum.`, {
-        fileId,
-        expected: file.checksum,
-        actual: `md5:${digest.md5}`,
-      });
-    }
-    zip.add(
-      {
-        name: base + path,
-        method: 0,
-        crc: digest.crc,
-        size: file.size,
-        compressedSize: file.size,
-        modified: new Date(file.created),
-      },
-      content.toBlobs(),
-    );
-    record(path, digest, file.size);
+    bag.addFile(path, file, content);
   }
+  onProgress?.({ loaded: total, total });
+}
 
-  const addFile = (path: string, text: string, deflate: boolean) => {
-    const bytes = encoder.encode(text);
-    hashers.init();
-    hashers.update(bytes);
-    const digest = hashers.digest();
-    const data: ZipPart = deflate ? deflateSync(bytes, { level: 6 }) : bytes;
-    zip.add(
-      {
-        name: base + path,
-        method: deflate ? 8 : 0,
-        crc: digest.crc,
-        size: bytes.length,
-        compressedSize: data.length,
-        modified,
-      },
-      [data],
-    );
-    return { digest, size: bytes.length };
-  };
-  const addDocument = (path: string, document: unknown) => {
+/** The record and bucket documents, then the index that lists them. */
+function writeDocuments(
+  bag: BagWriter,
+  plan: ExportPlan,
+  layout: Layout,
+  request: ExportBagRequest,
+  signal: AbortSignal | undefined,
+): void {
+  for (const planned of plan.records) {
     throwIfAborted(signal);
-    const { digest, size } = addFile(path, `${JSON.stringify(document, null, 2)}\n`, true);
-    record(path, digest, size);
-  };
-
-  for (const planned of plan.records)
-    addDocument(layout.records.get(planned.row.id) as string, recordDocument(planned));
+    bag.addDocument(layout.records.get(planned.row.id) as string, recordDocument(planned));
+  }
   for (const planned of plan.buckets) {
-    addDocument(layout.buckets.get(planned.row.id) as string, bucketDocument(planned, plan.files, layout));
+    throwIfAborted(signal);
+    bag.addDocument(
+      layout.buckets.get(planned.row.id) as string,
+      bucketDocument(planned, plan.files, layout),
+    );
   }
   const index: BagIndex = {
     format: BAG_FORMAT,
     formatVersion: BAG_FORMAT_VERSION,
     coffer: { name: request.cofferName, version: request.cofferVersion },
-    exported: modified.toISOString(),
+    exported: bag.modified.toISOString(),
     includeVersions: request.includeVersions,
     includeRevisions: request.includeRevisions,
     records: [...layout.records.values()],
     buckets: [...layout.buckets.values()],
   };
-  addDocument(BAG_INDEX_PATH, index);
-
-  const algorithms: Written[] = request.sha256 ? ['md5', 'sha256'] : ['md5'];
-  const tagDigests: Record<Written, [string, string][]> = { md5: [], sha256: [] };
-  const addTagFile = (path: string, text: string) => {
-    const { digest } = addFile(path, text, false);
-    tagDigests.md5.push([path, digest.md5]);
-    if (digest.sha256) tagDigests.sha256.push([path, digest.sha256]);
-  };
-  addTagFile('bagit.txt', BAG_DECLARATION);
-  addTagFile(
-    'bag-info.txt',
-    formatBagInfo([
-      ['Bagging-Date', modified.toISOString().slice(0, 10)],
-      ['Payload-Oxum', payloadOxum(payloadBytes, manifests.md5.length)],
-      ['Bag-Software-Agent', `Coffer ${request.cofferVersion}`],
-      ['Coffer-Version', request.cofferVersion],
-      ['External-Description', `An export of the coffer "${request.cofferName}".`],
-    ]),
-  );
-  for (const algorithm of algorithms)
-    addTagFile(`manifest-${algorithm}.txt`, formatManifest(manifests[algorithm]));
-  for (const algorithm of algorithms)
-    addFile(`tagmanifest-${algorithm}.txt`, formatManifest(tagDigests[algorithm]), false);
-  onProgress?.({ loaded: total, total });
-  return zip.finish();
+  bag.addDocument(BAG_INDEX_PATH, index);
 }
