@@ -267,9 +267,7 @@ describe('the Coffer app', () => {
   it('adds a new version of a file and restores the old one', async () => {
     await page.locator('coffer-files input[type=file][multiple]').setInputFiles(files.notes);
     await expect.poll(() => keys()).toContain('notes.txt');
-    const firstMd5 = await row('notes.txt')
-      .getByRole('button', { name: /Copy md5/ })
-      .getAttribute('aria-label');
+    const firstMd5 = await row('notes.txt').locator('button.md5').textContent();
     await row('notes.txt').getByRole('button', { name: 'notes.txt', exact: true }).click();
 
     await row('notes.txt').getByLabel('Choose a new version of notes.txt').setInputFiles(files.notes2);
@@ -280,14 +278,7 @@ describe('the Coffer app', () => {
     await row('notes.txt').getByRole('button', { name: 'Restore version 1' }).click();
 
     await expect.poll(() => row('notes.txt').locator('coffer-version-history li').count()).toBe(3);
-    await expect
-      .poll(() =>
-        row('notes.txt')
-          .getByRole('button', { name: /Copy md5/ })
-          .first()
-          .getAttribute('aria-label'),
-      )
-      .toBe(firstMd5);
+    await expect.poll(() => row('notes.txt').locator('button.md5').first().textContent()).toBe(firstMd5);
     await expect.poll(() => row('notes.txt').locator('pre').textContent()).toContain('first draft');
     await row('notes.txt').getByRole('button', { name: 'Close notes.txt' }).click();
   });
@@ -329,7 +320,7 @@ describe('the Coffer app', () => {
   });
 
   it('locks the bucket and refuses writes, in plain language', async () => {
-    await page.getByRole('link', { name: 'Bucket', exact: true }).click();
+    await page.getByRole('link', { name: 'Settings', exact: true }).click();
     await page.getByRole('button', { name: 'Lock files' }).click();
     await page.getByRole('button', { name: 'Unlock files' }).waitFor();
     await shot('07-bucket-locked');
@@ -347,7 +338,7 @@ describe('the Coffer app', () => {
       .poll(() => page.locator('coffer-upload-queue li[data-key="sneaky.txt"]').textContent())
       .toContain("This record's files are locked. Unlock them to make changes.");
     expect(await keys()).not.toContain('sneaky.txt');
-    await page.getByRole('link', { name: 'Bucket', exact: true }).click();
+    await page.getByRole('link', { name: 'Settings', exact: true }).click();
     await page.getByRole('button', { name: 'Unlock files' }).click();
     await page.getByRole('button', { name: 'Lock files' }).waitFor();
   });
@@ -398,7 +389,7 @@ describe('the Coffer app', () => {
         .update(await readFile(files.image))
         .digest('hex');
       await row('north-wall.png', on)
-        .getByRole('button', { name: `Copy md5 checksum ${md5}` })
+        .getByRole('button', { name: `copy checksum ${md5}` })
         .waitFor();
       await row('north-wall.png', on).getByRole('button', { name: 'north-wall.png', exact: true }).click();
       const img = row('north-wall.png', on).locator('coffer-file-preview img');
@@ -520,7 +511,7 @@ describe('the Coffer app', () => {
         ['notes.txt', files.notes2],
       ] as const) {
         await row(key, on)
-          .getByRole('button', { name: `Copy md5 checksum ${await md5(path)}` })
+          .getByRole('button', { name: `copy checksum ${await md5(path)}` })
           .waitFor();
       }
       await row('notes.txt', on).getByRole('button', { name: 'notes.txt', exact: true }).click();
@@ -532,7 +523,7 @@ describe('the Coffer app', () => {
       await on.locator('coffer-record-list a', { hasText: 'Backup B: plan' }).click();
       await expect.poll(() => keys(on), { timeout: 10_000 }).toEqual(['site-plan.pdf']);
       await row('site-plan.pdf', on)
-        .getByRole('button', { name: `Copy md5 checksum ${await md5(files.pdf)}` })
+        .getByRole('button', { name: `copy checksum ${await md5(files.pdf)}` })
         .waitFor();
     });
 
@@ -593,13 +584,13 @@ describe('the Coffer app', () => {
       await deleted.getByRole('button', { name: 'Restore north-wall.png' }).click();
       await expect.poll(() => keys(on)).toEqual(['north-wall.png']);
       await row('north-wall.png', on)
-        .getByRole('button', { name: `Copy md5 checksum ${image}` })
+        .getByRole('button', { name: `copy checksum ${image}` })
         .waitFor();
       await expect.poll(() => deleted.locator('li').count()).toBe(1);
       await expect.poll(() => on.locator('.record-head .meta').textContent()).toMatch(/1 file ·/);
 
-      await deleted.getByRole('button', { name: 'Remove notes.txt permanently' }).click();
-      await deleted.getByRole('button', { name: 'Confirm remove notes.txt permanently' }).click();
+      await deleted.getByRole('button', { name: 'Remove permanently: notes.txt' }).click();
+      await deleted.getByRole('button', { name: 'Confirm remove: notes.txt, permanently' }).click();
       await deleted.getByText('No deleted files.').waitFor();
       const left = await on.evaluate(async () => {
         const app = document.querySelector('coffer-app') as unknown as {
@@ -689,10 +680,10 @@ describe('the Coffer app', () => {
     await row('notes.txt', other).getByRole('button', { name: 'notes.txt', exact: true }).click();
     await row('notes.txt', other).getByRole('button', { name: 'Restore version 2' }).click();
     await row('notes.txt', page)
-      .getByRole('button', { name: `Copy md5 checksum ${second}` })
+      .getByRole('button', { name: `copy checksum ${second}` })
       .waitFor({ timeout: 10_000 });
     await row('notes.txt', other)
-      .getByRole('button', { name: `Copy md5 checksum ${second}` })
+      .getByRole('button', { name: `copy checksum ${second}` })
       .first()
       .waitFor();
 

@@ -5,6 +5,8 @@ import {
   cofferContext,
   formatAgo,
   LiveQueryController,
+  type TrackedUpload,
+  uploadTracker,
 } from '@coffer/elements';
 import { provide } from '@lit/context';
 import { css, html, LitElement } from 'lit';
@@ -12,12 +14,15 @@ import { customElement, state } from 'lit/decorators.js';
 import { COFFER_NAME } from './config.js';
 import { ServiceWorkerUpdateController } from './sw-update.js';
 
+/** The title of a new record. */
+const UNTITLED = 'Untitled record';
+
 /** The record screen's tabs. */
 const TABS = [
   { id: 'files', label: 'Files' },
   { id: 'details', label: 'Details' },
   { id: 'history', label: 'History' },
-  { id: 'bucket', label: 'Bucket' },
+  { id: 'bucket', label: 'Settings' },
 ] as const;
 type Tab = (typeof TABS)[number]['id'];
 
@@ -86,6 +91,40 @@ export class CofferApp extends LitElement {
         gap: var(--_space-4);
         padding: var(--_space-2) var(--_space-5);
         min-height: 56px;
+      }
+      .skip {
+        position: absolute;
+        left: var(--_space-2);
+        top: -60px;
+        z-index: 30;
+        padding: var(--_space-2) var(--_space-3);
+        border-radius: 8px;
+        background: var(--_surface);
+        color: var(--_accent);
+        font-weight: 600;
+        box-shadow: var(--_focus);
+      }
+      .skip:focus {
+        top: var(--_space-2);
+      }
+      main:focus {
+        outline: none;
+      }
+      h1.list-title {
+        font-size: 1.15rem;
+      }
+      .upload-tray {
+        position: fixed;
+        right: var(--_space-4);
+        bottom: var(--_space-4);
+        z-index: 15;
+        width: min(420px, calc(100vw - 24px));
+        max-height: 50dvh;
+        overflow: auto;
+        padding: var(--_space-3);
+        display: grid;
+        gap: var(--_space-2);
+        box-shadow: 0 8px 24px rgb(0 0 0 / 0.18);
       }
       .brand {
         display: flex;
@@ -167,6 +206,13 @@ export class CofferApp extends LitElement {
         border-bottom: 1px solid var(--_border);
         margin-bottom: var(--_space-4);
         overflow-x: auto;
+        /* Room for the focus ring, which overflow would clip. */
+        padding: 4px 4px 0;
+      }
+      nav.tabs a:focus-visible {
+        outline: none;
+        box-shadow: inset var(--_focus);
+        border-radius: 6px 6px 0 0;
       }
       nav.tabs a {
         color: var(--_muted);
@@ -296,6 +342,33 @@ export class CofferApp extends LitElement {
           font-size: 1.3rem;
         }
       }
+      @media (max-width: 600px) {
+        .top-inner {
+          flex-wrap: wrap;
+          row-gap: 0;
+        }
+        nav.main {
+          gap: 0;
+          min-width: 0;
+          overflow-x: auto;
+        }
+        nav.main a {
+          padding: 6px 8px;
+        }
+        .install .wide {
+          display: none;
+        }
+        .spacer {
+          display: none;
+        }
+        .install {
+          margin-left: auto;
+        }
+        .upload-tray {
+          right: 12px;
+          bottom: 12px;
+        }
+      }
     `,
   ];
 
@@ -309,12 +382,14 @@ export class CofferApp extends LitElement {
   @state() private online = navigator.onLine;
   @state() private installPrompt: InstallPromptEvent | undefined;
   private nextToast = 1;
+  /** A record this tab created and has not left yet: discarded when left untouched. */
+  private fresh: string | undefined;
   private sw = new ServiceWorkerUpdateController(this);
 
   private current = new LiveQueryController(this, {
     query: async (coffer, id) => {
       const record = await coffer!.records.get(id!);
-      return { title: String((record.data as { title?: unknown }).title || 'Untitled record'), record };
+      return { title: String((record.data as { title?: unknown }).title || UNTITLED), record };
     },
     args: () => [this.coffer, this.route.view === 'record' ? this.route.id : undefined] as const,
     enabled: (coffer, id) => coffer !== undefined && id !== undefined,
@@ -329,6 +404,8 @@ export class CofferApp extends LitElement {
     this.addEventListener('coffer-error', this._onError as EventListener);
     this.addEventListener('coffer-record-created', this._onCreated as EventListener);
     this.addEventListener('coffer-deleted', this._onDeleted as EventListener);
+    this.addEventListener('coffer-reverted', this._onReverted as EventListener);
+    uploadTracker.addEventListener('change', this._onUploads);
     void this.open();
   }
 
@@ -338,6 +415,7 @@ export class CofferApp extends LitElement {
     window.removeEventListener('online', this._onConnectivity);
     window.removeEventListener('offline', this._onConnectivity);
     window.removeEventListener('beforeinstallprompt', this._onInstallPrompt);
+    uploadTracker.removeEventListener('change', this._onUploads);
     this.coffer?.close();
   }
 
@@ -354,6 +432,7 @@ export class CofferApp extends LitElement {
     const route = this.route;
     const view = route.view;
     return html`
+      <a class="skip" href="#main" @click=${this._skip}>Skip to content</a>
       <header class="top">
         <div class="top-inner">
           <a class="brand" href="#/"><img src="icons/icon.svg" alt="" /><span>Coffer</span></a>
@@ -365,22 +444,22 @@ export class CofferApp extends LitElement {
           </nav>
           <span class="spacer"></span>
           ${this.online ? '' : html`<span class="badge offline" role="status">Offline · everything still works</span>`}
-          ${this.installPrompt ? html`<button @click=${this._install}>Install app</button>` : ''}
+          ${this.installPrompt ? html`<button class="install" @click=${this._install}>Install<span class="wide"> app</span></button>` : ''}
         </div>
       </header>
       ${
         this.fatal
           ? html`<div class="fatal alert" role="alert"><p>${this.fatal}</p></div>`
           : view === 'trash'
-            ? html`<main class="layout single">${this._renderTrash()}</main>`
+            ? html`<main id="main" tabindex="-1" class="layout single">${this._renderTrash()}</main>`
             : view === 'storage'
-              ? html`<main class="layout single">${this._renderStorage()}</main>`
+              ? html`<main id="main" tabindex="-1" class="layout single">${this._renderStorage()}</main>`
               : view === 'backup'
-                ? html`<main class="layout single">${this._renderBackup()}</main>`
-                : html`<main class="layout ${view === 'record' ? 'record' : 'list'}">
+                ? html`<main id="main" tabindex="-1" class="layout single">${this._renderBackup()}</main>`
+                : html`<main id="main" tabindex="-1" class="layout ${view === 'record' ? 'record' : 'list'}">
                 <aside class="card" aria-label="Records">
                   <header>
-                    <h2>Records</h2>
+                    ${view === 'record' ? html`<h2>Records</h2>` : html`<h1 class="list-title">Records</h1>`}
                     <button class="primary" ?disabled=${!this.coffer} @click=${this._create}>+ New record</button>
                   </header>
                   <coffer-record-list .selected=${route.view === 'record' ? route.id : undefined}></coffer-record-list>
@@ -388,6 +467,7 @@ export class CofferApp extends LitElement {
                 <section class="content">${route.view === 'record' ? this._renderRecord(route) : this._renderWelcome()}</section>
               </main>`
       }
+      ${this._renderUploads(route)}
       <div class="toasts">
         ${
           this.sw.updateReady
@@ -408,6 +488,30 @@ export class CofferApp extends LitElement {
         </div>
       </div>
     `;
+  }
+
+  /**
+   * Uploads going on away from the screen that started them (another tab, record or view):
+   * their progress and Cancel stay here until they end.
+   */
+  private _renderUploads(route: Route) {
+    const shown = (item: TrackedUpload) =>
+      route.view === 'record' && route.tab === 'files' && route.id === item.recordId;
+    const elsewhere = uploadTracker.items.filter((item) => item.coffer === this.coffer?.name && !shown(item));
+    if (elsewhere.length === 0) return '';
+    const recordIds = [...new Set(elsewhere.map((item) => item.recordId))];
+    return html`<section class="upload-tray card" aria-label="Uploads">
+      <coffer-upload-queue
+        .items=${elsewhere}
+        @coffer-upload-cancel=${(e: CustomEvent<{ id: string }>) => uploadTracker.cancel(e.detail.id)}
+        @coffer-upload-clear=${() => uploadTracker.clearFinished((item) => elsewhere.includes(item))}
+      ></coffer-upload-queue>
+      ${
+        recordIds.length === 1
+          ? html`<a class="small" href="#/records/${encodeURIComponent(recordIds[0]!)}/files">Show the record’s files</a>`
+          : ''
+      }
+    </section>`;
   }
 
   private _renderWelcome() {
@@ -505,7 +609,8 @@ export class CofferApp extends LitElement {
   private _create = async (): Promise<void> => {
     if (!this.coffer) return;
     try {
-      const record = await this.coffer.records.create({ title: 'Untitled record' });
+      const record = await this.coffer.records.create({ title: UNTITLED });
+      this.fresh = record.id;
       location.hash = `#/records/${encodeURIComponent(record.id)}/details`;
       this.route = parseRoute(location.hash);
       // The editor loads the record through a live query: wait for its title field.
@@ -551,8 +656,63 @@ export class CofferApp extends LitElement {
   };
 
   private _onHashChange = (): void => {
-    this.route = parseRoute(location.hash);
+    const left = this.route.view === 'record' ? this.route.id : undefined;
+    // Leaving the details with edits not saved yet: save them (never drop them silently).
+    const editor = this.renderRoot.querySelector('coffer-record-editor');
+    const saving = editor?.unsaved ? editor.save() : undefined;
+    const next = parseRoute(location.hash);
+    if (editor && saving && (next.view !== 'record' || next.tab !== 'details' || next.id !== left)) {
+      void saving.then((saved) =>
+        this._toast(
+          saved
+            ? 'Your changes were saved.'
+            : 'Your changes could not be saved yet. They are kept: open Details to finish.',
+          saved ? 'info' : 'error',
+        ),
+      );
+    }
+    this.route = next;
+    if (left !== undefined && left === this.fresh && (next.view !== 'record' || next.id !== left)) {
+      this.fresh = undefined;
+      void this._discardIfUntouched(left, saving);
+    }
     window.scrollTo({ top: 0 });
+  };
+
+  /**
+   * Remove a record this tab created and left untouched: never edited (revision 0, the title
+   * it was given), no file stored or on its way. It was never anything; the trash is not for it.
+   */
+  private async _discardIfUntouched(id: string, saving: Promise<boolean> | undefined): Promise<void> {
+    await saving;
+    const coffer = this.coffer;
+    if (!coffer || uploadTracker.active((item) => item.recordId === id).length > 0) return;
+    try {
+      const record = await coffer.records.get(id);
+      const { _bucket, _files, ...fields } = record.data;
+      const untouched =
+        record.revisionId === 0 && JSON.stringify(fields) === JSON.stringify({ title: UNTITLED });
+      const bucket = record.bucket;
+      if (!untouched || (bucket && (await bucket.objects.list({ withDeleted: true })).length > 0)) return;
+      await record.delete({ force: true });
+      await bucket?.remove();
+    } catch {
+      // Discarding is tidying: a record that stays is no loss.
+    }
+  }
+
+  private _skip = (event: Event): void => {
+    event.preventDefault();
+    const main = this.renderRoot.querySelector<HTMLElement>('#main');
+    const heading = main?.querySelector<HTMLElement>('h1') ?? main;
+    if (heading && !heading.hasAttribute('tabindex')) heading.setAttribute('tabindex', '-1');
+    heading?.focus();
+  };
+
+  private _onUploads = (): void => this.requestUpdate();
+
+  private _onReverted = (event: CustomEvent<{ from: number }>): void => {
+    this._toast(`Reverted to revision ${event.detail.from}. The files were not changed.`);
   };
 
   private _onConnectivity = (): void => {

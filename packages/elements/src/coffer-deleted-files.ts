@@ -193,7 +193,7 @@ export class CofferDeletedFiles extends CofferElement {
           @blur=${() => {
             if (this.confirming === key) this.confirming = undefined;
           }}
-          aria-label=${confirming ? `Confirm remove ${key} permanently` : `Remove ${key} permanently`}
+          aria-label=${confirming ? `Confirm remove: ${key}, permanently` : `Remove permanently: ${key}`}
         >
           ${icons.trash} ${confirming ? 'Confirm remove' : 'Remove permanently'}
         </button>

@@ -297,8 +297,8 @@ export class CofferFileRow extends CofferElement {
           <div class="meta">
             <span>${formatBytes(file.size)}</span><span aria-hidden="true">·</span>
             <span>${describeMimetype(file.mimetype)}</span><span aria-hidden="true">·</span>
-            <button class="md5" @click=${() => this._copy(hex)} aria-label="Copy md5 checksum ${hex}" title="md5 ${hex}">
-              md5 ${hex.slice(0, 8)} ${icons.copy}
+            <button class="md5" @click=${() => this._copy(hex)} title="Copy the md5 checksum ${hex}">
+              md5 ${hex.slice(0, 8)}<span class="visually-hidden">, copy checksum ${hex}</span> ${icons.copy}
             </button>
           </div>
           ${description && !this.open ? html`<div class="description">${description}</div>` : ''}

@@ -6,12 +6,12 @@ import { CofferElement } from './base-element.js';
 import './coffer-file-row.js';
 import type { CofferFileRow, MoveDetail } from './coffer-file-row.js';
 import './coffer-upload-queue.js';
-import type { UploadItem } from './coffer-upload-queue.js';
 import { LiveQueryController } from './controllers/live-query-controller.js';
 import { formatBytes } from './format.js';
 import { icons } from './icons.js';
 import { describeError } from './messages.js';
 import { baseStyles, listElementStyles } from './styles.js';
+import { type TrackedUpload, uploadTracker } from './upload-tracker.js';
 
 /**
  * How many files are written at once. Writes through `record.files` merge on the stored
@@ -86,6 +86,9 @@ export class CofferFiles extends CofferElement {
         display: grid;
         gap: var(--_space-4);
       }
+      .count {
+        font-size: 1rem;
+      }
       .summary {
         display: flex;
         justify-content: space-between;
@@ -99,16 +102,14 @@ export class CofferFiles extends CofferElement {
   /** The record whose files are shown. */
   @property({ attribute: 'record-id' }) recordId?: string;
 
-  @state() private uploads: UploadItem[] = [];
   @state() private openKey: string | undefined;
   @state() private over = false;
   @state() private alert: string | undefined;
   @state() private status = '';
   @query('input[type=file]') private picker?: HTMLInputElement;
   private dragKey: string | undefined;
-  private queue: { item: UploadItem; file: Blob; key: string }[] = [];
+  private queue: { item: TrackedUpload; file: Blob; key: string }[] = [];
   private running = 0;
-  private progressFrame = 0;
   /** The record object the writes go through. */
   private writer: CofferRecord | undefined;
 
@@ -128,12 +129,24 @@ export class CofferFiles extends CofferElement {
   override connectedCallback(): void {
     super.connectedCallback();
     window.addEventListener('paste', this._onPaste);
+    uploadTracker.addEventListener('change', this._onUploads);
   }
 
   override disconnectedCallback(): void {
     super.disconnectedCallback();
     window.removeEventListener('paste', this._onPaste);
+    uploadTracker.removeEventListener('change', this._onUploads);
   }
+
+  /**
+   * This record's uploads, kept in {@link uploadTracker}: uploads go on when this element is
+   * left (another tab), and a new `<coffer-files>` of the same record shows them again.
+   */
+  get uploads(): TrackedUpload[] {
+    return this.coffer && this.recordId ? uploadTracker.forRecord(this.coffer.name, this.recordId) : [];
+  }
+
+  private _onUploads = (): void => this.requestUpdate();
 
   /**
    * Store `files` in the record, each as the new version of its name (or of `key`). Resolves
@@ -145,15 +158,17 @@ export class CofferFiles extends CofferElement {
     for (const entry of files) {
       const file = entry instanceof File ? entry : entry.file;
       const key = entry instanceof File ? entry.name : entry.key;
-      const item: UploadItem = {
+      const item: TrackedUpload = {
         id: crypto.randomUUID(),
         key,
         size: file.size,
         loaded: 0,
         state: 'queued',
         controller: new AbortController(),
+        coffer: this.coffer!.name,
+        recordId: this.recordId!,
       };
-      this.uploads = [...this.uploads, item];
+      uploadTracker.add(item);
       this.queue.push({ item, file, key });
       if (!known.has(key)) picked.push(key);
     }
@@ -208,7 +223,7 @@ export class CofferFiles extends CofferElement {
       >
         ${
           locked
-            ? html`<p class="alert info" role="note">${icons.lock}<span>These files are locked. Unlock them in the Bucket tab to add or change files.</span></p>`
+            ? html`<p class="alert info" role="note">${icons.lock}<span>These files are locked. Unlock them in Settings to add or change files.</span></p>`
             : html`<div class="dropzone ${this.over ? 'over' : ''}" part="dropzone">
               ${icons.upload}
               <p><strong>Drop files here</strong>, paste them, or <span class="muted">choose them from your device.</span></p>
@@ -224,10 +239,10 @@ export class CofferFiles extends CofferElement {
         <coffer-upload-queue
           .items=${this.uploads}
           @coffer-upload-cancel=${(e: CustomEvent<{ id: string }>) => this._cancel(e.detail.id)}
-          @coffer-upload-clear=${() => (this.uploads = this.uploads.filter((u) => u.state === 'uploading' || u.state === 'queued'))}
+          @coffer-upload-clear=${() => uploadTracker.clearFinished((u) => this.uploads.includes(u))}
         ></coffer-upload-queue>
         <div class="summary">
-          <h3>${files.length} file${files.length === 1 ? '' : 's'}</h3>
+          <h2 class="count">${files.length} file${files.length === 1 ? '' : 's'}</h2>
           <span class="muted small">${formatBytes(view.size)} with all versions</span>
         </div>
         ${
@@ -275,56 +290,38 @@ export class CofferFiles extends CofferElement {
     await Promise.all(runs);
   }
 
-  private async _upload(item: UploadItem, file: Blob, key: string): Promise<void> {
-    if (item.controller.signal.aborted) return;
-    this._update(item, { state: 'uploading' });
+  private async _upload(item: TrackedUpload, file: Blob, key: string): Promise<void> {
+    if (item.controller.signal.aborted) {
+      uploadTracker.update(item, { state: 'cancelled' });
+      return;
+    }
+    uploadTracker.update(item, { state: 'uploading' });
     try {
       await this.act((files) =>
         files.set(key, file, {
           mimetype: file.type || undefined,
           signal: item.controller.signal,
-          onProgress: ({ loaded }) => {
-            item.loaded = loaded;
-            this._scheduleProgress();
-          },
+          onProgress: ({ loaded }) => uploadTracker.progress(item, loaded),
         }),
       );
-      this._update(item, { state: 'done', loaded: item.size });
+      uploadTracker.update(item, { state: 'done', loaded: item.size });
       this.status = `${key} stored.`;
-      setTimeout(() => (this.uploads = this.uploads.filter((u) => u !== item)), DONE_VISIBLE_MS);
+      setTimeout(() => uploadTracker.remove(item), DONE_VISIBLE_MS);
     } catch (error) {
       const code = (error as { code?: string }).code;
       if (code === 'ABORTED' || item.controller.signal.aborted) {
-        this._update(item, { state: 'cancelled' });
+        uploadTracker.update(item, { state: 'cancelled' });
       } else {
         const message = this.report(error);
-        this._update(item, { state: 'failed', message });
+        uploadTracker.update(item, { state: 'failed', message });
         if (code === 'STORAGE_QUOTA_EXCEEDED') this.alert = message;
       }
     }
   }
 
-  private _update(item: UploadItem, patch: Partial<UploadItem>): void {
-    Object.assign(item, patch);
-    this.uploads = [...this.uploads];
-  }
-
-  private _scheduleProgress(): void {
-    if (this.progressFrame) return;
-    this.progressFrame = requestAnimationFrame(() => {
-      this.progressFrame = 0;
-      this.uploads = [...this.uploads];
-    });
-  }
-
   private _cancel(id: string): void {
-    const item = this.uploads.find((u) => u.id === id);
-    if (!item) return;
-    item.controller.abort();
-    if (item.state === 'queued') {
-      this.queue = this.queue.filter((q) => q.item !== item);
-      this._update(item, { state: 'cancelled' });
-    }
+    uploadTracker.cancel(id);
+    this.queue = this.queue.filter((q) => q.item.id !== id);
   }
 
   private _onPick(event: Event): void {
@@ -433,15 +430,22 @@ export class CofferFiles extends CofferElement {
     keys.splice(from, 1);
     keys.splice(to, 0, event.detail.key);
     await this._sort(keys, `${event.detail.key} moved to position ${to + 1} of ${keys.length}.`);
-    for (let i = 0; i < 50 && this.view.value?.files[to]?.key !== event.detail.key; i++) {
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
+    await this._focusRow(
+      event.detail.key,
+      '.grip',
+      () => this.view.value?.files[to]?.key === event.detail.key,
+    );
+  }
+
+  /** Once the list shows it (`ready`), focus `selector` in the row of `key`. */
+  private async _focusRow(key: string, selector: string, ready: () => boolean): Promise<void> {
+    for (let i = 0; i < 50 && !ready(); i++) await new Promise((resolve) => setTimeout(resolve, 20));
     await this.updateComplete;
     const row = this.renderRoot.querySelector<CofferFileRow>(
-      `coffer-file-row[data-key="${CSS.escape(event.detail.key)}"]`,
+      `coffer-file-row[data-key="${CSS.escape(key)}"]`,
     );
     await row?.updateComplete;
-    row?.renderRoot.querySelector<HTMLButtonElement>('.grip')?.focus();
+    row?.renderRoot.querySelector<HTMLElement>(selector)?.focus();
   }
 
   private async _sort(keys: string[], done: string): Promise<void> {
@@ -457,8 +461,12 @@ export class CofferFiles extends CofferElement {
     this.openKey = this.openKey === event.detail.key ? undefined : event.detail.key;
   }
 
-  private _onRenamed(event: CustomEvent<{ from: string; to: string }>): void {
-    if (this.openKey === event.detail.from) this.openKey = event.detail.to;
+  private async _onRenamed(event: CustomEvent<{ from: string; to: string }>): Promise<void> {
+    const { from, to } = event.detail;
+    if (this.openKey === from) this.openKey = to;
+    this.status = `${from} renamed to ${to}.`;
+    // The row is a new element under its new key: give it the focus the rename form had.
+    await this._focusRow(to, '.name', () => !!this.view.value?.files.some((f) => f.key === to));
   }
 
   private _onNewVersion(event: CustomEvent<{ key: string; file: File }>): void {

@@ -9,9 +9,25 @@ import { describeError } from './messages.js';
 import { MANAGED_FIELDS, type RecordFields, readFields, userData, writeFields } from './record-fields.js';
 import { baseStyles } from './styles.js';
 
+/** An edit not saved yet, kept while its editor is away (a tab switch) until it is saved. */
+interface Draft {
+  fields: RecordFields;
+  json: string;
+  tab: 'form' | 'json';
+  basedOn: number | undefined;
+}
+
+/** Edits whose save on leaving was refused (another tab changed the record), by record id. */
+const drafts = new Map<string, Draft>();
+
 /**
  * Edit a record's metadata: title, description, creators, keywords and dates, or the raw
  * JSON. Saves as a new revision; a save that races another tab is refused and explained.
+ *
+ * Edits are never dropped without a word: leaving the editor (another tab of the app, another
+ * record) or hiding the page saves them ({@link CofferRecordEditor.save}); closing the page
+ * with unsaved edits asks first. When such a save is refused because another tab changed the
+ * record, the edit is kept and shown again, with the choice to load the latest or keep it.
  *
  * @fires coffer-saved - detail: `{ id: string, revisionId: number }`
  * @fires coffer-deleted - the record went to the trash; detail: `{ id: string }`
@@ -113,17 +129,95 @@ export class CofferRecordEditor extends CofferElement {
     args: () => [this.coffer, this.recordId] as const,
     enabled: (coffer, id) => coffer !== undefined && id !== undefined,
   });
+  /** The save under way, if any: a second call joins it. */
+  private saving$: Promise<boolean> | undefined;
+
+  /** Whether there are edits not saved yet. */
+  get unsaved(): boolean {
+    return this.dirty;
+  }
+
+  override connectedCallback(): void {
+    super.connectedCallback();
+    window.addEventListener('beforeunload', this._onBeforeUnload);
+    document.addEventListener('visibilitychange', this._onVisibility);
+  }
+
+  override disconnectedCallback(): void {
+    super.disconnectedCallback();
+    window.removeEventListener('beforeunload', this._onBeforeUnload);
+    document.removeEventListener('visibilitychange', this._onVisibility);
+    if (this.dirty) void this.save();
+  }
+
+  /**
+   * Save the edits now, if there are any (what the Save button does). Resolves `true` when
+   * they are stored or there was nothing to store, `false` when the save was refused: the
+   * reason is shown, and the edit is kept (also across a tab switch) until it is saved or
+   * discarded.
+   */
+  save(): Promise<boolean> {
+    this.saving$ ??= this._save().finally(() => {
+      this.saving$ = undefined;
+    });
+    return this.saving$;
+  }
 
   protected override willUpdate(changed: PropertyValues<this>): void {
     if (changed.has('recordId')) {
+      const previous = this.record.value;
+      // Another record: save the edit of the one left (kept in `drafts` if refused).
+      // (A save under way, from save(), is already storing it.)
+      if (previous && previous.id === changed.get('recordId') && this.dirty && this.draft && !this.saving$)
+        void this._commit(previous, this._draft());
       this.draft = undefined;
       this.dirty = false;
       this.alert = undefined;
+      this.basedOn = undefined;
     }
     const record = this.record.value;
-    if (record && (!this.dirty || this.draft === undefined) && record.revisionId !== this.basedOn)
+    if (record && this.draft === undefined && record.id === this.recordId && drafts.has(record.id)) {
+      this._restore(record, drafts.get(record.id)!);
+      return;
+    }
+    if (
+      record &&
+      record.id === this.recordId &&
+      (this.draft === undefined || (!this.dirty && record.revisionId !== this.basedOn))
+    )
       this._load(record);
   }
+
+  private _draft(): Draft {
+    return { fields: this.draft!, json: this.json, tab: this.tab, basedOn: this.basedOn };
+  }
+
+  /** Show an edit kept from before, still unsaved, and why. */
+  private _restore(record: CofferRecord, draft: Draft): void {
+    this.draft = draft.fields;
+    this.json = draft.json;
+    this.tab = draft.tab;
+    this.basedOn = draft.basedOn;
+    this.dirty = true;
+    this.alert =
+      draft.basedOn === record.revisionId
+        ? { text: 'Your edit was not saved yet: here it is. Save it, or discard it.' }
+        : {
+            text: 'Your edit could not be saved: this record was changed in another tab or window meanwhile. Here is your edit; keep it to save it over the other change, or load the latest.',
+            conflict: true,
+          };
+  }
+
+  private _onBeforeUnload = (event: BeforeUnloadEvent): void => {
+    if (!this.dirty) return;
+    event.preventDefault();
+    // Older Chromium needs returnValue set to ask.
+    event.returnValue = '';
+  };
+
+  private _onVisibility = (): void => {
+    if (document.visibilityState === 'hidden' && this.dirty) void this.save();
+  };
 
   private _load(record: CofferRecord): void {
     const data = record.data as Record<string, unknown>;
@@ -160,8 +254,17 @@ export class CofferRecordEditor extends CofferElement {
               this.alert.conflict
                 ? html`<button @click=${() => {
                     this.alert = undefined;
+                    drafts.delete(record.id);
                     this._load(record);
-                  }}>Load the latest</button>`
+                  }}>Load the latest</button>
+                  ${
+                    this.dirty
+                      ? html`<button @click=${() => {
+                          this.alert = undefined;
+                          this.basedOn = record.revisionId;
+                        }}>Keep my edit</button>`
+                      : ''
+                  }`
                 : html`<button class="ghost" @click=${() => (this.alert = undefined)}>Dismiss</button>`
             }
           </div>`
@@ -173,8 +276,12 @@ export class CofferRecordEditor extends CofferElement {
           <button type="submit" class="primary" ?disabled=${this.saving || !this.dirty}>
             ${this.saving ? 'Saving…' : 'Save changes'}
           </button>
-          <button type="button" ?disabled=${!this.dirty} @click=${() => this._load(record)}>Discard</button>
-          <span class="muted small" role="status" aria-live="polite"
+          <button type="button" ?disabled=${!this.dirty} @click=${() => {
+            drafts.delete(record.id);
+            this.alert = undefined;
+            this._load(record);
+          }}>Discard</button>
+          <span class="muted small" role="status" aria-live="polite" tabindex="-1"
             >${this.status || `Revision ${record.revisionId} · saved ${formatAgo(record.updated)}`}</span
           >
           <span class="spacer"></span>
@@ -316,14 +423,28 @@ export class CofferRecordEditor extends CofferElement {
 
   private async _onSave(event: SubmitEvent): Promise<void> {
     event.preventDefault();
+    if (await this.save()) {
+      await this.updateComplete;
+      // The button just pressed is disabled now: keep focus where the result is told.
+      this.renderRoot.querySelector<HTMLElement>('.footer [role=status]')?.focus();
+    }
+  }
+
+  private async _save(): Promise<boolean> {
     const record = this.record.value;
-    if (!record) return;
+    if (!record || !this.dirty || !this.draft || record.id !== this.recordId) return true;
+    return this._commit(record, this._draft());
+  }
+
+  /** Store `draft` as the next revision of `record`; on refusal, keep it in `drafts`. */
+  private async _commit(record: CofferRecord, draft: Draft): Promise<boolean> {
+    const here = () => this.recordId === record.id;
     this.saving = true;
     this.alert = undefined;
     try {
       const data = record.data as Record<string, unknown>;
-      if (this.tab === 'json') {
-        const parsed = JSON.parse(this.json) as unknown;
+      if (draft.tab === 'json') {
+        const parsed = JSON.parse(draft.json) as unknown;
         if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) {
           throw new SyntaxError('the record must be a JSON object.');
         }
@@ -332,21 +453,27 @@ export class CofferRecordEditor extends CofferElement {
         }
         Object.assign(data, userData(parsed as Record<string, unknown>));
       } else {
-        writeFields(data, this.draft!);
+        writeFields(data, draft.fields);
       }
-      if (this.basedOn !== undefined && record.revisionId !== this.basedOn) {
+      if (draft.basedOn !== undefined && record.revisionId !== draft.basedOn) {
         throw Object.assign(new Error('stale'), { code: 'REVISION_CONFLICT' });
       }
       await record.commit();
-      this.dirty = false;
+      drafts.delete(record.id);
+      if (!here()) return true;
+      this.basedOn = record.revisionId;
+      if (this.draft === draft.fields && this.json === draft.json) this.dirty = false;
       this.status = 'Saved.';
       this.emit('coffer-saved', { id: record.id, revisionId: record.revisionId });
       setTimeout(() => (this.status = ''), 3000);
+      return true;
     } catch (error) {
-      this.alert = {
-        text: this.report(error),
-        conflict: (error as { code?: string }).code === 'REVISION_CONFLICT',
-      };
+      // Keep the edit: shown again when the editor comes back to this record.
+      drafts.set(record.id, draft);
+      await record.reload().catch(() => undefined);
+      const text = this.report(error);
+      if (here()) this.alert = { text, conflict: (error as { code?: string }).code === 'REVISION_CONFLICT' };
+      return false;
     } finally {
       this.saving = false;
     }

@@ -359,7 +359,7 @@ export class CofferRecordList extends CofferElement {
           class="danger"
           @click=${() => this._destroy(r)}
           @blur=${() => (this.confirming = undefined)}
-          aria-label=${confirming ? `Confirm: delete ${r.title} for good` : `Delete ${r.title} for good`}
+          aria-label=${confirming ? `Confirm delete: ${r.title}, for good` : `Delete for good: ${r.title}`}
         >
           ${confirming ? 'Confirm delete' : 'Delete for good'}
         </button>

@@ -96,6 +96,9 @@ export class CofferUploadQueue extends LitElement {
       li.cancelled .meter {
         display: none;
       }
+      h2 {
+        font-size: 1rem;
+      }
       header {
         display: flex;
         align-items: center;
@@ -113,7 +116,7 @@ export class CofferUploadQueue extends LitElement {
     const active = this.items.filter((item) => item.state === 'uploading' || item.state === 'queued').length;
     return html`
       <header>
-        <h3 id="uploads-title">${active ? `Uploading ${active} file${active === 1 ? '' : 's'}` : 'Uploads finished'}</h3>
+        <h2 id="uploads-title">${active ? `Uploading ${active} file${active === 1 ? '' : 's'}` : 'Uploads finished'}</h2>
         ${
           active < this.items.length
             ? html`<button class="ghost" @click=${() => this._emit('coffer-upload-clear', {})}>Clear finished</button>`

@@ -49,3 +49,4 @@ export {
   writeFields,
 } from './record-fields.js';
 export { baseStyles } from './styles.js';
+export { type TrackedUpload, UploadTracker, uploadTracker } from './upload-tracker.js';
