@@ -15,6 +15,8 @@ export interface TestBucketOptions {
   versioning?: boolean;
   /** Set the sync CORS rule (default true). */
   cors?: boolean;
+  /** The rule's ExposeHeaders (default ETag, x-amz-version-id, x-amz-delete-marker). */
+  corsExposeHeaders?: string[];
 }
 
 /** One version or delete marker of a key, as ListObjectVersions reports it. */
@@ -27,16 +29,18 @@ export interface ListedVersion {
   etag: string | undefined;
 }
 
-const CORS_XML =
-  '<CORSConfiguration><CORSRule>' +
-  '<AllowedOrigin>*</AllowedOrigin>' +
-  ['GET', 'PUT', 'POST', 'DELETE', 'HEAD'].map((m) => `<AllowedMethod>${m}</AllowedMethod>`).join('') +
-  '<AllowedHeader>*</AllowedHeader>' +
-  ['ETag', 'x-amz-version-id', 'x-amz-delete-marker']
-    .map((h) => `<ExposeHeader>${h}</ExposeHeader>`)
-    .join('') +
-  '<MaxAgeSeconds>600</MaxAgeSeconds>' +
-  '</CORSRule></CORSConfiguration>';
+/** The sync CORS rule (AllowedOrigins *, the five methods, AllowedHeaders *, the exposed headers). */
+function corsXml(expose = ['ETag', 'x-amz-version-id', 'x-amz-delete-marker']): string {
+  return (
+    '<CORSConfiguration><CORSRule>' +
+    '<AllowedOrigin>*</AllowedOrigin>' +
+    ['GET', 'PUT', 'POST', 'DELETE', 'HEAD'].map((m) => `<AllowedMethod>${m}</AllowedMethod>`).join('') +
+    '<AllowedHeader>*</AllowedHeader>' +
+    expose.map((h) => `<ExposeHeader>${h}</ExposeHeader>`).join('') +
+    '<MaxAgeSeconds>600</MaxAgeSeconds>' +
+    '</CORSRule></CORSConfiguration>'
+  );
+}
 
 /** One signed request to the gateway; throws with the server's answer unless 2xx. */
 export async function s3AdminRequest(
@@ -79,7 +83,11 @@ export async function createTestBucket(
       body: '<VersioningConfiguration><Status>Enabled</Status></VersioningConfiguration>',
     });
   }
-  if (options.cors ?? true) await s3AdminRequest(info, 'PUT', `/${name}`, { query: 'cors', body: CORS_XML });
+  if (options.cors ?? true)
+    await s3AdminRequest(info, 'PUT', `/${name}`, {
+      query: 'cors',
+      body: corsXml(options.corsExposeHeaders),
+    });
 }
 
 /** Every version and delete marker in the bucket (optionally under a key prefix), newest first per key. */

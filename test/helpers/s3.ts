@@ -77,7 +77,11 @@ export async function freshS3Bucket(
   const info = s3Gateway();
   const bucket = testBucketName(options.label);
   const { create, remove } = await admin();
-  await create(info, bucket, { versioning: options.versioning ?? true, cors: options.cors ?? true });
+  await create(info, bucket, {
+    versioning: options.versioning ?? true,
+    cors: options.cors ?? true,
+    ...(options.corsExposeHeaders ? { corsExposeHeaders: options.corsExposeHeaders } : {}),
+  });
   if (!options.keep) {
     try {
       onTestFinished(() => remove(info, bucket).catch(() => {}));
