@@ -66,7 +66,7 @@ describe('npm pack', () => {
   it('packs every export of @coffer/core with its types, declaration map and source map', () => {
     const { files } = packed.core;
 
-    for (const entry of ['index', 'worker/coffer.worker', 'sw/index', 'sw/workbox']) {
+    for (const entry of ['index', 'worker/coffer.worker', 'sw/index', 'sw/workbox', 'sync/index']) {
       for (const suffix of ['.js', '.js.map', '.d.ts', '.d.ts.map'])
         expect(files).toContain(`dist/${entry}${suffix}`);
       expect(files).toContain(`src/${entry}.ts`);
@@ -105,6 +105,7 @@ describe('dependencies', () => {
   it('declares only what runs in the browser; workbox-routing is an optional peer', () => {
     expect(Object.keys(packed.core.manifest.dependencies ?? {}).sort()).toEqual([
       'ajv',
+      'aws4fetch',
       'comlink',
       'dexie',
       'fflate',
@@ -117,6 +118,25 @@ describe('dependencies', () => {
       '@lit/context',
       'lit',
     ]);
+  });
+
+  it('keeps S3 (aws4fetch, sync/) out of the main entry point: only @coffer/core/sync brings it', async () => {
+    const dir = join(root, 'packages/core');
+    const inputs = async (entry: string) => {
+      const { metafile } = await build({
+        entryPoints: [join(dir, entry)],
+        bundle: true,
+        write: false,
+        metafile: true,
+        format: 'esm',
+        outdir: join(workDir, 'split'),
+        nodePaths: [join(root, 'node_modules')],
+        logLevel: 'silent',
+      });
+      return Object.keys(metafile.inputs);
+    };
+    expect((await inputs('dist/index.js')).filter((i) => /aws4fetch|[\\/]sync[\\/]/.test(i))).toEqual([]);
+    expect((await inputs('dist/sync/index.js')).some((i) => i.includes('aws4fetch'))).toBe(true);
   });
 
   it('imports nothing from the built code but declared packages (no Node built-ins)', async () => {

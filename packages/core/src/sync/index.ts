@@ -1,0 +1,30 @@
+/**
+ * `@coffer/core/sync`: sync of a coffer with a versioned S3 bucket (docs/sync-protocol.md),
+ * kept out of the main entry point so that apps without sync do not bundle S3.
+ *
+ * An explicit export list: each name here is public API.
+ *
+ * @module
+ */
+export { RemoteError, type RemoteErrorCode, type RemoteErrorContext } from './errors.js';
+export type {
+  ListOptions,
+  ListPage,
+  PutObjectOptions,
+  Remote,
+  RemoteBody,
+  RemoteCheck,
+  RemotePart,
+  RemoteRequestOptions,
+  RemoteVersion,
+} from './remote.js';
+export {
+  S3_CORS_RULE,
+  type S3CheckProblemCode,
+  type S3Credentials,
+  type S3Presign,
+  S3Remote,
+  type S3RemoteOptions,
+  type S3SignedRequest,
+  type S3SignRequest,
+} from './s3-remote.js';
