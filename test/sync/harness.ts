@@ -3,7 +3,7 @@
  * bucket of the test gateway, remotes that count requests or fail at a chosen call, and a
  * snapshot of a coffer's state to compare devices.
  */
-import { type Coffer, openCoffer } from '@coffer/core';
+import { type Coffer, type CofferOptions, openCoffer } from '@coffer/core';
 import { afterEach } from 'vitest';
 import { type CofferSync, openSync, type SyncOptions } from '../../packages/core/src/sync/engine.js';
 import { RemoteError } from '../../packages/core/src/sync/errors.js';
@@ -40,8 +40,9 @@ export async function openDevice(
   remote: Remote,
   name = `sync-${crypto.randomUUID()}`,
   options: Partial<SyncOptions> = {},
+  cofferOptions: Partial<CofferOptions> = {},
 ): Promise<Device> {
-  const coffer = await openCoffer({ name, chunkSize: 4096, inlineBelow: 0 });
+  const coffer = await openCoffer({ name, chunkSize: 4096, inlineBelow: 0, ...cofferOptions });
   const sync = openSync(coffer, { remote, retry: fastRetry, ...options });
   opened.push({ coffer, sync });
   return { name, coffer, sync, remote };
@@ -96,31 +97,33 @@ export class WrappedRemote implements Remote {
     this.total = 0;
   }
 
-  check: Remote['check'] = (o) => (this.count('check'), this.inner.check(o));
-  putObject: Remote['putObject'] = (k, b, o) => (this.count('putObject'), this.inner.putObject(k, b, o));
-  copyObject: Remote['copyObject'] = (k, s, o) => (this.count('copyObject'), this.inner.copyObject(k, s, o));
-  deleteObject: Remote['deleteObject'] = (k, o) => (
-    this.count('deleteObject'), this.inner.deleteObject(k, o)
-  );
-  getObject: Remote['getObject'] = async (k, o) => {
-    this.count('getObject');
-    const body = await this.inner.getObject(k, o);
-    return this.mapBody ? { ...body, stream: this.mapBody(k, body.stream) } : body;
-  };
-  list: Remote['list'] = (o) => (this.count('list'), this.inner.list(o));
-  createMultipartUpload: Remote['createMultipartUpload'] = (k, o) => (
-    this.count('createMultipartUpload'), this.inner.createMultipartUpload(k, o)
-  );
-  uploadPart: Remote['uploadPart'] = (k, u, n, b, o) => (
-    this.count('uploadPart'), this.inner.uploadPart(k, u, n, b, o)
-  );
-  listParts: Remote['listParts'] = (k, u, o) => (this.count('listParts'), this.inner.listParts(k, u, o));
-  completeMultipartUpload: Remote['completeMultipartUpload'] = (k, u, p, o) => (
-    this.count('completeMultipartUpload'), this.inner.completeMultipartUpload(k, u, p, o)
-  );
-  abortMultipartUpload: Remote['abortMultipartUpload'] = (k, u, o) => (
-    this.count('abortMultipartUpload'), this.inner.abortMultipartUpload(k, u, o)
-  );
+  /** Count a call (which may fail it), then run it. */
+  private async via<T>(method: Method, call: () => Promise<T>): Promise<T> {
+    this.count(method);
+    return call();
+  }
+
+  check: Remote['check'] = (o) => this.via('check', () => this.inner.check(o));
+  putObject: Remote['putObject'] = (k, b, o) => this.via('putObject', () => this.inner.putObject(k, b, o));
+  copyObject: Remote['copyObject'] = (k, s, o) =>
+    this.via('copyObject', () => this.inner.copyObject(k, s, o));
+  deleteObject: Remote['deleteObject'] = (k, o) =>
+    this.via('deleteObject', () => this.inner.deleteObject(k, o));
+  getObject: Remote['getObject'] = (k, o) =>
+    this.via('getObject', async () => {
+      const body = await this.inner.getObject(k, o);
+      return this.mapBody ? { ...body, stream: this.mapBody(k, body.stream) } : body;
+    });
+  list: Remote['list'] = (o) => this.via('list', () => this.inner.list(o));
+  createMultipartUpload: Remote['createMultipartUpload'] = (k, o) =>
+    this.via('createMultipartUpload', () => this.inner.createMultipartUpload(k, o));
+  uploadPart: Remote['uploadPart'] = (k, u, n, b, o) =>
+    this.via('uploadPart', () => this.inner.uploadPart(k, u, n, b, o));
+  listParts: Remote['listParts'] = (k, u, o) => this.via('listParts', () => this.inner.listParts(k, u, o));
+  completeMultipartUpload: Remote['completeMultipartUpload'] = (k, u, p, o) =>
+    this.via('completeMultipartUpload', () => this.inner.completeMultipartUpload(k, u, p, o));
+  abortMultipartUpload: Remote['abortMultipartUpload'] = (k, u, o) =>
+    this.via('abortMultipartUpload', () => this.inner.abortMultipartUpload(k, u, o));
 }
 
 /** A network failure as S3Remote reports it. */
@@ -152,8 +155,9 @@ export async function stateOf(coffer: Coffer): Promise<DeviceState> {
     if (!bucketId) continue;
     const rows = await db.objects.where('bucketId').equals(bucketId).toArray();
     for (const version of rows.sort((a, b) => (a.versionId < b.versionId ? -1 : 1))) {
-      const list = (versions[`${row.id}/${version.key}`] ??= []);
-      list.push(`${version.versionId}:${version.checksum ?? 'marker'}${version.isHead ? '*' : ''}`);
+      const name = `${row.id}/${version.key}`;
+      versions[name] = versions[name] ?? [];
+      versions[name].push(`${version.versionId}:${version.checksum ?? 'marker'}${version.isHead ? '*' : ''}`);
     }
   }
   return { records, versions };

@@ -751,7 +751,12 @@ export class SyncStore {
   ): Promise<{ applied: boolean; merged: boolean; conflicts: number }> {
     const { db } = this;
     const none = { applied: false, merged: false, conflicts: 0 };
-    if (await db.syncChanges.get(op.change)) return none;
+    const seen = await db.syncChanges.get(op.change);
+    if (seen) {
+      // A merge made here and there alike: another device has published it already.
+      if (!seen.pushed) await db.syncChanges.update(op.change, { pushed: 1 });
+      return none;
+    }
     const recordId = op.recordId as RecordId;
     if (op.bucketId !== null) await this.ensureBucket(op.bucketId as BucketId, recordId, now);
     await db.syncChanges.add({

@@ -873,7 +873,21 @@ export class CofferSync {
     const { settings, pipeline } = this.context;
     const fileId = newId<FileId>();
     const written = await this.call(run, async (signal) => {
-      const body = await this.remote.getObject(remote.key, { versionId: remote.versionId, signal });
+      const body = await this.remote
+        .getObject(remote.key, { versionId: remote.versionId, signal })
+        .catch((error) => {
+          if (!(error instanceof RemoteError && error.code === 'REMOTE_NOT_FOUND')) throw error;
+          throw new SyncError(
+            `Journal entry ${context.device}/${context.seq} names version ${remote.versionId} of ${remote.key}, which the server does not hold.`,
+            {
+              device: context.device,
+              seq: context.seq,
+              key: context.key,
+              versionId: context.versionId,
+              cause: error,
+            },
+          );
+        });
       return pipeline.ingestFile(
         {
           fileId,

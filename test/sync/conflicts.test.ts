@@ -1,0 +1,110 @@
+import { describe, expect, it, vi } from 'vitest';
+import { devices, fileText, stateOf, syncAll } from './harness.js';
+
+vi.setConfig({ testTimeout: 60_000 });
+
+const text = (s: string) => new Blob([s], { type: 'text/plain' });
+
+describe('sync: offline edits on several devices converge', () => {
+  it('merges disjoint fields of one record without a conflict', async () => {
+    const {
+      devices: [a, b],
+    } = await devices(2);
+    const record = await a!.coffer.records.create({ title: 'T', n: 1, meta: { x: 1, y: 1 } });
+    await syncAll([a!, b!], 1);
+    const onA = await a!.coffer.records.get(record.id);
+    onA.data.title = 'from a';
+    (onA.data.meta as Record<string, number>).x = 2;
+    await onA.commit();
+    const onB = await b!.coffer.records.get(record.id);
+    onB.data.n = 2;
+    (onB.data.meta as Record<string, number>).y = 3;
+    await onB.commit();
+    await syncAll([a!, b!]);
+    const merged = await a!.coffer.records.get(record.id);
+    expect(merged.data).toMatchObject({ title: 'from a', n: 2, meta: { x: 2, y: 3 } });
+    expect(await stateOf(b!.coffer)).toEqual(await stateOf(a!.coffer));
+    expect(await a!.sync.conflicts()).toEqual([]);
+    expect(await b!.sync.conflicts()).toEqual([]);
+    // a merged after b had pushed the same merge: a's copy goes out with its next sync.
+    expect(await a!.sync.recordStatus(record.id)).toBe('pending');
+    await a!.sync.now();
+    expect(await a!.sync.recordStatus(record.id)).toBe('synced');
+  });
+
+  it('reports the same field changed on two devices as a conflict, resolvable, and converges after', async () => {
+    const {
+      devices: [a, b],
+    } = await devices(2);
+    const record = await a!.coffer.records.create({ title: 'T' });
+    await syncAll([a!, b!], 1);
+    const onA = await a!.coffer.records.get(record.id);
+    onA.data.title = 'AA';
+    await onA.commit();
+    const onB = await b!.coffer.records.get(record.id);
+    onB.data.title = 'BB';
+    await onB.commit();
+    await syncAll([a!, b!]);
+    expect(await stateOf(b!.coffer)).toEqual(await stateOf(a!.coffer));
+
+    const [conflict] = await b!.sync.conflicts();
+    expect(conflict).toMatchObject({ recordId: record.id, path: ['title'], base: 'T' });
+    expect([conflict!.local, conflict!.remote].sort()).toEqual(['AA', 'BB']);
+    expect(await b!.sync.recordStatus(record.id)).toBe('conflict');
+    expect(await a!.sync.conflicts()).toHaveLength(1);
+
+    await b!.sync.resolveConflict(conflict!.id, { value: 'agreed' });
+    expect(await b!.sync.conflicts()).toEqual([]);
+    expect(await b!.sync.recordStatus(record.id)).toBe('pending');
+    await syncAll([b!, a!]);
+    expect((await a!.coffer.records.get(record.id)).data.title).toBe('agreed');
+    expect(await a!.sync.conflicts()).toEqual([]);
+    expect(await stateOf(b!.coffer)).toEqual(await stateOf(a!.coffer));
+    expect(await b!.sync.recordStatus(record.id)).toBe('synced');
+  });
+
+  it('keeps both versions of one key written on two devices, with the same head everywhere', async () => {
+    const {
+      devices: [a, b, c],
+    } = await devices(3);
+    const record = await a!.coffer.records.create({ title: 'T' });
+    await record.files!.set('x.txt', text('base'));
+    await syncAll([a!, b!, c!], 1);
+    await record.files!.set('x.txt', text('from a'));
+    const onB = await b!.coffer.records.get(record.id);
+    await onB.files!.set('x.txt', text('from b'));
+    await syncAll([a!, b!, c!]);
+    const state = await stateOf(a!.coffer);
+    expect(await stateOf(b!.coffer)).toEqual(state);
+    expect(await stateOf(c!.coffer)).toEqual(state);
+    const versions = state.versions[`${record.id}/x.txt`]!;
+    expect(versions).toHaveLength(3);
+    expect(versions.filter((v) => v.endsWith('*'))).toHaveLength(1);
+    const head = await fileText(c!.coffer, record.id, 'x.txt');
+    expect(['from a', 'from b']).toContain(head);
+    expect(await fileText(a!.coffer, record.id, 'x.txt')).toBe(head);
+  });
+
+  it('edit beats delete: of a record trashed on one device and edited on another, and of a file', async () => {
+    const {
+      devices: [a, b],
+    } = await devices(2);
+    const record = await a!.coffer.records.create({ title: 'T' });
+    await record.files!.set('x.txt', text('v1'));
+    await syncAll([a!, b!], 1);
+    await record.files!.delete('x.txt');
+    await record.delete();
+    const onB = await b!.coffer.records.get(record.id);
+    onB.data.title = 'edited';
+    await onB.commit();
+    await onB.files!.set('x.txt', text('v2 from b'));
+    await syncAll([a!, b!]);
+    for (const device of [a!, b!]) {
+      const back = await device.coffer.records.get(record.id);
+      expect(back.deleted).toBe(false);
+      expect(back.data.title).toBe('edited');
+      expect(await fileText(device.coffer, record.id, 'x.txt')).toBe('v2 from b');
+    }
+    expect(await stateOf(b!.coffer)).toEqual(await stateOf(a!.coffer));
+  });
+});

@@ -1,0 +1,156 @@
+import { describe, expect, it, vi } from 'vitest';
+import { IntegrityError, SyncError } from '../../packages/core/src/errors.js';
+import { md5Hex } from '../../packages/core/src/model/sync-merge.js';
+import { RemoteError } from '../../packages/core/src/sync/errors.js';
+import { S3Remote } from '../../packages/core/src/sync/s3-remote.js';
+import { freshS3Bucket } from '../helpers/s3.js';
+import { fileText, openDevice, stateOf, throttled, unreachable, WrappedRemote } from './harness.js';
+
+vi.setConfig({ testTimeout: 60_000 });
+
+const text = (s: string) => new Blob([s], { type: 'text/plain' });
+
+/** Two devices on a fresh bucket, each with its own wrapper around the real remote. */
+async function pair() {
+  const bucket = await freshS3Bucket({ label: 'fail' });
+  const wa = new WrappedRemote(new S3Remote(bucket));
+  const wb = new WrappedRemote(new S3Remote(bucket));
+  return { bucket, wa, wb, a: await openDevice(wa), b: await openDevice(wb) };
+}
+
+/** A record with three small files on `device`. */
+async function seed(device: Awaited<ReturnType<typeof openDevice>>) {
+  const record = await device.coffer.records.create({ title: 'T' });
+  for (const key of ['a.txt', 'b.txt', 'c.txt']) await record.files!.set(key, text(`bytes of ${key}`));
+  return record;
+}
+
+describe('sync: failures lose nothing and show nothing half-done', () => {
+  it('refuses a corrupted body with IntegrityError, shows nothing, and succeeds once the bytes are right', async () => {
+    const { a, b, wb } = await pair();
+    const record = await seed(a);
+    await a.sync.now();
+    wb.mapBody = (key, stream) =>
+      key.startsWith('records/')
+        ? stream.pipeThrough(
+            new TransformStream<Uint8Array, Uint8Array>({
+              transform(chunk, controller) {
+                const copy = chunk.slice();
+                copy[0] = copy[0]! ^ 0xff;
+                controller.enqueue(copy);
+              },
+            }),
+          )
+        : stream;
+    const error = await b.sync.now().catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(IntegrityError);
+    expect(await b.coffer.records.list({ includeDeleted: true })).toEqual([]);
+    expect(await b.coffer.context.db.objects.count()).toBe(0);
+    expect(await b.coffer.context.db.files.count()).toBe(0);
+    expect((await b.sync.status()).lastErrorCode).toBe('INTEGRITY');
+
+    wb.mapBody = undefined;
+    await b.sync.now();
+    expect(await fileText(b.coffer, record.id, 'b.txt')).toBe('bytes of b.txt');
+    expect(await stateOf(b.coffer)).toEqual(await stateOf(a.coffer));
+    expect((await b.sync.status()).lastErrorCode).toBeUndefined();
+  });
+
+  it('loses nothing when the gateway becomes unreachable at any call of a sync, and the next sync finishes', async () => {
+    for (const failFrom of [1, 2, 3, 4, 5]) {
+      const { a, b, wa } = await pair();
+      const record = await seed(a);
+      wa.before = (_method, _n, total) => {
+        if (total >= failFrom) throw unreachable();
+      };
+      const error = await a.sync.now().catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(RemoteError);
+      expect((await a.sync.status()).phase).toBe('offline');
+      // Calls 1-4 are the push (3 PUTs, the journal entry); from call 5 on only the pull fails.
+      expect(await a.sync.recordStatus(record.id)).toBe(failFrom <= 4 ? 'pending' : 'synced');
+      wa.before = undefined;
+      await a.sync.now();
+      await b.sync.now();
+      expect(await stateOf(b.coffer)).toEqual(await stateOf(a.coffer));
+      expect(await fileText(b.coffer, record.id, 'c.txt')).toBe('bytes of c.txt');
+      expect(await a.sync.recordStatus(record.id)).toBe('synced');
+    }
+  });
+
+  it('backs off on 503 and 429 and then passes', async () => {
+    const { a, wa } = await pair();
+    await seed(a);
+    wa.before = (method, n) => {
+      if (method === 'putObject' && n <= 2) throw throttled(n === 1 ? 503 : 429);
+    };
+    const report = await a.sync.now();
+    expect(report.versionsPushed).toBe(3);
+    // 3 files and 1 journal entry, plus the 2 refused attempts.
+    expect(wa.counts.putObject).toBe(6);
+    expect(report.requests).toBe(wa.total);
+  });
+
+  it('pulls incrementally: a sync with nothing new makes 1 + devices LISTs and no GET', async () => {
+    const { a, b, wa, wb } = await pair();
+    await seed(a);
+    await a.sync.now();
+    // Per file: 1 PUT; per record: no request of its own (it rides in the journal entry).
+    expect(wa.counts).toEqual({ putObject: 4, list: 1 });
+    await b.sync.now();
+    expect(wb.counts).toEqual({ list: 2, getObject: 4 });
+    wa.reset();
+    wb.reset();
+    await b.sync.now();
+    expect(wb.counts).toEqual({ list: 2 });
+    await a.sync.now();
+    // b has written no journal entry yet: for a there is no other device to list.
+    expect(wa.counts).toEqual({ list: 1 });
+  });
+
+  it('refuses hostile journal entries written straight to the bucket and changes nothing', async () => {
+    const { a, b, bucket } = await pair();
+    const record = await seed(a);
+    await a.sync.now();
+    await b.sync.now();
+    const before = await stateOf(b.coffer);
+    const raw = new S3Remote(bucket);
+    const put = (device: string, body: string) =>
+      raw.putObject(`journal/${device}/000000000001.json`, new Blob([body]), { md5: md5Hex(body) });
+    const entry = (device: string, ops: unknown[]) =>
+      JSON.stringify({ format: 'coffer-sync/1', device, seq: 1, ops });
+    const bucketId = record.bucketId!;
+    const version = {
+      op: 'version',
+      recordId: record.id,
+      bucketId,
+      versionId: 'evil-version',
+      key: 'a.txt',
+      parents: [],
+      marker: false,
+      size: 3,
+      checksum: `md5:${md5Hex('bad')}`,
+      mimetype: null,
+      remote: { key: `records/${record.id}/files/a.txt`, versionId: 'x' },
+    };
+    await put('notjson', '{ nope');
+    await put('badsum', entry('badsum', [{ ...version, checksum: 'md5:zz' }]));
+    await put(
+      'elsewhere',
+      entry('elsewhere', [{ ...version, remote: { key: 'journal/x/1.json', versionId: 'x' } }]),
+    );
+    await put('wrongdevice', entry('someoneelse', []));
+    await put('stealer', entry('stealer', [{ ...version, recordId: 'another-record' }]));
+    await put('nobytes', entry('nobytes', [version]));
+    const error = await b.sync.now().catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(SyncError);
+    expect((error as SyncError).code).toBe('SYNC_INVALID_JOURNAL');
+    expect(await stateOf(b.coffer)).toEqual(before);
+    expect((await b.sync.status()).lastErrorCode).toBe('SYNC_INVALID_JOURNAL');
+    // Valid entries of good devices still arrive.
+    await record.files!.set('d.txt', text('still syncing'));
+    // a pushes first, then refuses the same entries on its pull.
+    await expect(a.sync.now()).rejects.toBeInstanceOf(SyncError);
+    await expect(b.sync.now()).rejects.toBeInstanceOf(SyncError);
+    expect(await fileText(b.coffer, record.id, 'd.txt')).toBe('still syncing');
+  });
+});
