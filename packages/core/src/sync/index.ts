@@ -6,6 +6,19 @@
  *
  * @module
  */
+export {
+  CofferSync,
+  type ConflictChoice,
+  openSync,
+  type RecordSyncState,
+  type RetryOptions,
+  type SyncConflict,
+  type SyncNowOptions,
+  type SyncOptions,
+  type SyncProgress,
+  type SyncReport,
+  type SyncStatus,
+} from './engine.js';
 export { RemoteError, type RemoteErrorCode, type RemoteErrorContext } from './errors.js';
 export type {
   ListOptions,
