@@ -95,7 +95,7 @@ export class CofferApp extends LitElement {
       .skip {
         position: absolute;
         left: var(--_space-2);
-        top: -60px;
+        top: -80px;
         z-index: 30;
         padding: var(--_space-2) var(--_space-3);
         border-radius: 8px;
@@ -345,24 +345,34 @@ export class CofferApp extends LitElement {
       @media (max-width: 600px) {
         .top-inner {
           flex-wrap: wrap;
-          row-gap: 0;
+          row-gap: var(--_space-1);
         }
         nav.main {
           gap: 0;
           min-width: 0;
-          overflow-x: auto;
         }
         nav.main a {
           padding: 6px 8px;
         }
+        /* With Install offered the links take a line of their own, under the brand and the button. */
+        .has-install nav.main {
+          order: 3;
+          flex-basis: 100%;
+        }
+        .has-install .spacer {
+          order: 1;
+        }
+        .install {
+          order: 2;
+        }
         .install .wide {
           display: none;
         }
-        .spacer {
-          display: none;
+        nav.tabs {
+          gap: 0;
         }
-        .install {
-          margin-left: auto;
+        nav.tabs a {
+          padding: var(--_space-2) 9px;
         }
         .upload-tray {
           right: 12px;
@@ -432,10 +442,10 @@ export class CofferApp extends LitElement {
     const route = this.route;
     const view = route.view;
     return html`
-      <a class="skip" href="#main" @click=${this._skip}>Skip to content</a>
       <header class="top">
-        <div class="top-inner">
-          <a class="brand" href="#/"><img src="icons/icon.svg" alt="" /><span>Coffer</span></a>
+        <button class="skip" @click=${this._skip}>Skip to content</button>
+        <div class="top-inner ${this.installPrompt ? 'has-install' : ''}">
+          <a class="brand" href="#/" aria-label="Coffer"><img src="icons/icon.svg" alt="" /><span>Coffer</span></a>
           <nav class="main" aria-label="Main">
             <a href="#/" aria-current=${view === 'records' || view === 'record' ? 'page' : 'false'}>Records</a>
             <a href="#/trash" aria-current=${view === 'trash' ? 'page' : 'false'}>Trash</a>

@@ -7,6 +7,7 @@ import { LiveQueryController } from './controllers/live-query-controller.js';
 import { checksumHex, formatAgo, formatBytes, formatDateTime } from './format.js';
 import { icons } from './icons.js';
 import { describeError } from './messages.js';
+import { middleEllipsisStyles, midName } from './mid-name.js';
 import { baseStyles, listElementStyles } from './styles.js';
 
 /** A deleted key: its delete marker and the newest version that still has bytes. */
@@ -99,6 +100,7 @@ export class CofferDeletedFiles extends CofferElement {
         }
       }
     `,
+    middleEllipsisStyles,
   ];
 
   /** The record whose deleted files are listed. */
@@ -163,7 +165,7 @@ export class CofferDeletedFiles extends CofferElement {
     const confirming = this.confirming === key;
     return html`<li part="item" data-key=${key}>
       <div style="min-width:0">
-        <div class="name" title=${key}>${key}</div>
+        <div class="name mid-name" title=${key}>${midName(key)}</div>
         <div class="meta">
           <span title=${formatDateTime(marker.created)}>Deleted ${formatAgo(marker.created)}</span>
           ${

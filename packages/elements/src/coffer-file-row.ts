@@ -7,6 +7,7 @@ import './coffer-version-history.js';
 import { downloadFile, previewKind, resolveFileUrl, type StoredFile } from './file-url.js';
 import { checksumHex, describeMimetype, formatAgo, formatBytes } from './format.js';
 import { icons } from './icons.js';
+import { middleEllipsisStyles, midName } from './mid-name.js';
 import { baseStyles } from './styles.js';
 
 /** Detail of `coffer-move`. */
@@ -98,10 +99,7 @@ export class CofferFileRow extends CofferElement {
         all: unset;
         cursor: pointer;
         font-weight: 600;
-        display: block;
-        overflow: hidden;
-        text-overflow: ellipsis;
-        white-space: nowrap;
+        display: flex;
         max-width: 100%;
         border-radius: 4px;
       }
@@ -203,6 +201,7 @@ export class CofferFileRow extends CofferElement {
         }
       }
     `,
+    middleEllipsisStyles,
   ];
 
   /** The file shown. */
@@ -290,9 +289,7 @@ export class CofferFileRow extends CofferElement {
                 <button type="submit" class="primary">Save</button>
                 <button type="button" @click=${() => (this.renaming = false)}>Cancel</button>
               </form>`
-              : html`<button class="name" aria-expanded=${this.open ? 'true' : 'false'} @click=${this._toggle} title=${file.key}>
-                ${file.key}
-              </button>`
+              : html`<button class="name mid-name" aria-label=${file.key} aria-expanded=${this.open ? 'true' : 'false'} @click=${this._toggle} title=${file.key}>${midName(file.key)}</button>`
           }
           <div class="meta">
             <span>${formatBytes(file.size)}</span><span aria-hidden="true">·</span>

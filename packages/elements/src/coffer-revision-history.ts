@@ -156,7 +156,7 @@ export class CofferRevisionHistory extends CofferElement {
     if (!value) return html`<p class="muted">Loading…</p>`;
     return html`
       <p class="muted small" style="margin-bottom:12px">
-        Every save is kept. Reverting makes a new revision with the old content; nothing is rewritten.
+        Every save is kept. Reverting brings back the details of an earlier revision as a new revision; the files stay as they are, and nothing is rewritten.
       </p>
       <ol aria-label="Revisions, newest first">
         ${value.views.map((rev, i) => this._renderRevision(rev, i === value.views.length - 1))}

@@ -2,6 +2,7 @@ import { css, html, LitElement } from 'lit';
 import { customElement, property } from 'lit/decorators.js';
 import { repeat } from 'lit/directives/repeat.js';
 import { formatBytes } from './format.js';
+import { middleEllipsisStyles, midName } from './mid-name.js';
 import { baseStyles, listElementStyles } from './styles.js';
 
 /**
@@ -106,6 +107,7 @@ export class CofferUploadQueue extends LitElement {
         margin-bottom: var(--_space-2);
       }
     `,
+    middleEllipsisStyles,
   ];
 
   /** The uploads, oldest first. */
@@ -145,7 +147,7 @@ export class CofferUploadQueue extends LitElement {
             : (item.message ?? 'Failed.');
     return html`
       <li class=${item.state} part="item" data-key=${item.key}>
-        <span class="name" title=${item.key}>${item.key}</span>
+        <span class="name mid-name" title=${item.key}>${midName(item.key)}</span>
         ${
           item.state === 'uploading' || item.state === 'queued'
             ? html`<button class="ghost" aria-label="Cancel upload of ${item.key}" @click=${() => this._emit('coffer-upload-cancel', { id: item.id })}>

@@ -89,3 +89,22 @@ export function describeMimetype(mimetype: string): string {
   if (subtype === 'octet-stream') return 'Binary';
   return subtype || 'File';
 }
+
+/**
+ * A file name split for an ellipsis in the middle: `head` may be cut, `tail` (the extension
+ * and a few characters before it) always shows. Rendered by `midName` in the elements.
+ *
+ * @example
+ * ```ts
+ * splitName('photograph-of-the-north-wall-2026.jpeg'); // { head: 'photograph-of-the-north-wa', tail: 'll-2026.jpeg' }
+ * ```
+ */
+export function splitName(name: string): { head: string; tail: string } {
+  const dot = name.lastIndexOf('.');
+  const ext = dot > 0 && name.length - dot <= 12 ? name.length - dot : 0;
+  const cut = Math.max(0, name.length - ext - 6);
+  const chars = [...name];
+  // Split by code points so that a surrogate pair is never cut in two.
+  const at = [...name.slice(0, cut)].length;
+  return { head: chars.slice(0, at).join(''), tail: chars.slice(at).join('') };
+}

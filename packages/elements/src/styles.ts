@@ -19,7 +19,7 @@ export const baseStyles = css`
     --_surface: var(--coffer-surface, light-dark(#ffffff, #1a1e24));
     --_surface-2: var(--coffer-surface-2, light-dark(#f1f3f6, #232830));
     --_text: var(--coffer-text, light-dark(#1b1f24, #e8eaed));
-    --_muted: var(--coffer-muted, light-dark(#5b6470, #a0a8b3));
+    --_muted: var(--coffer-muted, light-dark(#5b6470, #aab2bd));
     --_border: var(--coffer-border, light-dark(#dde1e6, #323842));
     --_accent: var(--coffer-accent, light-dark(#2357d9, #7aa2ff));
     --_accent-text: var(--coffer-accent-text, light-dark(#ffffff, #0b1220));
