@@ -89,6 +89,58 @@ describe('record data', () => {
   );
 });
 
+describe('bucket links', () => {
+  it("refuses a commit that makes a record without a bucket name another record's bucket", async ({
+    coffer,
+  }) => {
+    const owner = await coffer.records.create({ title: 'owner' });
+    await owner.files!.set('a.txt', blob('a'));
+    const intruder = await coffer.records.create({ title: 'intruder' }, { withBucket: false });
+    intruder.data._bucket = owner.bucketId;
+
+    const error = await caught(() => intruder.commit());
+    const stored = await coffer.records.get(intruder.id);
+
+    expect(error).toBeInstanceOf(InvalidArgumentError);
+    expect(error).toMatchObject({ code: 'INVALID_ARGUMENT', argument: 'data', recordId: intruder.id });
+    expect(stored.revisionId).toBe(0);
+    expect(stored.bucketId).toBeUndefined();
+    expect(stored.files).toBeUndefined();
+  });
+
+  it("refuses to create a record without a bucket whose data names another record's bucket", async ({
+    coffer,
+  }) => {
+    const owner = await coffer.records.create({ title: 'owner' });
+
+    const error = await caught(() =>
+      coffer.records.create({ _bucket: owner.bucketId }, { withBucket: false, id: 'intruder' }),
+    );
+
+    expect(error).toBeInstanceOf(InvalidArgumentError);
+    expect(error).toMatchObject({ code: 'INVALID_ARGUMENT', argument: 'data', bucketId: owner.bucketId });
+    expect(await coffer.context.db.records.count()).toBe(1);
+  });
+});
+
+describe('record list arguments', () => {
+  it.for([
+    ['after', null],
+    ['after', 5],
+    ['limit', -1],
+  ] as [string, unknown][])(
+    'refuses %s: %j with InvalidArgumentError naming it',
+    async ([argument, value], { coffer }) => {
+      await coffer.records.create({});
+
+      const error = await caught(() => coffer.records.list({ [argument]: value }));
+
+      expect(error).toBeInstanceOf(InvalidArgumentError);
+      expect(error).toMatchObject({ code: 'INVALID_ARGUMENT', argument });
+    },
+  );
+});
+
 describe('names that are also properties of every object', () => {
   it.for(['constructor', 'toString', 'hasOwnProperty', '__proto__'])(
     'has no bucket or version tag %s until one is set',

@@ -147,6 +147,7 @@ export class Records {
 
     const bucket = (options.withBucket ?? true) ? await this.createBucket(json) : undefined;
     if (bucket) this.dumpBucket(json, bucket);
+    else refuseForeignBucket(id, this.loadBucket(json));
     try {
       await this.validator.prepare();
       const now = Date.now();
@@ -194,6 +195,19 @@ export class Records {
   async list(options: ListRecordsOptions = {}): Promise<CofferRecord[]> {
     const limit = options.limit ?? Number.POSITIVE_INFINITY;
     if (limit !== Number.POSITIVE_INFINITY) validateSize('limit', limit);
+    const { after } = options;
+    if (after !== undefined && typeof after !== 'string') {
+      throw Object.assign(
+        new InvalidArgumentError(
+          `after must be a record id, not ${after === null ? 'null' : typeof after}.`,
+          {
+            expected: 'a record id',
+            actual: after,
+          },
+        ),
+        { argument: 'after' },
+      );
+    }
     const rows = await this.store.list({
       limit,
       after: options.after as RecordId | undefined,
@@ -288,13 +302,14 @@ export class CofferRecord {
 
   /**
    * Store the edited {@link CofferRecord.data} as a new revision. A `_bucket` the edit lost or
-   * changed is put back, so that a record never loses its bucket.
+   * changed is put back, so that a record never loses its bucket; a record created without a
+   * bucket cannot name one (that would take over another record's files).
    *
    * @throws {RevisionConflictError} (`expected`, `actual`) when another writer (another tab)
    *   stored a revision since this record was read; {@link ValidationError};
    *   {@link RecordDeletedError}; {@link NotFoundError} after a hard delete;
    *   {@link InvalidArgumentError} when `data` is not a JSON object (`null`, a string, a number,
-   *   an array), which is refused before anything is stored.
+   *   an array), or names a bucket while the record has none; refused before anything is stored.
    */
   async commit(): Promise<void> {
     const data = copyRecordData(this.data);
@@ -418,7 +433,9 @@ export class CofferRecord {
   }
 
   private keepBucket(data: RecordData): void {
-    if (this.bucketId === undefined || this.records.loadBucket(data) === this.bucketId) return;
+    const named = this.records.loadBucket(data);
+    if (this.bucketId === undefined) return refuseForeignBucket(this.id, named);
+    if (named === this.bucketId) return;
     this.records.dumpBucket(data, this.ownBucket ?? ({ id: this.bucketId } as Bucket));
   }
 
@@ -434,4 +451,19 @@ export class CofferRecord {
     this.filesRevision = Math.max(this.filesRevision, this.row.revisionId);
     this.pruneFilesWrites();
   }
+}
+
+/**
+ * Refuse data that names a bucket for a record that owns none: a bucket is linked when its
+ * record is created, and naming one otherwise would take over the files of its owner.
+ */
+function refuseForeignBucket(recordId: string, named: string | undefined): void {
+  if (named === undefined) return;
+  throw Object.assign(
+    new InvalidArgumentError(`Record ${recordId} has no bucket: its data cannot name bucket ${named}.`, {
+      recordId,
+      bucketId: named,
+    }),
+    { argument: 'data' },
+  );
 }
