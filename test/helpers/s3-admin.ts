@@ -15,7 +15,7 @@ export interface TestBucketOptions {
   versioning?: boolean;
   /** Set the sync CORS rule (default true). */
   cors?: boolean;
-  /** The rule's ExposeHeaders (default ETag, x-amz-version-id, x-amz-delete-marker). */
+  /** The rule's ExposeHeaders (default ETag, x-amz-version-id, x-amz-delete-marker, x-amz-meta-md5). */
   corsExposeHeaders?: string[];
 }
 
@@ -30,7 +30,7 @@ export interface ListedVersion {
 }
 
 /** The sync CORS rule (AllowedOrigins *, the five methods, AllowedHeaders *, the exposed headers). */
-function corsXml(expose = ['ETag', 'x-amz-version-id', 'x-amz-delete-marker']): string {
+function corsXml(expose = ['ETag', 'x-amz-version-id', 'x-amz-delete-marker', 'x-amz-meta-md5']): string {
   return (
     '<CORSConfiguration><CORSRule>' +
     '<AllowedOrigin>*</AllowedOrigin>' +

@@ -56,6 +56,23 @@ describe('S3Remote in a browser, across origins', () => {
     expect(listed.map((v) => [v.versionId, v.size])).toEqual([[version.versionId, bytes.length]]);
   });
 
+  it('hands the Blob to fetch unread: signing never touches the bytes (UNSIGNED-PAYLOAD)', async () => {
+    const { remote } = await freshS3Remote({ label: 'unread' });
+    const blob = new Blob(['bytes that JavaScript never reads']);
+    const digest = await md5('bytes that JavaScript never reads');
+    for (const method of ['arrayBuffer', 'text', 'stream', 'slice', 'bytes'] as const) {
+      Object.defineProperty(blob, method, {
+        value: () => {
+          throw new Error(`Blob.${method}() was called`);
+        },
+      });
+    }
+    const version = await remote.putObject('unread', blob, { md5: digest });
+    const body = await remote.getObject('unread', { versionId: version.versionId });
+    expect(body.md5).toBe(digest);
+    expect(await new Response(body.stream).text()).toBe('bytes that JavaScript never reads');
+  });
+
   it('a bucket without the CORS rule: check() names CORS; requests fail as unreachable', async () => {
     const { remote } = await freshS3Remote({ label: 'nocors', cors: false });
     const check = await remote.check();

@@ -92,12 +92,12 @@ export const S3_CORS_RULE = {
   AllowedOrigins: ['*'],
   AllowedMethods: ['GET', 'PUT', 'POST', 'DELETE', 'HEAD'],
   AllowedHeaders: ['*'],
-  ExposeHeaders: ['ETag', 'x-amz-version-id', 'x-amz-delete-marker'],
+  ExposeHeaders: ['ETag', 'x-amz-version-id', 'x-amz-delete-marker', 'x-amz-meta-md5'],
 } as const;
 
 const CORS_HINT =
   'add a CORS rule to the bucket: AllowedOrigins (this origin, or *), AllowedMethods GET PUT POST DELETE HEAD, ' +
-  'AllowedHeaders *, ExposeHeaders ETag x-amz-version-id x-amz-delete-marker';
+  'AllowedHeaders *, ExposeHeaders ETag x-amz-version-id x-amz-delete-marker x-amz-meta-md5';
 
 const CHECK_KEY = '.coffer-check';
 
@@ -615,7 +615,9 @@ export class S3Remote implements Remote {
 
   /**
    * Reads one version, or bytes `[range.start, range.end)` of it (end exclusive, as
-   * `Blob.slice`). A delete marker, a missing key or version is `REMOTE_NOT_FOUND`.
+   * `Blob.slice`). A delete marker, a missing key or version is `REMOTE_NOT_FOUND`. In a
+   * browser, `md5` is read only where the CORS rule exposes `x-amz-meta-md5` (see
+   * {@link S3_CORS_RULE}); else it is `undefined`.
    */
   async getObject(
     key: string,
