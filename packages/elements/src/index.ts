@@ -22,6 +22,14 @@ export { CofferRecordEditor } from './coffer-record-editor.js';
 export { CofferRecordList, type RecordSort } from './coffer-record-list.js';
 export { CofferRevisionHistory } from './coffer-revision-history.js';
 export { CofferStoragePanel } from './coffer-storage-panel.js';
+export { CofferSyncBadge, type SyncBadgeState } from './coffer-sync-badge.js';
+export {
+  corsRuleFor,
+  describeSyncError,
+  describeSyncProblem,
+  type SyncProblemText,
+} from './coffer-sync-messages.js';
+export { CofferSyncPanel } from './coffer-sync-panel.js';
 export { CofferUploadQueue, type UploadItem, UploadState } from './coffer-upload-queue.js';
 export { CofferVersionHistory } from './coffer-version-history.js';
 export { cofferContext } from './context.js';

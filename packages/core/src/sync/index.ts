@@ -6,6 +6,7 @@
  *
  * @module
  */
+export { BrowserSync, type BrowserSyncOptions, openBrowserSync } from './browser-sync.js';
 export {
   CofferSync,
   type ConflictChoice,
@@ -20,6 +21,7 @@ export {
   type SyncStatus,
 } from './engine.js';
 export { RemoteError, type RemoteErrorCode, type RemoteErrorContext } from './errors.js';
+export { leaderLockName } from './leader.js';
 export type {
   ListOptions,
   ListPage,
@@ -31,6 +33,7 @@ export type {
   RemoteRequestOptions,
   RemoteVersion,
 } from './remote.js';
+export type { StoredRemote, SyncRemoteConfig } from './remote-config.js';
 export {
   S3_CORS_RULE,
   type S3CheckProblemCode,

@@ -1,0 +1,141 @@
+/**
+ * The sync worker: runs the sync engine of one coffer in a dedicated Worker, for the leader tab
+ * (`browser-sync.ts` starts it; never the service worker, never the page). It opens its own
+ * connection to the coffer's database with the byte pipeline in process (this worker is the
+ * one that reads and writes file bytes, so it needs no second worker) and takes the remote from
+ * the stored configuration (remote-config.ts).
+ *
+ * @module
+ */
+import { expose, releaseProxy } from 'comlink';
+import { type Coffer, openCoffer } from '../api/coffer.js';
+import { InvalidOperationError } from '../errors.js';
+import { installErrorTransfer } from '../worker/transfer.js';
+import {
+  type CofferSync,
+  type ConflictChoice,
+  openSync,
+  type SyncProgress,
+  type SyncReport,
+} from './engine.js';
+import type { RemoteCheck } from './remote.js';
+import { readRemote, type SyncRemoteConfig, writeRemote } from './remote-config.js';
+import { type S3Presign, S3Remote } from './s3-remote.js';
+
+/** What the sync worker exposes over comlink. Every method is the leader tab's to call. */
+export interface SyncWorkerApi {
+  /**
+   * Open coffer `name` and, when a remote is stored, its sync (started unless paused).
+   * `presign`, a proxy of the page's callback, signs requests instead of stored credentials.
+   */
+  open(name: string, presign?: S3Presign): Promise<void>;
+  /** Store (or forget, with `null`) the remote and reopen sync on it, keeping the pause state. */
+  configure(config: SyncRemoteConfig | null): Promise<void>;
+  /** Check a remote (default: the stored one) without storing anything. */
+  check(config?: SyncRemoteConfig): Promise<RemoteCheck>;
+  now(onProgress?: (progress: SyncProgress) => unknown): Promise<SyncReport>;
+  /** Resume background sync (and remember it). */
+  start(): Promise<void>;
+  /** Pause background sync (and remember it). */
+  stop(): Promise<void>;
+  resolveConflict(id: string, choice: ConflictChoice): Promise<void>;
+  close(): Promise<void>;
+}
+
+let coffer: Coffer | undefined;
+let engine: CofferSync | undefined;
+let presign: S3Presign | undefined;
+
+const opened = (): Coffer => {
+  if (!coffer) throw new InvalidOperationError('The sync worker has no coffer open.');
+  return coffer;
+};
+
+const notConfigured = () =>
+  Object.assign(new InvalidOperationError('Sync has no remote: configure one first.'), {
+    code: 'SYNC_NOT_CONFIGURED',
+  });
+
+function remoteOf(config: SyncRemoteConfig): S3Remote {
+  return new S3Remote({
+    endpoint: config.endpoint,
+    bucket: config.bucket,
+    region: config.region || undefined,
+    prefix: config.prefix || undefined,
+    pathStyle: config.pathStyle,
+    ...(config.credentials ? { credentials: config.credentials } : { presign }),
+  });
+}
+
+/** (Re)open sync on the stored remote; start it unless paused. */
+async function reopen(): Promise<void> {
+  await engine?.close();
+  engine = undefined;
+  const db = opened().context.db;
+  const stored = await readRemote(db);
+  if (!stored) return;
+  const { config } = stored;
+  engine = openSync(opened(), {
+    remote: remoteOf(config),
+    ...(config.interval ? { interval: config.interval } : {}),
+    ...(config.partSize ? { partSize: config.partSize } : {}),
+    ...(config.multipartThreshold ? { multipartThreshold: config.multipartThreshold } : {}),
+  });
+  if (!stored.paused) engine.start();
+}
+
+const running = (): CofferSync => {
+  if (!engine) throw notConfigured();
+  return engine;
+};
+
+const api: SyncWorkerApi = {
+  async open(name, callback) {
+    if (coffer) throw new InvalidOperationError('The sync worker is open already.');
+    presign = callback;
+    coffer = await openCoffer({ name, worker: false });
+    await reopen();
+  },
+  async configure(config) {
+    const db = opened().context.db;
+    if (config) remoteOf(config); // refuses a bad endpoint, bucket name or missing keys first
+    const stored = await readRemote(db);
+    await writeRemote(db, config ? { config, paused: stored?.paused ?? false } : undefined);
+    await reopen();
+  },
+  async check(config) {
+    const chosen = config ?? (await readRemote(opened().context.db))?.config;
+    if (!chosen) throw notConfigured();
+    return remoteOf(chosen).check();
+  },
+  now(onProgress) {
+    return running().now({
+      onProgress:
+        onProgress && ((progress) => void Promise.resolve(onProgress(progress)).catch(() => undefined)),
+    });
+  },
+  async start() {
+    const db = opened().context.db;
+    const stored = await readRemote(db);
+    if (!stored) throw notConfigured();
+    await writeRemote(db, { ...stored, paused: false });
+    running().start();
+  },
+  async stop() {
+    const db = opened().context.db;
+    const stored = await readRemote(db);
+    if (stored) await writeRemote(db, { ...stored, paused: true });
+    await engine?.stop();
+  },
+  resolveConflict: (id, choice) => running().resolveConflict(id, choice),
+  async close() {
+    await engine?.close();
+    engine = undefined;
+    coffer?.close();
+    coffer = undefined;
+    (presign as { [releaseProxy]?: () => void } | undefined)?.[releaseProxy]?.();
+  },
+};
+
+installErrorTransfer();
+expose(api);
