@@ -4,8 +4,8 @@
  * snapshot of a coffer's state to compare devices.
  */
 import { type Coffer, type CofferOptions, openCoffer } from '@coffer/core';
+import { type CofferSync, openSync, type SyncOptions } from '@coffer/core/sync';
 import { afterEach } from 'vitest';
-import { type CofferSync, openSync, type SyncOptions } from '../../packages/core/src/sync/engine.js';
 import { RemoteError } from '../../packages/core/src/sync/errors.js';
 import type { Remote } from '../../packages/core/src/sync/remote.js';
 import { S3Remote } from '../../packages/core/src/sync/s3-remote.js';

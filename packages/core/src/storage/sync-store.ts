@@ -112,6 +112,8 @@ interface WorkingRecord {
   /** Whether `data` is the state of `sync.head` (no local edit on top). */
   clean: boolean;
   touched: boolean;
+  /** Removed here for good (a forced delete): stays absent unless an edit brings it back. */
+  removed: boolean;
 }
 
 /**
@@ -741,6 +743,7 @@ export class SyncStore {
       deleted: row ? row.deleted === 1 : (head?.deleted ?? 1) === 1,
       clean,
       touched: false,
+      removed: !row,
     };
   }
 
@@ -778,6 +781,7 @@ export class SyncStore {
         deleted: op.deleted,
         clean: true,
         touched: true,
+        removed: false,
       };
       working.set(recordId, state);
       await this.clearResolved(recordId, op.change);
@@ -900,8 +904,7 @@ export class SyncStore {
     const deleted = flag(state.deleted);
     let row = state.row;
     if (!row) {
-      if (deleted) {
-        // Trashed before it ever lived here, or hard-deleted here: stays absent.
+      if (deleted && state.removed) {
         await db.syncRecords.put({ ...state.sync, deleted: 1 });
         return;
       }
