@@ -216,6 +216,17 @@ const sleep = (ms: number, signal: AbortSignal | undefined): Promise<void> =>
     signal?.addEventListener('abort', aborted, { once: true });
   });
 
+/** A signal that fires when either fires (`AbortSignal.any` where it exists). */
+function anySignal(a: AbortSignal, b: AbortSignal): AbortSignal {
+  if (typeof AbortSignal.any === 'function') return AbortSignal.any([a, b]);
+  const controller = new AbortController();
+  for (const signal of [a, b]) {
+    if (signal.aborted) controller.abort(signal.reason);
+    else signal.addEventListener('abort', () => controller.abort(signal.reason), { once: true });
+  }
+  return controller.signal;
+}
+
 /** Whether an error means "no network" (the status shows `offline`). */
 const isOffline = (error: unknown): boolean =>
   error instanceof RemoteError && error.code === 'REMOTE_UNREACHABLE';
@@ -438,8 +449,7 @@ export class CofferSync {
   }
 
   private async run(options: SyncNowOptions): Promise<SyncReport> {
-    const signals = [this.closing.signal, ...(options.signal ? [options.signal] : [])];
-    const signal = signals.length > 1 ? AbortSignal.any(signals) : signals[0];
+    const signal = options.signal ? anySignal(this.closing.signal, options.signal) : this.closing.signal;
     const run: Run = {
       signal,
       report: emptyReport(),
@@ -453,7 +463,7 @@ export class CofferSync {
       if (errors.length > 0) throw errors[0];
       const toGo = await this.store.toGo();
       await this.store.setStatus({
-        phase: this.started ? 'idle' : 'idle',
+        phase: 'idle',
         filesToGo: toGo.files,
         bytesToGo: toGo.bytes,
         lastSuccess: Date.now(),
