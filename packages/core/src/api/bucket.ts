@@ -1,4 +1,4 @@
-import { InvalidArgumentError, NotFoundError } from '../errors.js';
+import { type CofferError, InvalidArgumentError, NotFoundError } from '../errors.js';
 import type { BucketId } from '../ids.js';
 import { validateKey } from '../model/key.js';
 import { validateSize } from '../model/limits.js';
@@ -10,7 +10,15 @@ import type { CofferContext } from './context.js';
 import { withWriteLock } from './maintenance.js';
 import { BucketMultipart } from './multipart.js';
 import { ObjectVersion } from './object-version.js';
-import { commitOrDiscard, type PutOptions, writeFile, writtenVersion } from './write-file.js';
+import {
+  commitOrDiscard,
+  inCommitTransaction,
+  type PutOptions,
+  type SourceOptions,
+  writeFile,
+  writeMany,
+  writtenVersion,
+} from './write-file.js';
 
 /**
  * Settings of a new bucket.
@@ -50,6 +58,24 @@ export interface ListOptions {
   /** Continue after this key, or after this version (the last item of the previous page). */
   after?: string | ObjectVersion;
 }
+
+/** One file of {@link BucketObjects.putMany}: a key, its bytes, and its version's media type and tags. */
+export interface PutManyItem {
+  key: string;
+  source: ByteSource;
+  /** As {@link PutOptions.mimetype}. */
+  mimetype?: string | undefined;
+  /** As {@link PutOptions.tags}. */
+  tags?: PutOptions['tags'];
+}
+
+/**
+ * What {@link BucketObjects.putMany} did with one file, in the order given: the new head
+ * version, or the typed error that left this file out (and changed nothing).
+ */
+export type PutManyResult =
+  | { key: string; ok: true; version: ObjectVersion }
+  | { key: string; ok: false; error: CofferError };
 
 /** One change made by {@link Bucket.sync}. */
 export type SyncChange =
@@ -253,10 +279,10 @@ export class BucketObjects {
    *   subclasses for the quota and the maximum file size; {@link AbortError}.
    */
   async put(key: string, source: ByteSource, options: PutOptions = {}): Promise<ObjectVersion> {
-    return withWriteLock(this.context, () => this.putLocked(key, source, options));
+    return withWriteLock(this.context, () => this.commitWrite(key, source, options));
   }
 
-  private async putLocked(key: string, source: ByteSource, options: PutOptions): Promise<ObjectVersion> {
+  private async commitWrite(key: string, source: ByteSource, options: PutOptions): Promise<ObjectVersion> {
     const { context } = this;
     const bucketRow = await context.store.getWritableBucket(this.bucket.id, key);
     const content = await writeFile(context, bucketRow, key, source, options);
@@ -265,6 +291,60 @@ export class BucketObjects {
     );
     this.bucket.row = bucket;
     return new ObjectVersion(context, version);
+  }
+
+  /**
+   * Store many files, each as the new head version of its key, each atomically: a file that
+   * fails (a bad key or tag, the bucket's limits, a source that cannot be read) changes nothing
+   * and gets its typed error in its result; the others land. Small files are hashed together
+   * in the worker and committed many per transaction, so a batch of small files costs far
+   * less than as many `put` calls. `onProgress` reports the bytes of the whole batch; after an
+   * abort, the files not yet stored fail with {@link AbortError}. Files with the same key land
+   * in the order given.
+   *
+   * @example
+   * ```ts
+   * const results = await bucket.objects.putMany(
+   *   [...input.files].map((file) => ({ key: file.name, source: file })),
+   *   { onProgress: ({ loaded, total }) => (bar.value = loaded / total!) },
+   * );
+   * for (const r of results) if (!r.ok) console.warn(r.key, r.error.code);
+   * ```
+   */
+  async putMany(items: readonly PutManyItem[], options: SourceOptions = {}): Promise<PutManyResult[]> {
+    if (!Array.isArray(items)) {
+      throw Object.assign(new InvalidArgumentError('items must be an array.', { actual: typeof items }), {
+        argument: 'items',
+      });
+    }
+    const { context } = this;
+    const { signal, onProgress } = options;
+    const outcomes = await withWriteLock(context, () =>
+      writeMany<ObjectVersion>(
+        context,
+        this.bucket.id,
+        items.map((item) => ({
+          key: item?.key,
+          source: item?.source,
+          options: { mimetype: item?.mimetype, tags: item?.tags, transfer: options.transfer },
+        })),
+        { signal, onProgress },
+        {
+          group: (files, commitOne) =>
+            inCommitTransaction(context, async () => {
+              const out: (ObjectVersion | CofferError)[] = [];
+              for (const file of files) {
+                const row = await commitOne(file);
+                out.push(row instanceof Error ? row : new ObjectVersion(context, row));
+              }
+              return out;
+            }),
+          single: (file, hooks) => this.commitWrite(file.key, file.source, { ...file.options, ...hooks }),
+        },
+      ),
+    );
+    await this.bucket.reload().catch(() => undefined);
+    return outcomes.map((o) => (o.ok ? { key: o.key, ok: true, version: o.value } : o));
   }
 
   /**

@@ -1,12 +1,14 @@
-import { InvalidArgumentError, throwIfAborted } from '../errors.js';
-import { type FileId, newId } from '../ids.js';
+import { AbortError, type CofferError, InvalidArgumentError, throwIfAborted } from '../errors.js';
+import { type BucketId, type FileId, newId } from '../ids.js';
 import { validateKey } from '../model/key.js';
 import { assertFits, assertWritable, sizeLimit, validateMimetype } from '../model/limits.js';
 import { type Tags, validateTags } from '../model/tags.js';
-import { type NewVersion, toLimits, type VersionContent } from '../storage/bucket-store.js';
-import { discardWrittenFile } from '../storage/rows.js';
-import type { BucketRow } from '../storage/schema.js';
-import type { ByteSource, OperationHooks } from '../worker/protocol.js';
+import { bucketNotFound, type NewVersion, toLimits, type VersionContent } from '../storage/bucket-store.js';
+import { mapErrors, mapStorageError } from '../storage/map-storage-error.js';
+import { discardWrittenFile, versionTables, writableFileRow } from '../storage/rows.js';
+import type { BucketRow, ChunkRow, CofferDb, FileRow, ObjectVersionRow } from '../storage/schema.js';
+import type { ByteSource, HashOutcome, OperationHooks } from '../worker/protocol.js';
+import { fromWire } from '../worker/transfer.js';
 import { sourceSize } from '../worker/write-data.js';
 import type { CofferContext } from './context.js';
 
@@ -97,7 +99,7 @@ export async function writeFile(
   key: string,
   source: ByteSource,
   options: PutOptions,
-): Promise<VersionContent & { kind: 'written' }> {
+): Promise<WrittenContent> {
   const size = validatePut(key, source, options);
   const limits = toLimits(bucket);
   assertWritable(limits, key);
@@ -106,6 +108,9 @@ export async function writeFile(
 
   const { settings } = context;
   const fileId = newId<FileId>();
+  if (source instanceof Blob && settings.chunkStorage === 'blob' && source.size <= settings.chunkSize) {
+    return writeBlob(context, fileId, source, options);
+  }
   const written = await context.pipeline.ingestFile(
     {
       fileId,
@@ -125,22 +130,144 @@ export async function writeFile(
 }
 
 /**
+ * The rows of a file that was hashed before anything of it was stored: its file instance
+ * (writable, unreadable) and its chunk, inserted by the commit transaction itself.
+ */
+export interface StagedRows {
+  file: FileRow;
+  chunks: ChunkRow[];
+}
+
+/** Bytes written (or hashed and staged) for a new version, ready to commit. */
+export type WrittenContent = VersionContent & { kind: 'written'; staged?: StagedRows | undefined };
+
+/**
+ * Blob sources below this size are hashed first and then stored, file row, chunk and version,
+ * in the one commit transaction; larger ones are stored while they are hashed (the commit
+ * transaction then holds no copy of bytes, so it never blocks other writers for long).
+ */
+export const ONE_TRANSACTION_BELOW = 1024 * 1024;
+
+/** The file instance and chunk of a Blob source hashed before it is stored. */
+function stagedRows(context: CofferContext, fileId: FileId, source: Blob, outcome: HashedSource): StagedRows {
+  const { size } = outcome.result;
+  return {
+    file: blobFileRow(context, fileId),
+    // The bytes came back from hashing when the file is stored inline (an ArrayBuffer row);
+    // otherwise the source itself is the stored Blob.
+    chunks: size === 0 ? [] : [{ dataId: fileId, offset: 0, size, data: outcome.bytes ?? source }],
+  };
+}
+
+/** A writable file instance whose bytes are one stored chunk (a Blob source stored whole). */
+const blobFileRow = (context: CofferContext, fileId: FileId): FileRow =>
+  writableFileRow({
+    id: fileId,
+    location: context.settings.location,
+    size: 0,
+    extents: [{ dataId: fileId, size: 0, chunkSize: context.settings.chunkSize }],
+  });
+
+type HashedSource = Extract<HashOutcome, { ok: true }>;
+
+/** The digests of a hashed source, or its typed error. */
+function hashed(outcome: HashOutcome | undefined): HashedSource {
+  if (!outcome) throw new AbortError('The write was aborted.');
+  if (!outcome.ok) throw fromWire(outcome.error);
+  return outcome;
+}
+
+/**
+ * Write a Blob source that fits in one chunk as its own stored Blob, not a slice of it
+ * (Chromium copies a whole Blob handed to IndexedDB in the browser process, far faster than
+ * the same bytes as a slice), while the byte pipeline hashes it. A small source is hashed
+ * first and staged for the commit transaction. Larger sources go through the worker's
+ * chunked write.
+ */
+async function writeBlob(
+  context: CofferContext,
+  fileId: FileId,
+  source: Blob,
+  hooks: OperationHooks,
+): Promise<WrittenContent> {
+  const { settings, db, pipeline } = context;
+  const request = { sources: [source], sha256: settings.sha256, bytesBelow: settings.inlineBelow };
+  if (source.size < ONE_TRANSACTION_BELOW) {
+    const outcome = hashed((await pipeline.hashSources(request, hooks))[0]);
+    return {
+      kind: 'written',
+      fileId,
+      ...outcome.result,
+      staged: stagedRows(context, fileId, source, outcome),
+    };
+  }
+  // A failed store stops the hashing, and a failed hashing drops what was stored.
+  const stop = new AbortController();
+  const signal = hooks.signal ? AbortSignal.any([hooks.signal, stop.signal]) : stop.signal;
+  const storing = mapErrors(() =>
+    db.transaction('rw', db.files, db.chunks, async () => {
+      await db.files.add(blobFileRow(context, fileId));
+      await db.chunks.add({ dataId: fileId, offset: 0, size: source.size, data: source });
+    }),
+  );
+  storing.catch(() => stop.abort());
+  const [hashing, stored] = await Promise.allSettled([
+    pipeline.hashSources(request, { signal, onProgress: hooks.onProgress }),
+    storing,
+  ]);
+  try {
+    throwIfAborted(hooks.signal);
+    if (stored.status === 'rejected') throw stored.reason;
+    if (hashing.status === 'rejected') throw hashing.reason;
+    const outcome = hashed(hashing.value[0]);
+    return { kind: 'written', fileId, ...outcome.result };
+  } catch (error) {
+    if (stored.status === 'fulfilled') await discardWrittenFile(db, fileId);
+    throw hooks.signal?.aborted
+      ? new AbortError('The write was aborted.', { cause: hooks.signal.reason })
+      : error;
+  }
+}
+
+/** The tables a commit transaction may touch: versions, files, chunks and records. */
+const commitTables = (db: CofferDb) => [
+  ...versionTables(db),
+  db.records,
+  db.recordRevisions,
+  db.recordsBuckets,
+];
+
+/**
  * Commit written content with `commit`; if the commit fails, or the signal fired meanwhile,
- * drop the written bytes so that nothing half-written stays.
+ * drop the written bytes so that nothing half-written stays. Staged rows are inserted in the
+ * commit's own transaction, so that they land with the version or not at all.
  */
 export async function commitOrDiscard<T>(
   context: CofferContext,
-  content: VersionContent & { kind: 'written' },
+  content: WrittenContent,
   signal: AbortSignal | undefined,
   commit: () => Promise<T>,
 ): Promise<T> {
+  const { db } = context;
+  const { staged } = content;
   try {
     throwIfAborted(signal);
-    return await commit();
+    if (!staged) return await commit();
+    return await mapErrors(() =>
+      db.transaction('rw', commitTables(db), async () => {
+        await insertStaged(db, staged);
+        return commit();
+      }),
+    );
   } catch (error) {
-    await discardWrittenFile(context.db, content.fileId);
+    if (!staged) await discardWrittenFile(db, content.fileId);
     throw error;
   }
+}
+
+async function insertStaged(db: CofferDb, staged: StagedRows): Promise<void> {
+  await db.files.add(staged.file);
+  if (staged.chunks.length > 0) await db.chunks.bulkAdd(staged.chunks);
 }
 
 /** The new head version that written `content` becomes, with the write's mimetype and tags. */
@@ -158,3 +285,240 @@ export const writtenVersion = (
   tags: options.tags ?? {},
   dedupe: context.settings.dedupe,
 });
+
+/** One file of a bulk write: its key, its bytes and the options of its version. */
+export interface BulkFile {
+  key: string;
+  source: ByteSource;
+  options: PutOptions;
+}
+
+/** A file of a bulk write whose bytes are hashed and staged, ready to commit. */
+export interface PreparedFile extends BulkFile {
+  content: WrittenContent & { staged: StagedRows };
+}
+
+/** What a bulk write did with one file: its result, or the typed error that left it out. */
+export type BulkOutcome<T> =
+  | { key: string; ok: true; value: T }
+  | { key: string; ok: false; error: CofferError };
+
+/**
+ * How a bulk write commits: `group` commits prepared files in one transaction, calling
+ * `commitOne` for each (it re-checks the bucket and returns the new version, or the error
+ * that leaves that file out without failing the others); `single` writes and commits one file
+ * that is not batched (a stream, a large file) on its own.
+ */
+export interface BulkCommitter<T> {
+  group(
+    files: PreparedFile[],
+    commitOne: (file: PreparedFile) => Promise<ObjectVersionRow | CofferError>,
+  ): Promise<(T | CofferError)[]>;
+  single(file: BulkFile, hooks: OperationHooks): Promise<T>;
+  /** Extra checks of a file's arguments, before anything is read. */
+  validate?: ((file: BulkFile) => void) | undefined;
+}
+
+/** Sources below this size are batched (hashed together, committed many per transaction)… */
+const BATCHED_BELOW = 8 * 1024 * 1024;
+/** …in groups of at most this many files… */
+const GROUP_FILES = 1000;
+/** …and this many bytes. */
+const GROUP_BYTES = 32 * 1024 * 1024;
+
+type Segment = { kind: 'single'; index: number } | { kind: 'group'; indexes: number[]; bytes: number };
+
+/**
+ * Write many files to `bucketId`, each atomically: a file that fails (bad key, limits, a
+ * source that cannot be read) changes nothing and gets its typed error, the others land. Small
+ * Blob and byte sources are hashed together in one call to the byte pipeline, the next group
+ * while the previous one commits, and committed many per transaction; if such a transaction
+ * fails as a whole (a full disk), its files are committed one per transaction again, so that
+ * only the files that cannot be stored fail. One progress covers the batch, in bytes. After an
+ * abort, the files not yet committed fail with {@link AbortError}.
+ */
+export async function writeMany<T>(
+  context: CofferContext,
+  bucketId: BucketId,
+  files: readonly BulkFile[],
+  hooks: OperationHooks,
+  committer: BulkCommitter<T>,
+): Promise<BulkOutcome<T>[]> {
+  const { settings } = context;
+  const { signal, onProgress } = hooks;
+  const outcomes: (BulkOutcome<T> | undefined)[] = files.map(() => undefined);
+  const fail = (index: number, error: unknown) => {
+    outcomes[index] = { key: files[index]!.key, ok: false, error: mapStorageError(error) };
+  };
+  const sources: ByteSource[] = [];
+  const sizes: number[] = [];
+  const segments: Segment[] = [];
+  let group: Extract<Segment, { kind: 'group' }> | undefined;
+  for (const [index, file] of files.entries()) {
+    let size: number | undefined;
+    try {
+      size = validatePut(file.key, file.source, file.options);
+      committer.validate?.(file);
+    } catch (error) {
+      fail(index, error);
+      continue;
+    }
+    let source = file.source;
+    // Bytes in memory join a batch as a Blob: one copy, as a single write makes.
+    if (source instanceof ArrayBuffer || source instanceof Uint8Array) {
+      source = new Blob([sourceToWrite(source, false) as Uint8Array<ArrayBuffer>]);
+    }
+    sources[index] = source;
+    sizes[index] = size ?? 0;
+    const blob = source instanceof Blob ? source : undefined;
+    if (
+      !blob ||
+      blob.size > settings.chunkSize ||
+      blob.size >= (settings.chunkStorage === 'blob' ? BATCHED_BELOW : settings.inlineBelow)
+    ) {
+      group = undefined;
+      segments.push({ kind: 'single', index });
+      continue;
+    }
+    if (!group || group.indexes.length >= GROUP_FILES || group.bytes + blob.size > GROUP_BYTES) {
+      group = { kind: 'group', indexes: [], bytes: 0 };
+      segments.push(group);
+    }
+    group.indexes.push(index);
+    group.bytes += blob.size;
+  }
+
+  const total = sizes.reduce((sum, size) => sum + (size ?? 0), 0);
+  let done = 0;
+  const report = (loaded: number) => onProgress?.({ loaded: Math.min(loaded, total), total });
+  const hashGroup = (segment: Extract<Segment, { kind: 'group' }>) => {
+    const hashing = context.pipeline.hashSources(
+      {
+        sources: segment.indexes.map((i) => sources[i] as Blob),
+        sha256: settings.sha256,
+        bytesBelow: settings.chunkStorage === 'blob' ? settings.inlineBelow : Number.POSITIVE_INFINITY,
+      },
+      { signal },
+    );
+    hashing.catch(() => undefined);
+    return hashing;
+  };
+
+  let ahead: Promise<HashOutcome[]> | undefined;
+  for (const [at, segment] of segments.entries()) {
+    if (signal?.aborted) break;
+    if (segment.kind === 'single') {
+      const file = files[segment.index]!;
+      try {
+        const value = await committer.single(
+          { ...file, source: sources[segment.index]! },
+          { signal, onProgress: (p) => report(done + p.loaded) },
+        );
+        outcomes[segment.index] = { key: file.key, ok: true, value };
+      } catch (error) {
+        fail(segment.index, error);
+      }
+      done += sizes[segment.index]!;
+      report(done);
+      continue;
+    }
+    let hashedGroup: HashOutcome[];
+    try {
+      hashedGroup = await (ahead ?? hashGroup(segment));
+    } catch {
+      break; // aborted
+    }
+    const following = segments[at + 1];
+    ahead = following?.kind === 'group' ? hashGroup(following) : undefined;
+    const prepared: { index: number; file: PreparedFile }[] = [];
+    for (const [i, index] of segment.indexes.entries()) {
+      const file = files[index]!;
+      try {
+        const outcome = hashed(hashedGroup[i]);
+        const fileId = newId<FileId>();
+        const staged = stagedRows(context, fileId, sources[index] as Blob, outcome);
+        prepared.push({
+          index,
+          file: { ...file, content: { kind: 'written', fileId, ...outcome.result, staged } },
+        });
+      } catch (error) {
+        fail(index, error);
+      }
+    }
+    const commitOne = (file: PreparedFile) => commitPrepared(context, bucketId, file);
+    const settle = (batch: typeof prepared, values: (T | CofferError)[]) => {
+      for (const [i, { index, file }] of batch.entries()) {
+        const value = values[i] as T | CofferError;
+        outcomes[index] = isError(value)
+          ? { key: file.key, ok: false, error: value }
+          : { key: file.key, ok: true, value };
+      }
+    };
+    if (prepared.length > 0) {
+      try {
+        settle(
+          prepared,
+          await committer.group(
+            prepared.map((p) => p.file),
+            commitOne,
+          ),
+        );
+      } catch {
+        // The transaction failed as a whole: each file on its own, so that only the files
+        // that cannot be stored fail.
+        for (const one of prepared) {
+          try {
+            settle([one], await committer.group([one.file], commitOne));
+          } catch (error) {
+            fail(one.index, error);
+          }
+        }
+      }
+    }
+    done += segment.bytes;
+    report(done);
+  }
+  return outcomes.map((outcome, index) => {
+    if (outcome) return outcome;
+    return {
+      key: files[index]!.key,
+      ok: false,
+      error: new AbortError('The write was aborted.', { cause: signal?.reason }),
+    };
+  });
+}
+
+const isError = (value: unknown): value is CofferError => value instanceof Error;
+
+/**
+ * Commit one prepared file inside the caller's transaction: re-check the bucket (a failed check
+ * is returned, not thrown, so that the transaction and the other files go on), then insert the
+ * staged rows and add the version.
+ */
+async function commitPrepared(
+  context: CofferContext,
+  bucketId: BucketId,
+  file: PreparedFile,
+): Promise<ObjectVersionRow | CofferError> {
+  const { db, store } = context;
+  const bucket = await db.buckets.get(bucketId);
+  try {
+    if (!bucket) throw bucketNotFound(bucketId);
+    const limits = toLimits(bucket);
+    assertWritable(limits, file.key);
+    assertFits(limits, file.content.size, file.key);
+  } catch (error) {
+    return error as CofferError;
+  }
+  await insertStaged(db, file.content.staged);
+  const { version } = await store.addVersion(
+    writtenVersion(context, bucketId, file.key, file.content, file.options),
+  );
+  return version;
+}
+
+/** Run `work` in one commit transaction (versions, files, chunks and records). */
+export function inCommitTransaction<T>(context: CofferContext, work: () => Promise<T>): Promise<T> {
+  const { db } = context;
+  return mapErrors(() => db.transaction('rw', commitTables(db), work));
+}

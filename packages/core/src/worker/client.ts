@@ -35,7 +35,7 @@ function prepareSource(source: ByteSource): [ByteSource, Transferable[]] {
   return [source, []];
 }
 
-type Operation = 'ingestFile' | 'writeData' | 'digest' | 'exportBag' | 'importBag';
+type Operation = 'ingestFile' | 'writeData' | 'hashSources' | 'digest' | 'exportBag' | 'importBag';
 
 /**
  * The byte pipeline in a Web Worker: the only main-thread code that knows a Worker exists.
@@ -139,6 +139,7 @@ export function createWorkerPipeline(name: string): BytePipeline {
   return {
     ingestFile: (request, hooks) => call('ingestFile', request, hooks),
     writeData: (request, hooks) => call('writeData', request, hooks),
+    hashSources: (request, hooks) => call('hashSources', request, hooks),
     digest: (request, hooks) => call('digest', request, hooks),
     exportBag: (request, hooks) => call('exportBag', request, hooks),
     importBag: (request, hooks) => call('importBag', request, hooks),

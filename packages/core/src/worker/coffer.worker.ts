@@ -6,7 +6,7 @@
  *
  * @module @coffer/core/worker
  */
-import { expose, releaseProxy } from 'comlink';
+import { expose, releaseProxy, transfer } from 'comlink';
 import { InvalidOperationError } from '../errors.js';
 import { CofferDb } from '../storage/schema.js';
 import { exportBag } from './export-bag.js';
@@ -14,6 +14,8 @@ import { importBag } from './import-bag.js';
 import type {
   DigestRequest,
   ExportBagRequest,
+  HashOutcome,
+  HashRequest,
   ImportBagRequest,
   IngestFileRequest,
   OperationHooks,
@@ -23,7 +25,7 @@ import type {
   WriteResult,
 } from './protocol.js';
 import { installErrorTransfer } from './transfer.js';
-import { digestData, ingestFile, writeData } from './write-data.js';
+import { digestData, hashSources, ingestFile, writeData } from './write-data.js';
 
 /** A progress callback living on the other thread: every call is a message, answered by a promise. */
 export type RemoteProgress = (progress: Progress) => unknown;
@@ -38,6 +40,7 @@ export interface CofferWorkerApi {
   ingestFile(job: number, request: IngestFileRequest, onProgress?: RemoteProgress): Promise<WriteResult>;
   writeData(job: number, request: WriteDataRequest, onProgress?: RemoteProgress): Promise<WriteResult>;
   digest(job: number, request: DigestRequest, onProgress?: RemoteProgress): Promise<WriteResult>;
+  hashSources(job: number, request: HashRequest, onProgress?: RemoteProgress): Promise<HashOutcome[]>;
   exportBag(job: number, request: ExportBagRequest, onProgress?: RemoteProgress): Promise<Blob>;
   importBag(job: number, request: ImportBagRequest, onProgress?: RemoteProgress): Promise<StagedImport>;
   /** Abort job `job`; an unknown or finished job is ignored. */
@@ -113,6 +116,15 @@ const api: CofferWorkerApi = {
     run(job, onProgress, (db, hooks) => ingestFile(db, request, hooks)),
   writeData: (job, request, onProgress) => run(job, onProgress, (db, hooks) => writeData(db, request, hooks)),
   digest: (job, request, onProgress) => run(job, onProgress, (db, hooks) => digestData(db, request, hooks)),
+  hashSources: (job, request, onProgress) =>
+    run(job, onProgress, async (_db, hooks) => {
+      const outcomes = await hashSources(request, hooks);
+      // The bytes of small sources go back moved, not copied.
+      return transfer(
+        outcomes,
+        outcomes.flatMap((o) => (o.ok && o.bytes ? [o.bytes] : [])),
+      );
+    }),
   exportBag: (job, request, onProgress) => run(job, onProgress, (db, hooks) => exportBag(db, request, hooks)),
   importBag: (job, request, onProgress) => run(job, onProgress, (db, hooks) => importBag(db, request, hooks)),
   abort(job) {

@@ -3,6 +3,7 @@ import type { BagBucket, BagIndex, BagRecord } from '../model/bag-documents.js';
 import type { SizeLimit } from '../model/limits.js';
 import type { ChunkStorage } from '../storage/chunks.js';
 import type { Extent } from '../storage/schema.js';
+import type { WireThrown } from './transfer.js';
 
 /** What a source of bytes may be. */
 export type ByteSource = Blob | ArrayBuffer | Uint8Array | ReadableStream<Uint8Array>;
@@ -58,6 +59,23 @@ export interface WriteResult {
   /** `"sha256:<hex>"`, when asked for. */
   sha256: string | null;
 }
+
+/**
+ * Digest Blob sources without storing them: the API stores a Blob source itself, as one stored
+ * Blob, while the worker hashes it.
+ */
+export interface HashRequest {
+  sources: Blob[];
+  /** Also compute a sha256 digest. */
+  sha256: boolean;
+  /** Send back the bytes of the sources smaller than this (they are stored inline). */
+  bytesBelow: number;
+}
+
+/** What hashing one source of a {@link HashRequest} produced: its digests, or why it failed. */
+export type HashOutcome =
+  | { ok: true; result: WriteResult; bytes: ArrayBuffer | undefined }
+  | { ok: false; error: WireThrown };
 
 /** Recompute the digests of stored bytes. */
 export interface DigestRequest {
@@ -142,6 +160,11 @@ export interface BytePipeline {
   ingestFile(request: IngestFileRequest, hooks?: OperationHooks): Promise<WriteResult>;
   /** Write `source` as the chunks of `dataId` (a multipart part). */
   writeData(request: WriteDataRequest, hooks?: OperationHooks): Promise<WriteResult>;
+  /**
+   * Digest each source in turn (md5, and sha256 when asked), with one progress over all of
+   * them; a source that cannot be read fails alone. Rejects only when aborted.
+   */
+  hashSources(request: HashRequest, hooks?: OperationHooks): Promise<HashOutcome[]>;
   /** Read stored bytes back and digest them. */
   digest(request: DigestRequest, hooks?: OperationHooks): Promise<WriteResult>;
   /** Stream a selection of the coffer into a BagIt ZIP, as a Blob. */

@@ -9,11 +9,14 @@ import type { ChunkRow, CofferDb } from '../storage/schema.js';
 import type {
   ByteSource,
   DigestRequest,
+  HashOutcome,
+  HashRequest,
   IngestFileRequest,
   OperationHooks,
   WriteDataRequest,
   WriteResult,
 } from './protocol.js';
+import { toWire } from './transfer.js';
 
 /** One chunk's worth of a source: a Blob slice (no bytes read yet) or bytes in memory. */
 type SourceChunk = Blob | Uint8Array;
@@ -120,6 +123,12 @@ class Digests {
 
   static async create(sha256: boolean): Promise<Digests> {
     return new Digests(await createMD5(), sha256 ? await createSHA256() : null);
+  }
+
+  /** Start over, for the next source. */
+  reset(): void {
+    this.md5.init();
+    this.sha256?.init();
   }
 
   update(bytes: Uint8Array): void {
@@ -464,3 +473,85 @@ export async function digestData(
   }
   return digests.result(loaded);
 }
+
+/**
+ * Digest Blob sources one after the other, without storing them (the caller stores each as one
+ * stored Blob meanwhile). A source is read in windows of one stream each, giving other tasks a
+ * turn every few MiB; one under `bytesBelow` is read at once and its bytes sent back, to be
+ * stored inline. A source that cannot be read fails alone; an abort fails the call.
+ */
+export async function hashSources(
+  request: HashRequest,
+  { signal, onProgress }: OperationHooks = {},
+): Promise<HashOutcome[]> {
+  const total = request.sources.reduce((sum, source) => sum + source.size, 0);
+  const digests = await Digests.create(request.sha256);
+  const outcomes: HashOutcome[] = [];
+  let done = 0;
+  let yielded = 0;
+  for (const source of request.sources) {
+    throwIfAborted(signal);
+    digests.reset();
+    let loaded = 0;
+    try {
+      if (!(source instanceof Blob)) throw sourceTypeError(source);
+      let bytes: ArrayBuffer | undefined;
+      if (source.size < request.bytesBelow) {
+        bytes = await source.arrayBuffer();
+        digests.update(new Uint8Array(bytes));
+        loaded = bytes.byteLength;
+      } else {
+        for (let offset = 0; offset < source.size; offset += HASH_WINDOW) {
+          const reader = source
+            .slice(offset, offset + HASH_WINDOW)
+            .stream()
+            .getReader();
+          let ended = false;
+          try {
+            for (;;) {
+              throwIfAborted(signal);
+              const { done: end, value } = await reader.read();
+              if (end) {
+                ended = true;
+                break;
+              }
+              digests.update(value);
+              loaded += value.length;
+              onProgress?.({ loaded: done + loaded, total });
+              // Let messages in (an abort, progress acknowledgements) every few MiB: reads
+              // that are already buffered resolve without giving them a turn.
+              if (done + loaded - yielded >= YIELD_EVERY) {
+                yielded = done + loaded;
+                await yieldToEventLoop();
+              }
+            }
+          } finally {
+            if (!ended) await reader.cancel().catch(() => undefined);
+            reader.releaseLock();
+          }
+        }
+      }
+      if (loaded !== source.size) {
+        throw new UnexpectedFileSizeError('The source changed while it was read.', {
+          expected: source.size,
+          actual: loaded,
+        });
+      }
+      outcomes.push({ ok: true, result: digests.result(loaded), bytes });
+    } catch (error) {
+      if (signal?.aborted) throw new AbortError('The write was aborted.', { cause: signal.reason });
+      outcomes.push({ ok: false, error: toWire(mapStorageError(error)) });
+    }
+    done += source.size;
+    if (source.size < request.bytesBelow || source.size === 0) onProgress?.({ loaded: done, total });
+  }
+  return outcomes;
+}
+
+const sourceTypeError = (source: unknown) =>
+  Object.assign(
+    new InvalidArgumentError('A source must be a Blob, File, ArrayBuffer, Uint8Array or ReadableStream.', {
+      actual: Object.prototype.toString.call(source),
+    }),
+    { argument: 'source' },
+  );
