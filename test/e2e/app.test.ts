@@ -2,6 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import type { Server } from 'node:http';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -14,6 +15,7 @@ const root = fileURLToPath(new URL('../../', import.meta.url));
 const dist = join(root, 'apps/demo/dist');
 const shots = join(root, 'test-results/screenshots');
 const MiB = 1024 * 1024;
+const axePath = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
 
 let server: Server;
 let url: string;
@@ -108,6 +110,31 @@ const row = (key: string, on: Page = page): Locator => on.locator(`coffer-file-r
 /** The keys of the file list, in order. */
 const keys = (on: Page = page): Promise<string[]> =>
   on.locator('coffer-file-row').evaluateAll((rows) => rows.map((r) => (r as HTMLElement).dataset.key!));
+
+/** axe-core's findings on the page as it is now (every rule axe runs by default), one line each. */
+async function axeFindings(on: Page): Promise<string[]> {
+  if (!(await on.evaluate(() => 'axe' in window))) await on.addScriptTag({ path: axePath });
+  return on.evaluate(async () => {
+    const axe = (window as unknown as { axe: { run(c: Document): Promise<AxeResults> } }).axe;
+    type AxeResults = { violations: { id: string; impact: string; nodes: { target: string[] }[] }[] };
+    const { violations } = await axe.run(document);
+    return violations.map(
+      (v) => `${v.impact} ${v.id}: ${v.nodes.map((n) => n.target.join(' > ')).join(', ')}`,
+    );
+  });
+}
+
+/** Make Chromium offer the app for install, as it does for an installable site. */
+async function offerInstall(on: Page): Promise<void> {
+  await on.evaluate(() => {
+    const event = Object.assign(new Event('beforeinstallprompt', { cancelable: true }), {
+      prompt: async () => undefined,
+      userChoice: Promise.resolve({ outcome: 'dismissed' }),
+    });
+    window.dispatchEvent(event);
+  });
+  await on.getByRole('button', { name: 'Install' }).waitFor();
+}
 
 async function openFresh(on: Page, hash = ''): Promise<void> {
   await on.goto(url + hash);
@@ -260,8 +287,27 @@ describe('the Coffer app', () => {
     await input.press('Enter');
 
     await expect.poll(() => keys()).toEqual(['site-plan.pdf', 'wall-scan.tif', 'north-wall.png']);
+    // Focus stays on the file, now under its new name.
+    await expect
+      .poll(() => row('wall-scan.tif').evaluate((el) => el.shadowRoot?.activeElement?.className))
+      .toContain('name');
     await row('wall-scan.tif').getByRole('button', { name: 'Close wall-scan.tif' }).click();
     await page.locator('coffer-upload-queue').getByRole('button', { name: 'Clear finished' }).click();
+  });
+
+  it('keeps a renamed file’s history under the file, labelled with the old name', async () => {
+    await row('wall-scan.tif').getByRole('button', { name: 'wall-scan.tif', exact: true }).click();
+    const versions = row('wall-scan.tif').locator('coffer-version-history li');
+
+    await expect.poll(() => versions.count()).toBe(2);
+    expect(await versions.nth(0).textContent()).toMatch(/Version 2 ·.*Current/s);
+    expect(await versions.nth(0).textContent()).not.toContain('as scan.tif');
+    expect(await versions.nth(1).textContent()).toMatch(/Version 1 ·.*as scan\.tif/s);
+    await shot('04b-renamed-file-history');
+    await row('wall-scan.tif').getByRole('button', { name: 'Close wall-scan.tif' }).click();
+    await page.getByText('Deleted files', { exact: true }).click();
+    await page.locator('coffer-deleted-files').getByText('No deleted files.').waitFor();
+    await page.getByText('Deleted files', { exact: true }).click();
   });
 
   it('adds a new version of a file and restores the old one', async () => {
@@ -281,6 +327,123 @@ describe('the Coffer app', () => {
     await expect.poll(() => row('notes.txt').locator('button.md5').first().textContent()).toBe(firstMd5);
     await expect.poll(() => row('notes.txt').locator('pre').textContent()).toContain('first draft');
     await row('notes.txt').getByRole('button', { name: 'Close notes.txt' }).click();
+  });
+
+  it('reverts the details only after asking, and keeps every file, its place and its description', async () => {
+    await row('north-wall.png').getByRole('button', { name: 'north-wall.png', exact: true }).click();
+    await row('north-wall.png').getByLabel('Description').fill('North wall, from the east');
+    await row('north-wall.png').getByLabel('Description').blur();
+    await row('north-wall.png').getByText('Description saved.').waitFor({ state: 'attached' });
+    await row('north-wall.png').getByRole('button', { name: 'Close north-wall.png' }).click();
+    const order = await keys();
+    await page.getByRole('link', { name: 'History', exact: true }).click();
+    const history = page.locator('coffer-revision-history');
+    await history.getByText('Described north-wall.png: “North wall, from the east”').waitFor();
+    expect(await history.getByText(/files changed/).count()).toBe(0);
+
+    await history.getByRole('button', { name: 'Revert to revision 1', exact: true }).click();
+    await history.getByText('Revert to revision 1?').waitFor();
+    expect(await history.locator('.confirm').textContent()).toMatch(
+      /Files are not changed: the 4 files stay/,
+    );
+    await shot('10b-revert-confirm');
+    await history.locator('.confirm').getByRole('button', { name: 'Revert to revision 1' }).click();
+
+    await page
+      .getByText(/Reverted to revision 1\. The files were not changed\./)
+      .first()
+      .waitFor();
+    await expect.poll(() => page.locator('.record-head .meta').textContent()).toMatch(/4 files ·/);
+    await page.getByRole('link', { name: 'Files', exact: true }).click();
+    await expect.poll(() => keys()).toEqual(order);
+    await expect
+      .poll(() => row('north-wall.png').locator('.description').textContent())
+      .toBe('North wall, from the east');
+    await expect
+      .poll(() => page.locator('coffer-record-list a[aria-current=page]').textContent())
+      .toMatch(/4 files/);
+  });
+
+  it('saves an edit when another tab of the record is opened, and discards an untouched new record', async () => {
+    await page.getByRole('link', { name: 'Details', exact: true }).click();
+    const title = page.getByRole('textbox', { name: 'Title', exact: true });
+    await title.fill('Survey 12: north wall, draft');
+
+    await page.getByRole('link', { name: 'Files', exact: true }).click();
+
+    await page.getByText('Your changes were saved.').waitFor();
+    await expect.poll(() => page.locator('h1').textContent()).toBe('Survey 12: north wall, draft');
+    await page.getByRole('link', { name: 'Details', exact: true }).click();
+    await title.fill('Survey 12: north wall');
+    await page.getByRole('button', { name: 'Save changes' }).click();
+    await expect.poll(() => page.locator('h1').textContent()).toBe('Survey 12: north wall');
+    const recordUrl = page.url();
+    const count = () => page.locator('coffer-app aside coffer-record-list a.item').count();
+    const before = await count();
+
+    await page.getByRole('button', { name: '+ New record' }).first().click();
+    await expect.poll(() => page.locator('h1').textContent()).toBe('Untitled record');
+    await expect.poll(count).toBe(before + 1);
+    await page.evaluate(
+      (hash) => {
+        location.hash = hash;
+      },
+      new URL(recordUrl).hash.replace(/\/details$/, '/files'),
+    );
+
+    await expect.poll(count).toBe(before);
+    expect(await page.locator('coffer-record-list').textContent()).not.toContain('Untitled record');
+  });
+
+  it('keeps upload progress and Cancel on every screen until the uploads end', async () => {
+    await page.locator('coffer-files').getByRole('button', { name: 'Add files' }).waitFor();
+    // Hold the write halfway, like a slow disk: record.files.set reports half the bytes, then
+    // waits; an abort ends it as a real write does.
+    await page.evaluate(async () => {
+      const app = document.querySelector('coffer-app') as unknown as {
+        coffer: { records: { list(): Promise<{ files: object }[]> } };
+      };
+      const [record] = await app.coffer.records.list();
+      type Set = (key: string, source: Blob, options: Record<string, unknown>) => Promise<unknown>;
+      const proto = Object.getPrototypeOf(record!.files) as { set: Set };
+      const original = proto.set;
+      (window as unknown as { restoreSet(): void }).restoreSet = () => {
+        proto.set = original;
+      };
+      proto.set = (_key, source, options) =>
+        new Promise((_resolve, reject) => {
+          (options.onProgress as (p: { loaded: number }) => void)({ loaded: Math.floor(source.size / 2) });
+          (options.signal as AbortSignal).addEventListener('abort', () =>
+            reject(Object.assign(new Error('Aborted.'), { code: 'ABORTED' })),
+          );
+        });
+    });
+    try {
+      await page.locator('coffer-files input[type=file][multiple]').setInputFiles(files.big);
+      await page.locator('coffer-files').getByText('Uploading 1 file').waitFor();
+
+      await page.getByRole('link', { name: 'History', exact: true }).click();
+      const tray = page.getByRole('region', { name: 'Uploads' });
+      await tray.getByText('Uploading 1 file').waitFor();
+      await page.getByRole('link', { name: 'Storage', exact: true }).click();
+      await tray.getByText('16.5 MB of 33.0 MB · 50%').waitFor();
+      await shot('09b-upload-tray');
+      await tray.getByRole('button', { name: 'Cancel upload of scan.tif' }).click();
+
+      await tray.getByText('Cancelled. Nothing was stored.').waitFor();
+    } finally {
+      await page.evaluate(() => (window as unknown as { restoreSet(): void }).restoreSet());
+    }
+    await page
+      .getByRole('region', { name: 'Uploads' })
+      .getByRole('button', { name: 'Clear finished' })
+      .click();
+    await page.getByRole('region', { name: 'Uploads' }).waitFor({ state: 'detached' });
+    await page.goBack();
+    await page.goBack();
+    await expect
+      .poll(() => keys())
+      .toEqual(['site-plan.pdf', 'wall-scan.tif', 'north-wall.png', 'notes.txt']);
   });
 
   it('previews an image and a PDF from the service-worker URLs', async () => {
@@ -639,6 +802,52 @@ describe('the Coffer app', () => {
     await phone.locator('coffer-file-row[open] coffer-file-preview img').waitFor();
     await shot('13-phone-file-open', phone);
     await phone.close();
+  });
+
+  it('fits 320 and 390 px with Install offered, and axe finds nothing on any view, light or dark', async () => {
+    const record = new URL(page.url()).hash.split('/')[2]!;
+    const views = [
+      ['records', '#/'],
+      ['files', `#/records/${record}/files`],
+      ['details', `#/records/${record}/details`],
+      ['history', `#/records/${record}/history`],
+      ['settings', `#/records/${record}/bucket`],
+      ['trash', '#/trash'],
+      ['backup', '#/backup'],
+      ['storage', '#/storage'],
+    ] as const;
+    const findings: string[] = [];
+    for (const width of [1280, 390, 320]) {
+      const on = await context.newPage();
+      await on.setViewportSize({ width, height: 844 });
+      await openFresh(on);
+      await offerInstall(on);
+      for (const [name, hash] of views) {
+        await on.evaluate((h) => {
+          location.hash = h;
+        }, hash);
+        await on.waitForTimeout(400);
+        if (name === 'files') {
+          await row('wall-scan.tif', on)
+            .getByRole('button', { name: /^Open / })
+            .click();
+          await row('wall-scan.tif', on).locator('coffer-version-history li').first().waitFor();
+        }
+        const scrollWidth = await on.evaluate(() => document.documentElement.scrollWidth);
+        if (scrollWidth > width) findings.push(`${width} px ${name}: the page is ${scrollWidth} px wide`);
+        for (const scheme of ['light', 'dark'] as const) {
+          await on.emulateMedia({ colorScheme: scheme });
+          await on.waitForTimeout(100);
+          for (const line of await axeFindings(on)) findings.push(`${width} px ${name} ${scheme}: ${line}`);
+          if (width === 390 && (name === 'files' || name === 'records'))
+            await shot(`20-phone-install-${name}-${scheme}`, on);
+        }
+        await on.emulateMedia({ colorScheme: 'light' });
+      }
+      await on.close();
+    }
+
+    expect(findings).toEqual([]);
   });
 
   it('reloads offline, with the server stopped, and finds everything', async () => {

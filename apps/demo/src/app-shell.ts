@@ -126,6 +126,10 @@ export class CofferApp extends LitElement {
         gap: var(--_space-2);
         box-shadow: 0 8px 24px rgb(0 0 0 / 0.18);
       }
+      .tray-link {
+        color: var(--_accent);
+        font-weight: 500;
+      }
       .brand {
         display: flex;
         align-items: center;
@@ -518,7 +522,7 @@ export class CofferApp extends LitElement {
       ></coffer-upload-queue>
       ${
         recordIds.length === 1
-          ? html`<a class="small" href="#/records/${encodeURIComponent(recordIds[0]!)}/files">Show the record’s files</a>`
+          ? html`<a class="small tray-link" href="#/records/${encodeURIComponent(recordIds[0]!)}/files">Show the record’s files</a>`
           : ''
       }
     </section>`;

@@ -13,7 +13,9 @@ import { splitName } from './format.js';
  */
 export function midName(name: string): TemplateResult {
   const { head, tail } = splitName(name);
-  return html`<span class="head">${head}</span><span class="tail">${tail}</span>`;
+  return head
+    ? html`<span class="head">${head}</span><span class="tail">${tail}</span>`
+    : html`<span class="tail">${tail}</span>`;
 }
 
 /**
