@@ -122,14 +122,15 @@ function stopGateway(dir: string): Promise<void> {
   });
 }
 
-/** Does this run include a test file that talks to S3 (under `test/sync/`)? */
+/** Test files that talk to S3: under `test/sync/`, and the app's and elements' sync tests. */
+const NEEDS_S3 = /[\\/]test[\\/](sync[\\/]|e2e[\\/]sync\.|elements[\\/]sync-)/;
+
+/** Does this run include a test file that talks to S3 (see {@link NEEDS_S3})? */
 async function runNeedsS3(project: TestProject): Promise<boolean> {
   try {
     const vitest = project.vitest as typeof project.vitest & { filenamePattern?: string[] };
     const specs = await vitest.getRelevantTestSpecifications(vitest.filenamePattern);
-    return specs.some(
-      (spec) => spec.project.name === project.name && /[\\/]test[\\/]sync[\\/]/.test(spec.moduleId),
-    );
+    return specs.some((spec) => spec.project.name === project.name && NEEDS_S3.test(spec.moduleId));
   } catch {
     return true; // when in doubt, start it: a missing gateway must never skip a test silently
   }

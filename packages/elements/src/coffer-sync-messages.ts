@@ -73,8 +73,8 @@ export function describeSyncProblem(
       return {
         code: problem.code,
         title:
-          'The server answers, but the browser blocks this page from reading it: the bucket has no CORS rule for this site.',
-        fix: `Add this CORS rule to the bucket (it lets ${origin} read and write it), then test again:`,
+          'The server answers, but the browser blocks this page from reading it: the bucket has no CORS rule for this site, or the server refused the keys.',
+        fix: `Some servers (Ceph's gateway among them) refuse bad keys without CORS headers, so a page cannot tell the two apart. Check the access key, the secret key and the region; if they are right, add this CORS rule to the bucket (it lets ${origin} read and write it), then test again:`,
         snippet: corsRuleFor(origin),
       };
     case 'NO_WRITE':

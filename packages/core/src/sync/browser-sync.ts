@@ -230,7 +230,10 @@ export class BrowserSync extends EventTarget {
         this.run(call.message.method, call.message.args, call.onProgress, id).then(call.resolve, call.reject);
       }
       await Promise.race([
-        new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true })),
+        new Promise<void>((resolve) => {
+          if (signal.aborted) resolve();
+          else signal.addEventListener('abort', () => resolve(), { once: true });
+        }),
         failed,
       ]);
     } finally {
