@@ -1,4 +1,5 @@
 import { type Coffer, openCoffer } from '@coffer/core';
+import { type BrowserSync, openBrowserSync } from '@coffer/core/sync';
 import {
   baseStyles,
   type CofferErrorDetail,
@@ -13,6 +14,9 @@ import { css, html, LitElement } from 'lit';
 import { customElement, state } from 'lit/decorators.js';
 import { COFFER_NAME } from './config.js';
 import { ServiceWorkerUpdateController } from './sw-update.js';
+
+/** Whether an upload is over (stored, failed or cancelled). */
+const ended = (item: TrackedUpload): boolean => item.state !== 'queued' && item.state !== 'uploading';
 
 /** The title of a new record. */
 const UNTITLED = 'Untitled record';
@@ -32,6 +36,7 @@ type Route =
   | { view: 'record'; id: string; tab: Tab }
   | { view: 'trash' }
   | { view: 'backup' }
+  | { view: 'sync' }
   | { view: 'storage' };
 
 function parseRoute(hash: string): Route {
@@ -43,6 +48,7 @@ function parseRoute(hash: string): Route {
   if (parts[0] === 'trash') return { view: 'trash' };
   if (parts[0] === 'storage') return { view: 'storage' };
   if (parts[0] === 'backup') return { view: 'backup' };
+  if (parts[0] === 'sync') return { view: 'sync' };
   return { view: 'records' };
 }
 
@@ -289,6 +295,10 @@ export class CofferApp extends LitElement {
         background: var(--_danger);
         color: white;
       }
+      .sync-status {
+        text-decoration: none;
+        border-radius: 999px;
+      }
       .offline {
         background: var(--_warn-soft);
         color: var(--_text);
@@ -390,12 +400,17 @@ export class CofferApp extends LitElement {
   @state()
   coffer?: Coffer;
 
+  /** Sync with an S3 bucket: this tab leads it or follows the tab that does. */
+  @state() sync?: BrowserSync;
   @state() private route: Route = parseRoute(location.hash);
   @state() private fatal: string | undefined;
   @state() private toasts: Toast[] = [];
   @state() private online = navigator.onLine;
   @state() private installPrompt: InstallPromptEvent | undefined;
   private nextToast = 1;
+  /** Uploads seen ended, and those of them that ended away from their record's files. */
+  private endedSeen = new Set<string>();
+  private endedAway = new Set<string>();
   /** A record this tab created and has not left yet: discarded when left untouched. */
   private fresh: string | undefined;
   private sw = new ServiceWorkerUpdateController(this);
@@ -430,12 +445,14 @@ export class CofferApp extends LitElement {
     window.removeEventListener('offline', this._onConnectivity);
     window.removeEventListener('beforeinstallprompt', this._onInstallPrompt);
     uploadTracker.removeEventListener('change', this._onUploads);
+    void this.sync?.close();
     this.coffer?.close();
   }
 
   private async open(): Promise<void> {
     try {
       this.coffer = await openCoffer({ name: COFFER_NAME });
+      this.sync = openBrowserSync(this.coffer);
     } catch {
       this.fatal =
         "This browser can't store data for this site. Private browsing or strict privacy settings may block it.";
@@ -455,8 +472,10 @@ export class CofferApp extends LitElement {
             <a href="#/trash" aria-current=${view === 'trash' ? 'page' : 'false'}>Trash</a>
             <a href="#/backup" aria-current=${view === 'backup' ? 'page' : 'false'}>Backup</a>
             <a href="#/storage" aria-current=${view === 'storage' ? 'page' : 'false'}>Storage</a>
+            <a href="#/sync" aria-current=${view === 'sync' ? 'page' : 'false'}>Sync</a>
           </nav>
           <span class="spacer"></span>
+          ${this.sync ? html`<a class="sync-status" href="#/sync"><coffer-sync-badge .sync=${this.sync}></coffer-sync-badge></a>` : ''}
           ${this.online ? '' : html`<span class="badge offline" role="status">Offline · everything still works</span>`}
           ${this.installPrompt ? html`<button class="install" @click=${this._install}>Install<span class="wide"> app</span></button>` : ''}
         </div>
@@ -470,7 +489,9 @@ export class CofferApp extends LitElement {
               ? html`<main id="main" tabindex="-1" class="layout single">${this._renderStorage()}</main>`
               : view === 'backup'
                 ? html`<main id="main" tabindex="-1" class="layout single">${this._renderBackup()}</main>`
-                : html`<main id="main" tabindex="-1" class="layout ${view === 'record' ? 'record' : 'list'}">
+                : view === 'sync'
+                  ? html`<main id="main" tabindex="-1" class="layout single">${this._renderSync()}</main>`
+                  : html`<main id="main" tabindex="-1" class="layout ${view === 'record' ? 'record' : 'list'}">
                 <aside class="card" aria-label="Records">
                   <header>
                     ${view === 'record' ? html`<h2>Records</h2>` : html`<h1 class="list-title">Records</h1>`}
@@ -512,7 +533,8 @@ export class CofferApp extends LitElement {
     const shown = (item: TrackedUpload) =>
       route.view === 'record' && route.tab === 'files' && route.id === item.recordId;
     const elsewhere = uploadTracker.items.filter((item) => item.coffer === this.coffer?.name && !shown(item));
-    if (elsewhere.length === 0) return '';
+    // Only while some go on, or to tell how those that ended away from their screen ended.
+    if (!elsewhere.some((item) => !ended(item) || this.endedAway.has(item.id))) return '';
     const recordIds = [...new Set(elsewhere.map((item) => item.recordId))];
     return html`<section class="upload-tray card" aria-label="Uploads">
       <coffer-upload-queue
@@ -557,6 +579,7 @@ export class CofferApp extends LitElement {
             ? html`<p class="meta muted small">
               Updated ${formatAgo(current.record.updated)} · ${files} file${files === 1 ? '' : 's'} · revision
               ${current.record.revisionId}
+              ${this.sync ? html`<coffer-sync-badge .sync=${this.sync} record-id=${route.id}></coffer-sync-badge>` : ''}
             </p>`
             : ''
         }
@@ -599,6 +622,16 @@ export class CofferApp extends LitElement {
         <p class="muted">Save your records and files to one file, or bring them back from one.</p>
       </div>
       <coffer-backup-panel></coffer-backup-panel>
+    </div>`;
+  }
+
+  private _renderSync() {
+    return html`<div style="display:grid;gap:16px">
+      <div>
+        <h1 style="margin-bottom:4px">Sync</h1>
+        <p class="muted">Keep your records and every file version in an S3 bucket, and on your other devices.</p>
+      </div>
+      <coffer-sync-panel .sync=${this.sync}></coffer-sync-panel>
     </div>`;
   }
 
@@ -723,7 +756,16 @@ export class CofferApp extends LitElement {
     heading?.focus();
   };
 
-  private _onUploads = (): void => this.requestUpdate();
+  private _onUploads = (): void => {
+    const route = this.route;
+    for (const item of uploadTracker.items) {
+      if (!ended(item) || this.endedSeen.has(item.id)) continue;
+      this.endedSeen.add(item.id);
+      const shown = route.view === 'record' && route.tab === 'files' && route.id === item.recordId;
+      if (!shown) this.endedAway.add(item.id);
+    }
+    this.requestUpdate();
+  };
 
   private _onReverted = (event: CustomEvent<{ from: number }>): void => {
     this._toast(`Reverted to revision ${event.detail.from}. The files were not changed.`);
