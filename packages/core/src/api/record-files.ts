@@ -1,4 +1,10 @@
-import { InvalidArgumentError, InvalidKeyError, KeyExistsError, NotFoundError } from '../errors.js';
+import {
+  type CofferError,
+  InvalidArgumentError,
+  InvalidKeyError,
+  KeyExistsError,
+  NotFoundError,
+} from '../errors.js';
 import type { BucketId, VersionId } from '../ids.js';
 import { validateKey } from '../model/key.js';
 import { assertWritable } from '../model/limits.js';
@@ -20,7 +26,15 @@ import { FileObject } from './file-object.js';
 import { withWriteLock } from './maintenance.js';
 import { ObjectVersion } from './object-version.js';
 import type { CofferRecord, Records } from './records.js';
-import { commitOrDiscard, type PutOptions, writeFile, writtenVersion } from './write-file.js';
+import {
+  type BulkFile,
+  commitOrDiscard,
+  type PutOptions,
+  type SourceOptions,
+  writeFile,
+  writeMany,
+  writtenVersion,
+} from './write-file.js';
 
 /** Options of {@link RecordFiles.set}. */
 export interface SetFileOptions extends PutOptions {
@@ -28,8 +42,47 @@ export interface SetFileOptions extends PutOptions {
   metadata?: Record<string, unknown> | undefined;
 }
 
+/** One file of {@link RecordFiles.setMany}. */
+export interface SetManyItem {
+  key: string;
+  source: ByteSource;
+  /** As {@link SetFileOptions.metadata}. */
+  metadata?: Record<string, unknown> | undefined;
+  /** As {@link PutOptions.mimetype}. */
+  mimetype?: string | undefined;
+  /** As {@link PutOptions.tags}. */
+  tags?: PutOptions['tags'];
+}
+
+/**
+ * What {@link RecordFiles.setMany} did with one file, in the order given: the stored file, or
+ * the typed error that left it out (and changed nothing).
+ */
+export type SetManyResult =
+  | { key: string; ok: true; file: FileObject }
+  | { key: string; ok: false; error: CofferError };
+
 const toOrder = (entries: readonly FileEntry[]): OrderedEntry[] =>
   entries.map((entry) => ({ key: entry.key, extra: extraOf(entry) }));
+
+/** The `_files` metadata a file of {@link RecordFiles.setMany} carries through the bulk write. */
+const metadataOf = (file: BulkFile): Record<string, unknown> | undefined =>
+  (file as BulkFile & { metadata?: Record<string, unknown> }).metadata;
+
+/**
+ * `order` with the entry of `key` patched with `metadata` (a written file): an existing entry
+ * keeps its place and extra metadata, a new key goes last.
+ */
+function withEntry(
+  order: OrderedEntry[],
+  key: string,
+  metadata: Record<string, unknown> | undefined,
+): OrderedEntry[] {
+  const patched = (extra: Record<string, unknown>) => (metadata ? patchMetadata(extra, metadata) : extra);
+  return order.some((entry) => entry.key === key)
+    ? order.map((entry) => (entry.key === key ? { key, extra: patched(entry.extra) } : entry))
+    : [...order, { key, extra: patched({}) }];
+}
 
 /**
  * One earlier name of a file, in the `renamedFrom` list of its `_files` entry (newest first),
@@ -132,17 +185,77 @@ export class RecordFiles {
         const { version } = await context.store.addVersion(
           writtenVersion(context, this.bucketId, key, content, put),
         );
-        const known = current.some((entry) => entry.key === key);
-        const patched = (extra: Record<string, unknown>) =>
-          metadata ? patchMetadata(extra, metadata) : extra;
-        const order = known
-          ? toOrder(current).map((entry) =>
-              entry.key === key ? { key, extra: patched(entry.extra) } : entry,
-            )
-          : [...toOrder(current), { key, extra: patched({}) }];
-        return { order, result: version };
+        return { order: withEntry(toOrder(current), key, metadata), result: version };
       }),
     ).then((version) => this.fileObject(version));
+  }
+
+  /**
+   * Store many files, as {@link set} does each, each atomically: a file that fails (a bad key,
+   * reserved metadata, the bucket's limits, a source that cannot be read) changes nothing and
+   * gets its typed error in its result; the others land, with their `_files` entries, in the
+   * order given. Small files are hashed together in the worker and committed many per
+   * transaction (one new revision per transaction, not per file). `onProgress` reports the
+   * bytes of the whole batch; after an abort, the files not yet stored fail with
+   * {@link AbortError}.
+   *
+   * @throws {RecordDeletedError} when the record is deleted; {@link NotFoundError} when its
+   *   bucket is missing; {@link InvalidArgumentError} when `items` is not an array.
+   *
+   * @example
+   * ```ts
+   * const results = await record.files!.setMany(
+   *   [...input.files].map((file) => ({ key: file.name, source: file, metadata: { from: 'camera' } })),
+   * );
+   * const failed = results.filter((r) => !r.ok);
+   * ```
+   */
+  async setMany(items: readonly SetManyItem[], options: SourceOptions = {}): Promise<SetManyResult[]> {
+    if (!Array.isArray(items)) {
+      throw Object.assign(new InvalidArgumentError('items must be an array.', { actual: typeof items }), {
+        argument: 'items',
+      });
+    }
+    const { context } = this.records;
+    const files = items.map((item) => ({
+      key: item?.key,
+      source: item?.source,
+      options: { mimetype: item?.mimetype, tags: item?.tags, transfer: options.transfer },
+      metadata: item?.metadata,
+    }));
+    const outcomes = await withWriteLock(context, async () => {
+      await this.records.store.checkLive(this.record.id);
+      if (!(await context.store.findBucket(this.bucketId, true))) throw bucketNotFound(this.bucketId);
+      return writeMany<FileObject>(
+        context,
+        this.bucketId,
+        files,
+        { signal: options.signal, onProgress: options.onProgress },
+        {
+          validate: (file) => {
+            const metadata = metadataOf(file);
+            if (metadata !== undefined) patchMetadata({}, metadata);
+          },
+          group: async (prepared, commitOne) => {
+            const versions = await this.write(async (current) => {
+              let order = toOrder(current);
+              const result: (ObjectVersionRow | CofferError)[] = [];
+              for (const file of prepared) {
+                const version = await commitOne(file);
+                result.push(version);
+                if (version instanceof Error) continue;
+                order = withEntry(order, file.key, metadataOf(file));
+              }
+              return { order, result };
+            });
+            return versions.map((v) => (v instanceof Error ? v : this.fileObject(v)));
+          },
+          single: (file, hooks) =>
+            this.setLocked(file.key, file.source, { ...file.options, ...hooks }, metadataOf(file)),
+        },
+      );
+    });
+    return outcomes.map((o) => (o.ok ? { key: o.key, ok: true, file: o.value } : o));
   }
 
   /** The live file `key` with its metadata, or `undefined`. */

@@ -56,6 +56,24 @@ export type SyncChange =
   | { type: 'add'; key: string; version: ObjectVersionRow }
   | { type: 'delete'; key: string };
 
+/** The row of a new, empty bucket. */
+export const newBucketRow = (
+  settings: NewBucket,
+  id: BucketId = newId<BucketId>(),
+  now = Date.now(),
+): BucketRow => ({
+  id,
+  location: settings.location,
+  storageClass: settings.storageClass,
+  size: 0,
+  quotaSize: settings.quotaSize,
+  maxFileSize: settings.maxFileSize,
+  locked: settings.locked ? 1 : 0,
+  deleted: 0,
+  created: now,
+  updated: now,
+});
+
 /** The parts of a stored bucket that the model's write rules read. */
 export const toLimits = (row: BucketRow): BucketLimits => ({
   id: row.id,
@@ -81,19 +99,7 @@ export class BucketStore {
   // --- Buckets ---
 
   async createBucket(settings: NewBucket, id: BucketId = newId<BucketId>()): Promise<BucketRow> {
-    const now = Date.now();
-    const row: BucketRow = {
-      id,
-      location: settings.location,
-      storageClass: settings.storageClass,
-      size: 0,
-      quotaSize: settings.quotaSize,
-      maxFileSize: settings.maxFileSize,
-      locked: settings.locked ? 1 : 0,
-      deleted: 0,
-      created: now,
-      updated: now,
-    };
+    const row = newBucketRow(settings, id);
     await mapErrors(() => this.db.buckets.add(row));
     return row;
   }

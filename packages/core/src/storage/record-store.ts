@@ -236,6 +236,59 @@ export class RecordStore {
     );
   }
 
+  /**
+   * Store new records (revision 0) in one transaction, all or none: `newBuckets` are added,
+   * then each record is linked to its bucket (one of those, or an existing one).
+   *
+   * @throws {RecordExistsError} when an id is taken (or given twice); {@link NotFoundError}
+   *   when an existing bucket is missing; whatever `check` throws.
+   */
+  async insertMany(
+    rows: readonly RecordRow[],
+    bucketIds: readonly (BucketId | undefined)[],
+    newBuckets: readonly BucketRow[],
+    check: DataCheck,
+  ): Promise<(BucketRow | undefined)[]> {
+    const { db } = this;
+    return mapErrors(() =>
+      db.transaction('rw', [...this.recordTables, db.buckets], async () => {
+        const seen = new Set<string>();
+        const stored = await db.records.bulkGet(rows.map((row) => row.id));
+        for (const [i, row] of rows.entries()) {
+          if (stored[i] || seen.has(row.id)) {
+            throw new RecordExistsError(`Record ${row.id} already exists.`, { recordId: row.id });
+          }
+          seen.add(row.id);
+          check(row.data);
+        }
+        if (newBuckets.length > 0) await db.buckets.bulkAdd(newBuckets as BucketRow[]);
+        const made = new Map(newBuckets.map((bucket) => [bucket.id, bucket]));
+        const others = [
+          ...new Set(bucketIds.filter((id): id is BucketId => id !== undefined && !made.has(id))),
+        ];
+        for (const [i, bucket] of (await db.buckets.bulkGet(others)).entries()) {
+          if (!bucket) throw bucketNotFound(others[i]!);
+          made.set(bucket.id, bucket);
+        }
+        await db.records.bulkAdd(rows as RecordRow[]);
+        await db.recordRevisions.bulkAdd(
+          rows.map((row) => ({
+            recordId: row.id,
+            revisionId: row.revisionId,
+            data: row.data,
+            created: row.updated,
+          })),
+        );
+        const links = rows.flatMap((row, i) => {
+          const bucketId = bucketIds[i];
+          return bucketId === undefined ? [] : [{ recordId: row.id, bucketId }];
+        });
+        if (links.length > 0) await db.recordsBuckets.bulkPut(links);
+        return bucketIds.map((id) => (id === undefined ? undefined : made.get(id)));
+      }),
+    );
+  }
+
   /** Store `next(row)` as the record's new revision. */
   async commit(
     id: RecordId,
