@@ -10,6 +10,8 @@ export {
   BucketObjects,
   type BucketOptions,
   type ListOptions,
+  type PutManyItem,
+  type PutManyResult,
   type SyncChange,
 } from './api/bucket.js';
 export { Buckets, Coffer, type CofferOptions, openCoffer } from './api/coffer.js';
@@ -34,6 +36,8 @@ export {
   RecordFiles,
   recordFileFactory,
   type SetFileOptions,
+  type SetManyItem,
+  type SetManyResult,
   sortedFilesFromBucket,
 } from './api/record-files.js';
 export {
