@@ -258,17 +258,26 @@ export class BucketStore {
       (withDeleted || row.fileId !== null) && (!prefix || row.key.startsWith(prefix));
     return mapErrors(() => {
       if (!query.versions) {
-        return this.db.objects
-          .where('[bucketId+isHead+key]')
-          .between(
-            [bucketId, 1, startKey],
-            [bucketId, 1, end ?? Dexie.maxKey],
-            !(after && after.key >= prefix),
-            false,
-          )
-          .filter(keep)
-          .limit(limit)
-          .toArray();
+        // Rows are read with getAll (a JS filter on the Collection would walk a cursor, one
+        // round trip per row) and markers dropped here; a page that lost rows to markers
+        // reads on after its last key.
+        return this.db.transaction('r', this.db.objects, async () => {
+          const rows: ObjectVersionRow[] = [];
+          let from = startKey;
+          let inclusive = !(after && after.key >= prefix);
+          while (rows.length < limit) {
+            const want = limit - rows.length;
+            const range = this.db.objects
+              .where('[bucketId+isHead+key]')
+              .between([bucketId, 1, from], [bucketId, 1, end ?? Dexie.maxKey], inclusive, false);
+            const batch = await (Number.isFinite(want) ? range.limit(want) : range).toArray();
+            for (const row of batch) if (keep(row) && rows.length < limit) rows.push(row);
+            if (batch.length < want || batch.length === 0) break;
+            from = batch[batch.length - 1]!.key;
+            inclusive = false;
+          }
+          return rows;
+        });
       }
       const lower =
         after && after.key >= prefix
