@@ -393,6 +393,12 @@ export class CofferApp extends LitElement {
           bottom: 12px;
         }
       }
+      @media (max-width: 380px) {
+        nav.main a {
+          padding: 6px 5px;
+          font-size: 0.9rem;
+        }
+      }
     `,
   ];
 
@@ -689,7 +695,8 @@ export class CofferApp extends LitElement {
   }
 
   private _onError = (event: CustomEvent<CofferErrorDetail>): void => {
-    this._toast(event.detail.message, 'error');
+    // An error the element shows next to what failed is not repeated in a toast.
+    if (!event.detail.shown) this._toast(event.detail.message, 'error');
   };
 
   private _onCreated = (event: CustomEvent<{ id: string }>): void => {

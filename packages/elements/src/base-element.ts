@@ -11,6 +11,11 @@ export interface CofferErrorDetail {
   error: unknown;
   /** The sentence shown to people. */
   message: string;
+  /**
+   * Whether the element shows the message itself, next to what failed: a page that also
+   * collects errors (a toast) can then leave it out, so that no error shows twice.
+   */
+  shown: boolean;
 }
 
 /**
@@ -32,13 +37,16 @@ export class CofferElement extends LitElement {
   @property({ attribute: false })
   coffer?: Coffer | undefined;
 
-  /** Tell the page about an error (`coffer-error`, bubbling) and return its plain-language text. */
-  protected report(error: unknown): string {
+  /**
+   * Tell the page about an error (`coffer-error`, bubbling) and return its plain-language text.
+   * Pass `shown` when the element shows that text itself.
+   */
+  protected report(error: unknown, options: { shown?: boolean } = {}): string {
     const message = describeError(error);
     if ((error as { code?: string })?.code !== 'ABORTED') {
       this.dispatchEvent(
         new CustomEvent<CofferErrorDetail>('coffer-error', {
-          detail: { error, message },
+          detail: { error, message, shown: options.shown ?? false },
           bubbles: true,
           composed: true,
         }),

@@ -322,7 +322,7 @@ export class CofferBackupPanel extends CofferElement {
       this.exportError =
         code === 'ABORTED' || controller.signal.aborted
           ? 'Export cancelled. Nothing was saved.'
-          : `${this.report(error).replace(/ Please try again\.$/, '')} The backup was not saved.`;
+          : `${this.report(error, { shown: true }).replace(/ Please try again\.$/, '')} The backup was not saved.`;
     } finally {
       this.running = undefined;
     }

@@ -74,6 +74,8 @@ export class CofferBucketPanel extends CofferElement {
 
   @state() private message: string | undefined;
   @state() private busy = false;
+  /** Limits asked for with a quota under what is stored: saved once confirmed. */
+  @state() private belowUse: { quotaSize: number; maxFileSize: number | null } | undefined;
 
   private view = new LiveQueryController(this, {
     query: async (coffer, id): Promise<BucketView | undefined> => {
@@ -89,7 +91,8 @@ export class CofferBucketPanel extends CofferElement {
 
   override render() {
     const view = this.view.value;
-    if (this.view.error) return html`<p class="alert" role="alert">${this.report(this.view.error)}</p>`;
+    if (this.view.error)
+      return html`<p class="alert" role="alert">${this.report(this.view.error, { shown: true })}</p>`;
     if (!view) return html`<p class="muted">Loading…</p>`;
     const { bucket } = view;
     const quota = bucket.quotaSize;
@@ -113,7 +116,11 @@ export class CofferBucketPanel extends CofferElement {
         >
           <span style="width:${quota ? Math.min(ratio * 100, 100) : 0}%"></span>
         </div>
-        <p class="hint" style="margin-top:8px">Every version of every file counts.</p>
+        <p class="hint" style="margin-top:8px">
+          Every version of every file counts in full, even when its content is stored only once on this device
+          (the same bytes in several versions or records are kept once). So the space the device uses, under
+          Storage, can be less than the records' totals added up.
+        </p>
         <form @submit=${this._onSaveLimits}>
           <div class="field">
             <label for="quota">Quota (MB)</label>
@@ -143,7 +150,21 @@ export class CofferBucketPanel extends CofferElement {
               ?disabled=${bucket.locked}
             />
           </div>
-          <div><button type="submit" ?disabled=${this.busy || bucket.locked}>Save limits</button></div>
+          ${
+            this.belowUse
+              ? html`<div class="alert warn" role="alert">
+                <p>
+                  These files already use ${formatBytes(bucket.size)}, more than a quota of
+                  ${formatBytes(this.belowUse.quotaSize)}. Nothing is deleted, but no file can be added or
+                  changed until the quota is raised.
+                </p>
+                <div class="row">
+                  <button type="button" class="primary" @click=${() => this._saveLimits(this.belowUse!)}>Save anyway</button>
+                  <button type="button" @click=${() => (this.belowUse = undefined)}>Cancel</button>
+                </div>
+              </div>`
+              : html`<div><button type="submit" ?disabled=${this.busy || bucket.locked}>Save limits</button></div>`
+          }
         </form>
       </section>
       <section class="card" aria-labelledby="lock-title">
@@ -192,7 +213,7 @@ export class CofferBucketPanel extends CofferElement {
       this.message = done;
       this.view.refresh();
     } catch (error) {
-      this.message = this.report(error);
+      this.message = this.report(error, { shown: true });
     } finally {
       this.busy = false;
     }
@@ -207,10 +228,17 @@ export class CofferBucketPanel extends CofferElement {
     };
     const bucket = this.view.value?.bucket;
     if (!bucket) return;
-    void this._run(
-      () => bucket.update({ quotaSize: bytes('quota'), maxFileSize: bytes('max') }),
-      'Limits saved.',
-    );
+    const limits = { quotaSize: bytes('quota'), maxFileSize: bytes('max') };
+    // A quota under what is stored is allowed (Invenio allows it) but never by surprise.
+    if (limits.quotaSize !== null && limits.quotaSize < bucket.size)
+      this.belowUse = { quotaSize: limits.quotaSize, maxFileSize: limits.maxFileSize };
+    else this._saveLimits(limits);
+  }
+
+  private _saveLimits(limits: { quotaSize: number | null; maxFileSize: number | null }): void {
+    const bucket = this.view.value?.bucket;
+    this.belowUse = undefined;
+    if (bucket) void this._run(() => bucket.update(limits), 'Limits saved.');
   }
 
   private _onSnapshot(view: BucketView): void {

@@ -4,7 +4,7 @@ import { customElement, property, query, state } from 'lit/decorators.js';
 import { CofferElement } from './base-element.js';
 import './coffer-file-preview.js';
 import './coffer-version-history.js';
-import { downloadFile, previewKind, resolveFileUrl, type StoredFile } from './file-url.js';
+import { downloadFile, previewKind, resolveFileUrl } from './file-url.js';
 import { checksumHex, describeMimetype, formatAgo, formatBytes } from './format.js';
 import { icons } from './icons.js';
 import { middleEllipsisStyles, midName } from './mid-name.js';
@@ -226,7 +226,8 @@ export class CofferFileRow extends CofferElement {
   @state() private renaming = false;
   @state() private confirmDelete = false;
   @state() private status = '';
-  @state() private previewed: StoredFile | undefined;
+  /** An older version shown in the preview instead of the current one. */
+  @state() private previewed: ObjectVersion | undefined;
   @query('.rename input') private renameInput?: HTMLInputElement;
   @query('input[type=file]') private versionInput?: HTMLInputElement;
   private revokeThumb: () => void = () => undefined;
@@ -321,6 +322,9 @@ export class CofferFileRow extends CofferElement {
 
   private _renderPanel(file: FileObject, description: string, hex: string) {
     const previewed = this.previewed ?? file;
+    // What the details say follows the version shown in the preview.
+    const shown = previewed;
+    const shownHex = this.previewed ? checksumHex(this.previewed.checksum) : hex;
     return html`
       <div class="panel">
         <div>
@@ -347,12 +351,12 @@ export class CofferFileRow extends CofferElement {
             ></textarea>
           </div>
           <div>
-            <span class="label">md5 checksum</span>
+            <span class="label">${this.previewed ? 'md5 checksum of the older version shown' : 'md5 checksum'}</span>
             <div class="row">
-              <span class="mono checksum">${hex}</span>
-              <button class="ghost" @click=${() => this._copy(hex)}>${icons.copy} Copy</button>
+              <span class="mono checksum">${shownHex}</span>
+              <button class="ghost" @click=${() => this._copy(shownHex)}>${icons.copy} Copy</button>
             </div>
-            <p class="hint">Added ${formatAgo(file.created)} · ${file.mimetype}</p>
+            <p class="hint">Added ${formatAgo(shown.created)} · ${shown.mimetype}${this.previewed ? ` · ${formatBytes(shown.size)}` : ''}</p>
           </div>
           <div class="row">
             <button ?disabled=${this.locked} @click=${this._startRename}>${icons.pencil} Rename</button>
@@ -430,7 +434,7 @@ export class CofferFileRow extends CofferElement {
       this.emit('coffer-renamed', { from: file.key, to: next });
       this.status = `Renamed to ${next}.`;
     } catch (error) {
-      this.status = this.error = this.report(error);
+      this.status = this.error = this.report(error, { shown: true });
     }
   }
 
@@ -441,7 +445,7 @@ export class CofferFileRow extends CofferElement {
       await this.act((files) => files.setMetadata(key, { description: value || null }));
       this.status = 'Description saved.';
     } catch (error) {
-      this.status = this.error = this.report(error);
+      this.status = this.error = this.report(error, { shown: true });
     }
   }
 
@@ -462,7 +466,7 @@ export class CofferFileRow extends CofferElement {
     try {
       await this.act((files) => files.delete(file.key));
     } catch (error) {
-      this.status = this.error = this.report(error);
+      this.status = this.error = this.report(error, { shown: true });
     }
   }
 }

@@ -312,7 +312,7 @@ export class CofferFiles extends CofferElement {
       if (code === 'ABORTED' || item.controller.signal.aborted) {
         uploadTracker.update(item, { state: 'cancelled' });
       } else {
-        const message = this.report(error);
+        const message = this.report(error, { shown: true });
         uploadTracker.update(item, { state: 'failed', message });
         if (code === 'STORAGE_QUOTA_EXCEEDED') this.alert = message;
       }
@@ -453,7 +453,7 @@ export class CofferFiles extends CofferElement {
       await this.act((files) => files.sortBy(keys));
       this.status = done;
     } catch (error) {
-      this.alert = this.report(error);
+      this.alert = this.report(error, { shown: true });
     }
   }
 

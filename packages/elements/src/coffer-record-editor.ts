@@ -471,7 +471,7 @@ export class CofferRecordEditor extends CofferElement {
       // Keep the edit: shown again when the editor comes back to this record.
       drafts.set(record.id, draft);
       await record.reload().catch(() => undefined);
-      const text = this.report(error);
+      const text = this.report(error, { shown: true });
       if (here()) this.alert = { text, conflict: (error as { code?: string }).code === 'REVISION_CONFLICT' };
       return false;
     } finally {
@@ -486,7 +486,7 @@ export class CofferRecordEditor extends CofferElement {
       await record.delete();
       this.emit('coffer-deleted', { id: record.id });
     } catch (error) {
-      this.alert = { text: this.report(error) };
+      this.alert = { text: this.report(error, { shown: true }) };
     }
   }
 }

@@ -160,7 +160,7 @@ export class CofferVersionHistory extends CofferElement {
       this.message = `Version ${number} is current again${file && version.key !== file.key ? ` as ${file.key}` : ''}.`;
       this.emit('coffer-versions-changed', { key: version.key });
     } catch (error) {
-      this.message = this.report(error);
+      this.message = this.report(error, { shown: true });
     }
   }
 
@@ -175,7 +175,7 @@ export class CofferVersionHistory extends CofferElement {
       this.message = `Version ${number} was removed for good.`;
       this.emit('coffer-versions-changed', { key: version.key });
     } catch (error) {
-      this.message = this.report(error);
+      this.message = this.report(error, { shown: true });
     }
   }
 }

@@ -1,10 +1,14 @@
 import { formatBytes } from './format.js';
 
-/** What people are told for each error code; `{key}` and `{limit}` are filled in. */
+/**
+ * What people are told for each error code; `{key}`, `{limit}` and `{actual}` are filled in.
+ * For a bucket quota, `limit` is the space left (the quota less what is stored).
+ */
 const MESSAGES: Record<string, string> = {
   BUCKET_LOCKED: "This record's files are locked. Unlock them to make changes.",
   BUCKET_DELETED: "This record's files were deleted.",
-  BUCKET_QUOTA_EXCEEDED: "{key} doesn't fit: this record's files would go over their quota of {limit}.",
+  BUCKET_QUOTA_EXCEEDED:
+    "{key} ({actual}) doesn't fit: only {limit} is left of the space set for this record's files (see Settings).",
   MAX_FILE_SIZE_EXCEEDED: '{key} is too large: files here can be at most {limit}.',
   STORAGE_QUOTA_EXCEEDED: 'Your device is out of space for this site. Nothing was lost.',
   ABORTED: 'Cancelled. Nothing was changed.',
@@ -36,6 +40,7 @@ export function describeError(error: unknown): string {
     code?: unknown;
     key?: unknown;
     limit?: unknown;
+    actual?: unknown;
     name?: unknown;
     message?: unknown;
   } | null;
@@ -44,7 +49,8 @@ export function describeError(error: unknown): string {
   if (template) {
     const key = typeof e?.key === 'string' ? `“${e.key}”` : 'This file';
     const limit = typeof e?.limit === 'number' ? formatBytes(e.limit) : 'the limit';
-    return template.replace('{key}', key).replace('{limit}', limit);
+    const actual = typeof e?.actual === 'number' ? formatBytes(e.actual) : 'its size';
+    return template.replace('{key}', key).replace('{limit}', limit).replace('{actual}', actual);
   }
   if (e?.name === 'QuotaExceededError') return MESSAGES.STORAGE_QUOTA_EXCEEDED!;
   if (e?.name === 'AbortError') return MESSAGES.ABORTED!;
