@@ -31,6 +31,8 @@ export default defineConfig({
           testTimeout: 120_000,
           hookTimeout: 300_000,
           fileParallelism: false,
+          // The gateway for test/e2e/sync.test.ts (started only when that file runs).
+          globalSetup: ['test/helpers/s3-global-setup.ts'],
         },
       },
       {

@@ -39,7 +39,8 @@ export default defineConfig({
   base: './',
   // Workspace packages resolve to their TypeScript sources (the `source` export condition).
   resolve: { conditions: ['@coffer/source', 'module', 'browser', 'development|production'] },
-  worker: { format: 'es' },
+  // The sync worker opens its coffer with the byte pipeline in process: no nested byte worker.
+  worker: { format: 'es', plugins: () => [noWorkerInServiceWorker()] },
   build: { target: 'es2022', outDir: 'dist', emptyOutDir: true, chunkSizeWarningLimit: 800 },
   preview: { host: '127.0.0.1', port: 4173, strictPort: true },
   server: { host: '127.0.0.1', port: 5173 },

@@ -125,7 +125,9 @@ export class CofferSyncPanel extends LitElement {
         overflow-x: auto;
         font-size: 0.8rem;
         white-space: pre;
-        max-width: 100%;
+        /* Scrolls inside the card: width 0 keeps its long lines out of the page's min width. */
+        width: 0;
+        min-width: 100%;
       }
       .conflicts {
         list-style: none;
