@@ -822,6 +822,19 @@ describe('the Coffer app', () => {
       await on.setViewportSize({ width, height: 844 });
       await openFresh(on);
       await offerInstall(on);
+      if (width === 1280) {
+        // The first Tab reaches the skip link, which takes the focus to the content.
+        await on.keyboard.press('Tab');
+        await on.keyboard.press('Enter');
+        expect(
+          await on
+            .locator('coffer-app')
+            .evaluate((app) => app.shadowRoot?.activeElement?.textContent?.trim()),
+        ).toBe('Records');
+        expect(await on.locator('coffer-app').evaluate((app) => app.shadowRoot?.activeElement?.tagName)).toBe(
+          'H1',
+        );
+      }
       for (const [name, hash] of views) {
         await on.evaluate((h) => {
           location.hash = h;
