@@ -17,6 +17,9 @@ interface RemoteForm {
   prefix: string;
 }
 
+/** Where a message shows: beside the form, the status or the conflicts. */
+type Place = 'form' | 'status' | 'conflicts';
+
 const EMPTY: RemoteForm = {
   endpoint: '',
   bucket: '',
@@ -172,7 +175,7 @@ export class CofferSyncPanel extends LitElement {
   @state() private saving = false;
   @state() private busy = false;
   @state() private problems: SyncProblemText[] | undefined;
-  @state() private message: { text: string; kind: 'info' | 'error' } | undefined;
+  @state() private message: { text: string; kind: 'info' | 'error'; place: Place } | undefined;
   @state() private progress: SyncProgress | undefined;
 
   private stored = new LiveQueryController(this, {
@@ -283,6 +286,7 @@ export class CofferSyncPanel extends LitElement {
             : html`<button ?disabled=${this.busy} @click=${this.pause}>Pause</button>`
         }
       </div>
+      <div role="status" aria-live="polite" class="note">${this.renderMessage('status')}</div>
     </section>`;
   }
 
@@ -336,14 +340,16 @@ export class CofferSyncPanel extends LitElement {
         </div>
       </form>
       <div role="status" aria-live="polite" class="note">
-        ${
-          this.message
-            ? html`<p class="alert ${this.message.kind === 'info' ? 'info' : ''}" id="message">${this.message.text}</p>`
-            : nothing
-        }
+        ${this.renderMessage('form')}
         ${this.problems ? this.renderProblems(this.problems) : nothing}
       </div>
     </section>`;
+  }
+
+  private renderMessage(place: Place) {
+    const message = this.message;
+    if (message?.place !== place) return nothing;
+    return html`<p class="alert ${message.kind === 'info' ? 'info' : ''}" id="message">${message.text}</p>`;
   }
 
   private renderProblems(problems: SyncProblemText[]) {
@@ -368,6 +374,7 @@ export class CofferSyncPanel extends LitElement {
     if (!this.stored.value && conflicts.length === 0) return nothing;
     return html`<section class="card" aria-labelledby="conflicts-title">
       <h2 id="conflicts-title">Conflicts${conflicts.length ? ` (${conflicts.length})` : ''}</h2>
+      <div role="status" aria-live="polite" class="note">${this.renderMessage('conflicts')}</div>
       ${
         conflicts.length === 0
           ? html`<p class="muted small" style="margin-top:4px">None: when two devices change the same field, it shows here.</p>`
@@ -434,7 +441,7 @@ export class CofferSyncPanel extends LitElement {
       const { problems } = await this.sync.check(config);
       this.problems = problems.map((p) => describeSyncProblem(p, config, location.origin));
     } catch (error) {
-      this.message = { text: this.describe(error), kind: 'error' };
+      this.message = { text: this.describe(error), kind: 'error', place: 'form' };
     } finally {
       this.testing = false;
     }
@@ -452,6 +459,7 @@ export class CofferSyncPanel extends LitElement {
       this.message = {
         text: 'Saved. Coffer syncs with this bucket now and in the background.',
         kind: 'info',
+        place: 'form',
       };
       this.dispatchEvent(
         new CustomEvent('coffer-sync-saved', {
@@ -461,7 +469,7 @@ export class CofferSyncPanel extends LitElement {
         }),
       );
     } catch (error) {
-      this.message = { text: this.describe(error), kind: 'error' };
+      this.message = { text: this.describe(error), kind: 'error', place: 'form' };
     } finally {
       this.saving = false;
     }
@@ -478,6 +486,7 @@ export class CofferSyncPanel extends LitElement {
     await this.act(
       () => this.sync!.configure(undefined),
       'This device no longer syncs. Your records stay here.',
+      'form',
     );
     this.edited = false;
     this.form = EMPTY;
@@ -500,18 +509,19 @@ export class CofferSyncPanel extends LitElement {
     this.act(
       () => this.sync!.resolveConflict(c.id, choice),
       choice === 'local' ? 'Kept your value. It is sent with the next sync.' : 'Kept their value.',
+      'conflicts',
     );
 
-  private async act(work: () => Promise<unknown>, done?: string): Promise<void> {
+  private async act(work: () => Promise<unknown>, done?: string, place: Place = 'status'): Promise<void> {
     if (!this.sync) return;
     this.busy = true;
     this.message = undefined;
     try {
       const result = await work();
       const text = typeof result === 'string' ? result : done;
-      if (text) this.message = { text, kind: 'info' };
+      if (text) this.message = { text, kind: 'info', place };
     } catch (error) {
-      this.message = { text: this.describe(error), kind: 'error' };
+      this.message = { text: this.describe(error), kind: 'error', place };
     } finally {
       this.busy = false;
       this.progress = undefined;
