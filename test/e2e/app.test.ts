@@ -393,6 +393,16 @@ describe('the Coffer app', () => {
 
     await expect.poll(count).toBe(before);
     expect(await page.locator('coffer-record-list').textContent()).not.toContain('Untitled record');
+
+    // Also when the tab was reloaded in between.
+    await page.getByRole('button', { name: '+ New record' }).first().click();
+    await expect.poll(() => page.locator('h1').textContent()).toBe('Untitled record');
+    await page.reload();
+    await expect.poll(() => page.locator('h1').textContent()).toBe('Untitled record');
+    await page.locator('coffer-record-list a', { hasText: 'Survey 12' }).click();
+    await expect.poll(() => page.locator('h1').textContent()).toBe('Survey 12: north wall');
+    await expect.poll(count).toBe(before);
+    await page.getByRole('link', { name: 'Files', exact: true }).click();
   });
 
   it('keeps upload progress and Cancel on every screen until the uploads end', async () => {

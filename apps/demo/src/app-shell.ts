@@ -18,6 +18,9 @@ import { ServiceWorkerUpdateController } from './sw-update.js';
 /** Whether an upload is over (stored, failed or cancelled). */
 const ended = (item: TrackedUpload): boolean => item.state !== 'queued' && item.state !== 'uploading';
 
+/** Where a tab keeps the id of the record it just created (see `_setFresh`). */
+const FRESH_KEY = 'coffer-new-record';
+
 /** The title of a new record. */
 const UNTITLED = 'Untitled record';
 
@@ -458,6 +461,7 @@ export class CofferApp extends LitElement {
   private async open(): Promise<void> {
     try {
       this.coffer = await openCoffer({ name: COFFER_NAME });
+      this._resumeFresh();
       this.sync = openBrowserSync(this.coffer);
     } catch {
       this.fatal =
@@ -663,7 +667,7 @@ export class CofferApp extends LitElement {
     if (!this.coffer) return;
     try {
       const record = await this.coffer.records.create({ title: UNTITLED });
-      this.fresh = record.id;
+      this._setFresh(record.id);
       location.hash = `#/records/${encodeURIComponent(record.id)}/details`;
       this.route = parseRoute(location.hash);
       // The editor loads the record through a live query: wait for its title field.
@@ -727,7 +731,7 @@ export class CofferApp extends LitElement {
     }
     this.route = next;
     if (left !== undefined && left === this.fresh && (next.view !== 'record' || next.id !== left)) {
-      this.fresh = undefined;
+      this._setFresh(undefined);
       void this._discardIfUntouched(left, saving);
     }
     window.scrollTo({ top: 0 });
@@ -753,6 +757,34 @@ export class CofferApp extends LitElement {
     } catch {
       // Discarding is tidying: a record that stays is no loss.
     }
+  }
+
+  /** Remember the new record across a reload of this tab (sessionStorage), or forget it. */
+  private _setFresh(id: string | undefined): void {
+    this.fresh = id;
+    try {
+      if (id === undefined) sessionStorage.removeItem(FRESH_KEY);
+      else sessionStorage.setItem(FRESH_KEY, id);
+    } catch {
+      // No session storage (privacy settings): the new record is only known until a reload.
+    }
+  }
+
+  /** After a reload: a new record still open stays fresh; one left untouched is discarded. */
+  private _resumeFresh(): void {
+    let id: string | null = null;
+    try {
+      id = sessionStorage.getItem(FRESH_KEY);
+    } catch {
+      return;
+    }
+    if (id === null) return;
+    if (this.route.view === 'record' && this.route.id === id) {
+      this.fresh = id;
+      return;
+    }
+    this._setFresh(undefined);
+    void this._discardIfUntouched(id, undefined);
   }
 
   private _skip = (event: Event): void => {
