@@ -4,7 +4,8 @@
  * Chromium headless with playwright-core, print a table and write bench/results/latest.json.
  *
  * Options: `--quick` (small sizes, one run each: for developing the harness),
- * `--only=ingest,tune,md5,main-thread,heap,reads,listing,records`, `--out=<file>`.
+ * `--only=ingest,ingest-file,small,createmany,fullread,listall,biglist,frames,tune,md5,main-thread,heap,reads,listing,records`,
+ * `--out=<file>`.
  */
 import { execFileSync } from 'node:child_process';
 import { randomFillSync } from 'node:crypto';
@@ -42,6 +43,13 @@ const plan = quick
       listing: [500, 3],
       records: 500,
       tune: [32, 1],
+      ingestFile: [[16, 1]],
+      small: [200, 1, 1],
+      createMany: [500, 1],
+      fullRead: [16, 1],
+      listAll: [500, 3],
+      bigList: [5_000, 10],
+      frames: [16, 1],
     }
   : {
       ingest: [
@@ -56,6 +64,16 @@ const plan = quick
       listing: [10_000, 5],
       records: 10_000,
       tune: [128, 3],
+      ingestFile: [
+        [16, 5],
+        [256, 3],
+      ],
+      small: [10_000, 1, 3],
+      createMany: [10_000, 5],
+      fullRead: [128, 5],
+      listAll: [10_000, 7],
+      bigList: [100_000, 40],
+      frames: [256, 3],
     };
 
 const median = (xs) => {
@@ -188,10 +206,34 @@ if (wanted('ingest')) {
         gated ? target : '—',
         gated ? ok(speed.ingestCoffer / peer) : undefined,
       );
-    line('raw IDB put, 32 MiB slices', speed.ingestRawSlices, '≥ 0.85', (r) => r >= 0.85);
-    line('raw IDB put, whole Blob', speed.ingestRawWhole, '≥ 0.85', (r) => r >= 0.85);
-    line('PouchDB putAttachment', speed.ingestPouch, '≥ 2.5', (r) => r >= 2.5);
-    line('md5 alone (hash-wasm, worker)', speed.hashSource, '—', () => undefined);
+    // Issue 14: ≥ 0.85× a raw put of the same Blob at 256 MiB, ≥ 0.75× at 16 MiB; ≥ 7× PouchDB.
+    const target = sizeMiB >= 256 ? 0.85 : 0.75;
+    line(
+      'raw IDB put of the same Blob (one put, awaited to complete)',
+      speed.ingestRawWhole,
+      `≥ ${target}`,
+      (r) => r >= target,
+    );
+    line('raw IDB put, same Blob as 32 MiB slices, one tx each', speed.ingestRawSlices, '—', () => undefined);
+    row(
+      `ingest ${sizeMiB} MiB`,
+      speed.ingestCoffer,
+      'MiB/s',
+      `PouchDB putAttachment ${round(speed.ingestPouch)}`,
+      speed.ingestCoffer / speed.ingestPouch,
+      '≥ 7',
+      speed.ingestCoffer / speed.ingestPouch >= 7,
+    );
+    line('md5 alone (hash-wasm in a plain worker, same Blob)', speed.hashSource, '—', () => undefined);
+    row(
+      `ingest ${sizeMiB} MiB: fixed cost`,
+      ms.ingestCoffer - Math.max(ms.hashSource, ms.ingestRawWhole),
+      'ms',
+      'Coffer − max(md5 alone, raw put)',
+      undefined,
+      '—',
+      undefined,
+    );
   }
 }
 
@@ -573,6 +615,197 @@ if (wanted('records')) {
       '—',
       undefined,
     );
+  }
+}
+
+if (wanted('ingest-file')) {
+  // A disk-backed File (chosen in a file input), as a user's upload is: Coffer's ingest
+  // against hash-wasm md5 alone over the same File in a plain worker (target ≥ 0.9×), and a raw
+  // IndexedDB put of the same File.
+  results.ingestFile = {};
+  for (const [sizeMiB, runs] of plan.ingestFile) {
+    log(`ingest of a File, ${sizeMiB} MiB × ${runs}, load ${round(os.loadavg()[0])}`);
+    await source(sizeMiB, true);
+    const methods = ['ingestCoffer', 'hashSource', 'ingestRawWhole'];
+    const times = Object.fromEntries(methods.map((m) => [m, []]));
+    for (let i = 0; i < runs; i++) {
+      for (let j = 0; j < methods.length; j++) {
+        const method = methods[(i + j) % methods.length];
+        times[method].push(await call(method));
+      }
+    }
+    const ms = Object.fromEntries(methods.map((m) => [m, median(times[m])]));
+    const speed = Object.fromEntries(methods.map((m) => [m, mibps(sizeMiB, ms[m])]));
+    results.ingestFile[sizeMiB] = { runs, ms, mibps: speed, all: times, load: os.loadavg() };
+    const r = speed.ingestCoffer / speed.hashSource;
+    row(
+      `ingest of a File ${sizeMiB} MiB`,
+      speed.ingestCoffer,
+      'MiB/s',
+      `md5 alone over the same File (hash-wasm, plain worker) ${round(speed.hashSource)}`,
+      r,
+      '≥ 0.9',
+      r >= 0.9,
+    );
+    row(
+      `ingest of a File ${sizeMiB} MiB`,
+      speed.ingestCoffer,
+      'MiB/s',
+      `raw IDB put of the same File ${round(speed.ingestRawWhole)}`,
+      speed.ingestCoffer / speed.ingestRawWhole,
+      '—',
+      undefined,
+    );
+  }
+}
+
+if (wanted('small')) {
+  const [count, sizeKiB, runs] = plan.small;
+  log(`small files: ${count} × ${sizeKiB} KiB × ${runs}, load ${round(os.loadavg()[0])}`);
+  const names = ['putMany', 'rawBulk', 'puts', 'rawSingles'];
+  const times = Object.fromEntries(names.map((n) => [n, []]));
+  for (let i = 0; i < runs; i++) {
+    const order = names.map((_, j) => names[(i + j) % names.length]);
+    const r = await call('smallFiles', count, sizeKiB, order);
+    for (const n of names) times[n].push(r[n]);
+  }
+  const ms = Object.fromEntries(names.map((n) => [n, median(times[n])]));
+  const rate = (n) => count / (ms[n] / 1000);
+  results.small = { count, sizeKiB, runs, ms, all: times, load: os.loadavg() };
+  row(
+    `putMany ${count} × ${sizeKiB} KiB`,
+    rate('putMany'),
+    'files/s',
+    `raw IDB put of the same Blobs in one transaction ${round(rate('rawBulk'))}`,
+    rate('putMany') / rate('rawBulk'),
+    '≥ 0.7',
+    rate('putMany') / rate('rawBulk') >= 0.7,
+  );
+  row(
+    `put × ${count} of ${sizeKiB} KiB, 16 in flight`,
+    rate('puts'),
+    'files/s',
+    `raw IDB put of the same Blob, one transaction per file, 16 in flight ${round(rate('rawSingles'))}`,
+    rate('puts') / rate('rawSingles'),
+    '≥ 0.7',
+    rate('puts') / rate('rawSingles') >= 0.7,
+  );
+}
+
+if (wanted('createmany')) {
+  const [count, runs] = plan.createMany;
+  log(`createMany ${count} × ${runs}`);
+  const all = [];
+  for (let i = 0; i < runs; i++) all.push(await call('createMany', count, i));
+  const a = median(all.map((r) => r.createMany));
+  const b = median(all.map((r) => r.rawBulkAdd));
+  results.createMany = { count, runs, all, load: os.loadavg() };
+  row(
+    `records.createMany of ${count} (no bucket)`,
+    a,
+    'ms',
+    `raw Dexie bulkAdd of the same rows ${round(b)} ms`,
+    a / b,
+    '≤ 2',
+    a / b <= 2,
+  );
+}
+
+if (wanted('fullread')) {
+  const [sizeMiB, runs] = plan.fullRead;
+  log(`full reads ${sizeMiB} MiB × ${runs}`);
+  await call('makeSource', sizeMiB);
+  const all = [];
+  for (let i = 0; i < runs; i++) all.push(await call('fullReads', i));
+  const pick = (k) => mibps(sizeMiB, median(all.map((r) => r[k])));
+  results.fullRead = { sizeMiB, runs, all, load: os.loadavg() };
+  for (const [mine, raw, label, rawLabel] of [
+    [
+      'cofferArrayBuffer',
+      'rawArrayBuffer',
+      'blob().arrayBuffer()',
+      'raw IDB get + arrayBuffer() of the same Blob',
+    ],
+    ['cofferStream', 'rawStream', 'stream()', 'raw IDB get + stream() of the same Blob'],
+  ]) {
+    const r = pick(mine) / pick(raw);
+    row(
+      `full read ${sizeMiB} MiB, ${label}`,
+      pick(mine),
+      'MiB/s',
+      `${rawLabel} ${round(pick(raw))}`,
+      r,
+      '≥ 0.9',
+      r >= 0.9,
+    );
+  }
+}
+
+if (wanted('listall')) {
+  const [count, repeats] = plan.listAll;
+  log(`list() of ${count}`);
+  const r = await call('listAll', count, repeats);
+  results.listAll = { count, repeats, ...r, load: os.loadavg() };
+  row(
+    `list() of ${count} files`,
+    r.list,
+    'ms',
+    `raw indexed query of the same rows (Dexie toArray over [bucketId+isHead+key]) ${round(r.raw)} ms`,
+    r.list / r.raw,
+    '≤ 1.3',
+    r.list / r.raw <= 1.3,
+  );
+  row(
+    `putMany of ${count} files of 1–30 bytes (populating the listing)`,
+    r.populate,
+    'ms',
+    '',
+    undefined,
+    '—',
+    undefined,
+  );
+}
+
+if (wanted('biglist')) {
+  const [count, pages] = plan.bigList;
+  log(`pages of 100 among ${count}`);
+  const r = await call('bigListing', count, pages);
+  results.bigList = { count, pages, ...r, load: os.loadavg() };
+  row(
+    `list({ limit: 100, after }) among ${count} files (median)`,
+    r.page,
+    'ms',
+    `raw indexed query of the same page ${round(r.raw)} ms; worst ${round(r.pageMax)} ms`,
+    r.page / r.raw,
+    '< 20 ms',
+    r.page < 20,
+  );
+}
+
+if (wanted('frames')) {
+  const [sizeMiB, runs] = plan.frames;
+  log(`frames during ${sizeMiB} MiB × ${runs}`);
+  await call('makeSource', sizeMiB);
+  const all = [];
+  for (let i = 0; i < runs; i++) all.push(await call('frames'));
+  const busy = median(all.map((r) => r.busy));
+  const idle = median(all.map((r) => r.idle));
+  results.frames = { sizeMiB, runs, all, load: os.loadavg() };
+  row(
+    `longest frame (rAF gap) during a ${sizeMiB} MiB ingest (median of runs)`,
+    busy,
+    'ms',
+    `idle page, as long, same run ${round(idle)} ms`,
+    busy / idle,
+    '≤ 1.25',
+    busy / idle <= 1.25,
+  );
+}
+
+if (only?.has('putprofile')) {
+  for (const sizeKiB of String(args.sizes ?? '1,1024').split(',').map(Number)) {
+    const r = await call('putProfile', sizeKiB, Number(args.reps ?? 50));
+    log(`put of ${sizeKiB} KiB:`, JSON.stringify(Object.fromEntries(Object.entries(r).map(([k, v]) => [k, round(v)]))), `load ${round(os.loadavg()[0])}`);
   }
 }
 

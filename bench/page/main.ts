@@ -763,7 +763,347 @@ const cases = {
   },
 };
 
+/**
+ * Longest gap between animation frames while `work` runs, and the same measured on the idle
+ * page for as long just before (the page's own frame rate under this machine's load).
+ */
+async function frameGaps(work: () => Promise<unknown>): Promise<{ idle: number; busy: number; ms: number }> {
+  const watch = () => {
+    let longest = 0;
+    let last = performance.now();
+    let running = true;
+    const frame = (now: number) => {
+      longest = Math.max(longest, now - last);
+      last = now;
+      if (running) requestAnimationFrame(frame);
+    };
+    requestAnimationFrame((now) => {
+      last = now;
+      requestAnimationFrame(frame);
+    });
+    return () => {
+      running = false;
+      return longest;
+    };
+  };
+  // Let frames settle first.
+  await new Promise((r) => setTimeout(r, 200));
+  const t = performance.now();
+  const stopBusy = watch();
+  await work();
+  const ms = performance.now() - t;
+  await new Promise((r) => requestAnimationFrame(() => r(null)));
+  const busy = stopBusy();
+  await new Promise((r) => setTimeout(r, 200));
+  const stopIdle = watch();
+  await new Promise((r) => setTimeout(r, Math.max(ms, 500)));
+  const idle = stopIdle();
+  return { idle, busy, ms };
+}
+
+/** Random bytes for many small files, one Blob each. */
+const smallBlobs = (count: number, size: number) => {
+  const bytes = new Uint8Array(count * size);
+  for (let at = 0; at < bytes.length; at += 65536) crypto.getRandomValues(bytes.subarray(at, at + 65536));
+  return Array.from({ length: count }, (_, i) => new Blob([bytes.subarray(i * size, (i + 1) * size)]));
+};
+
+/** Run `task(i)` for i in [0, count) with `width` in flight. */
+async function inFlight(count: number, width: number, task: (i: number) => Promise<unknown>): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: width }, async () => {
+      while (next < count) await task(next++);
+    }),
+  );
+}
+
+const more = {
+  /**
+   * `count` small files of `sizeKiB`: `objects.putMany` against a raw IndexedDB put of the
+   * same Blobs in one transaction, and single `objects.put` calls (16 in flight) against raw
+   * puts of the same Blobs, one transaction per file (16 in flight). Each on a fresh database.
+   */
+  async smallFiles(count: number, sizeKiB: number, which: string[]) {
+    const blobs = smallBlobs(count, sizeKiB * KiB);
+    const out: Record<string, number> = {};
+    for (const name of which) {
+      if (name === 'putMany' || name === 'puts') {
+        const coffer = await freshCoffer();
+        try {
+          const bucket = await coffer.buckets.create();
+          const t = performance.now();
+          if (name === 'putMany') {
+            const results = await bucket.objects.putMany(
+              blobs.map((source, i) => ({ key: `f${i}`, source })),
+            );
+            if (results.some((r) => !r.ok)) throw new Error('a put failed');
+          } else {
+            await inFlight(count, 16, (i) => bucket.objects.put(`f${i}`, blobs[i]!));
+          }
+          out[name] = performance.now() - t;
+        } finally {
+          await disposeCoffer(coffer);
+        }
+      } else {
+        const dbName = `raw-${uid()}`;
+        const db = await openRaw(dbName);
+        try {
+          const t = performance.now();
+          if (name === 'rawBulk') {
+            const tx = db.transaction('blobs', 'readwrite');
+            const store = tx.objectStore('blobs');
+            for (const [i, b] of blobs.entries()) store.put(b, `f${i}`);
+            await done(tx);
+          } else {
+            await inFlight(count, 16, async (i) => {
+              const tx = db.transaction('blobs', 'readwrite');
+              tx.objectStore('blobs').put(blobs[i]!, `f${i}`);
+              await done(tx);
+            });
+          }
+          out[name] = performance.now() - t;
+        } finally {
+          db.close();
+          await deleteDatabase(dbName);
+        }
+      }
+    }
+    return out;
+  },
+
+  /** `records.createMany` of `count` records without buckets against raw Dexie `bulkAdd` of the same rows. */
+  async createMany(count: number, round: number) {
+    const coffer = await openCoffer({ name: `bench-${uid()}` });
+    const raw = new CofferDb(`raw-${uid()}`);
+    try {
+      await coffer.records.create({ title: 'warm-up' }, { withBucket: false });
+      await raw.records.put({
+        id: 'warm',
+        revisionId: 0,
+        data: {},
+        deleted: 0,
+        created: 0,
+        updated: 0,
+      } as never);
+      const now = Date.now();
+      const rows = Array.from({ length: count }, (_, i) => ({
+        id: `r-${i}-${uid()}`,
+        revisionId: 0,
+        data: { title: `Record ${i}` },
+        deleted: 0 as const,
+        created: now,
+        updated: now,
+      }));
+      const data = Array.from({ length: count }, (_, i) => ({ title: `Record ${i}` }));
+      const runs: Record<string, () => Promise<unknown>> = {
+        createMany: () => coffer.records.createMany(data, { withBucket: false }),
+        rawBulkAdd: () => raw.records.bulkAdd(rows as never),
+      };
+      const out: Record<string, number> = {};
+      const names = Object.keys(runs);
+      for (let j = 0; j < names.length; j++) {
+        const n = names[(round + j) % names.length]!;
+        const t = performance.now();
+        await runs[n]!();
+        out[n] = performance.now() - t;
+      }
+      return out;
+    } finally {
+      raw.close();
+      await deleteDatabase(raw.name);
+      coffer.close();
+      await deleteDatabase(coffer.name);
+    }
+  },
+
+  /**
+   * Full reads of the source stored by Coffer (`blob().arrayBuffer()`, `stream()`) and as one
+   * raw IndexedDB Blob (get + `arrayBuffer()`, get + `stream()`), in an order rotating with `round`.
+   */
+  async fullReads(round: number) {
+    const coffer = await freshCoffer();
+    const name = `raw-${uid()}`;
+    const db = await openRaw(name);
+    try {
+      const bucket = await coffer.buckets.create();
+      const version = await bucket.objects.put('file.bin', theSource());
+      const tx = db.transaction('blobs', 'readwrite');
+      tx.objectStore('blobs').put(theSource(), 'file.bin');
+      await done(tx);
+      const rawBlob = () =>
+        request(db.transaction('blobs').objectStore('blobs').get('file.bin')) as Promise<Blob>;
+      const size = version.size;
+      const reads: Record<string, () => Promise<number>> = {
+        cofferArrayBuffer: async () => (await (await version.blob()).arrayBuffer()).byteLength,
+        rawArrayBuffer: async () => (await (await rawBlob()).arrayBuffer()).byteLength,
+        cofferStream: async () => consume(await version.stream()),
+        rawStream: async () => consume((await rawBlob()).stream()),
+      };
+      const out: Record<string, number> = {};
+      const names = Object.keys(reads);
+      for (let j = 0; j < names.length; j++) {
+        const n = names[(round + j) % names.length]!;
+        const t = performance.now();
+        if ((await reads[n]!()) !== size) throw new Error('short read');
+        out[n] = performance.now() - t;
+      }
+      return out;
+    } finally {
+      db.close();
+      await deleteDatabase(name);
+      await disposeCoffer(coffer);
+    }
+  },
+
+  /**
+   * A bucket of `count` files written with `putMany` (1 to 30 bytes each): `list()` against
+   * the raw indexed query of the same rows (Dexie `toArray()` over `[bucketId+isHead+key]`),
+   * interleaved, `repeats` times.
+   */
+  async listAll(count: number, repeats: number) {
+    const coffer = await freshCoffer();
+    try {
+      const bucket = await coffer.buckets.create();
+      const keys = Array.from(
+        { length: count },
+        (_, i) => `dir-${i % 100}/file-${String(i).padStart(6, '0')}.txt`,
+      );
+      let t = performance.now();
+      const results = await bucket.objects.putMany(keys.map((key) => ({ key, source: new Blob([key]) })));
+      const populate = performance.now() - t;
+      if (results.some((r) => !r.ok)) throw new Error('a put failed');
+      const db = coffer.context.db;
+      const list: number[] = [];
+      const raw: number[] = [];
+      for (let i = 0; i < repeats; i++) {
+        const order = i % 2 ? ['raw', 'list'] : ['list', 'raw'];
+        for (const n of order) {
+          t = performance.now();
+          const rows =
+            n === 'list'
+              ? await bucket.objects.list()
+              : await db.objects
+                  .where('[bucketId+isHead+key]')
+                  .between([bucket.id, 1, ''], [bucket.id, 1, '\uffff'], true, true)
+                  .toArray();
+          (n === 'list' ? list : raw).push(performance.now() - t);
+          if (rows.length !== count) throw new Error(`listed ${rows.length}`);
+        }
+      }
+      return { populate, list: median(list), raw: median(raw), lists: list, raws: raw };
+    } finally {
+      await disposeCoffer(coffer);
+    }
+  },
+
+  /**
+   * A bucket of `count` files (version rows added with Dexie `bulkAdd`, all sharing one stored
+   * file instance, as deduplicated files do): `pages` pages of 100 from random keys with
+   * `list({ limit: 100, after })`, and the raw indexed query of the same page.
+   */
+  async bigListing(count: number, pages: number) {
+    const coffer = await freshCoffer();
+    try {
+      const bucket = await coffer.buckets.create();
+      const shared = await bucket.objects.put('shared', new Blob(['x']));
+      const db = coffer.context.db;
+      const keys = Array.from(
+        { length: count },
+        (_, i) => `dir-${i % 100}/file-${String(i).padStart(7, '0')}.txt`,
+      );
+      let t = performance.now();
+      const now = Date.now();
+      for (let at = 0; at < count; at += 10_000) {
+        const rows = keys.slice(at, at + 10_000).map((key, i) => ({
+          versionId: crypto.randomUUID(),
+          bucketId: bucket.id,
+          key,
+          fileId: shared.fileId,
+          size: 1,
+          checksum: shared.checksum,
+          mimetype: null,
+          isHead: 1 as const,
+          seq: 1_000_000 + at + i,
+          rank: -(1_000_000 + at + i),
+          created: now,
+          updated: now,
+        }));
+        await db.transaction('rw', db.objects, db.heads, async () => {
+          await db.objects.bulkAdd(rows as never);
+          await db.heads.bulkAdd(
+            rows.map((r) => ({ bucketId: r.bucketId, key: r.key, versionId: r.versionId })) as never,
+          );
+        });
+      }
+      const populate = performance.now() - t;
+      const sorted = [...keys].sort();
+      const page: number[] = [];
+      const raw: number[] = [];
+      for (let i = 0; i < pages; i++) {
+        const after = sorted[Math.floor(Math.random() * (count - 200))]!;
+        t = performance.now();
+        const a = await bucket.objects.list({ limit: 100, after });
+        page.push(performance.now() - t);
+        t = performance.now();
+        const b = await db.objects
+          .where('[bucketId+isHead+key]')
+          .between([bucket.id, 1, after], [bucket.id, 1, '\uffff'], false, true)
+          .limit(100)
+          .toArray();
+        raw.push(performance.now() - t);
+        if (a.length !== 100 || b.length !== 100 || a[0]!.key !== b[0]!.key) throw new Error('pages differ');
+      }
+      return { populate, page: median(page), pageMax: Math.max(...page), raw: median(raw) };
+    } finally {
+      await disposeCoffer(coffer);
+    }
+  },
+
+  /**
+   * Where the fixed cost of one put goes (`--only=putprofile`): the write lock, the bucket read,
+   * the worker's hashing round trip, and whole puts, for a source of `sizeKiB`, medians of `reps`.
+   */
+  async putProfile(sizeKiB: number, reps: number) {
+    const coffer = await freshCoffer();
+    try {
+      const bucket = await coffer.buckets.create();
+      const { context } = coffer;
+      const blobs = smallBlobs(reps, sizeKiB * KiB);
+      const t: Record<string, number[]> = { lock: [], bucketRead: [], hashRoundTrip: [], hashMany: [], put: [] };
+      const time = async (name: string, f: () => Promise<unknown>) => {
+        const s0 = performance.now();
+        await f();
+        t[name]!.push(performance.now() - s0);
+      };
+      for (let i = 0; i < reps; i++) {
+        await time('lock', () => navigator.locks.request('bench-lock', { mode: 'shared' }, async () => undefined));
+        await time('bucketRead', () => context.store.getWritableBucket(bucket.id, 'k'));
+        await time('hashRoundTrip', () =>
+          context.pipeline.hashSources({ sources: [blobs[i]!], sha256: false, bytesBelow: 65536 }),
+        );
+        await time('put', () => bucket.objects.put(`k${i}`, blobs[i]!));
+      }
+      await time('hashMany', () => context.pipeline.hashSources({ sources: blobs, sha256: false, bytesBelow: 65536 }));
+      return Object.fromEntries(Object.entries(t).map(([k, v]) => [k, median(v)]));
+    } finally {
+      await disposeCoffer(coffer);
+    }
+  },
+
+  /** Longest frame gap during an ingest of the source against the idle page's (see {@link frameGaps}). */
+  async frames() {
+    const coffer = await freshCoffer();
+    try {
+      const bucket = await coffer.buckets.create();
+      return await frameGaps(() => bucket.objects.put('file.bin', theSource()));
+    } finally {
+      await disposeCoffer(coffer);
+    }
+  },
+};
+
 /** The cases, for `page.evaluate`. */
-export type BenchCases = typeof cases;
-(globalThis as unknown as { bench: BenchCases }).bench = cases;
+export type BenchCases = typeof cases & typeof more;
+(globalThis as unknown as { bench: BenchCases }).bench = { ...cases, ...more };
 document.title = 'ready';

@@ -8,7 +8,11 @@ const it = itWith({ chunkSize: 1024, inlineBelow: 16 });
 /** 4-byte chunks: nearly every file is too big to batch and takes the single-file path. */
 const itSingle = itWith({ chunkSize: 4, inlineBelow: 0 });
 
-/** A Blob whose bytes cannot be read (a file removed from disk after it was chosen). */
+/**
+ * A Blob whose bytes cannot be read through its own methods (a file removed from disk after it
+ * was chosen). Node composes a Blob from a subclass's bytes without those methods, so it is
+ * made big enough (over `inlineBelow`) to be read alone.
+ */
 class UnreadableBlob extends Blob {
   private failure = new DOMException('The file could not be read.', 'NotReadableError');
   override stream(): ReadableStream<Uint8Array<ArrayBuffer>> {
@@ -110,7 +114,7 @@ describe('objects.putMany', () => {
     const results = await bucket.objects.putMany([
       { key: 'good-1', source: blob('one') },
       { key: '', source: blob('bad key') },
-      { key: 'unreadable', source: new UnreadableBlob(['four']) },
+      { key: 'unreadable', source: new UnreadableBlob(['twenty bytes, unread']) },
       { key: 'too-big', source: blob('eleven byte') },
       { key: 'bad-tag', source: blob('x'), tags: { '': 'empty name' } },
       { key: 'not-bytes', source: 'text' as unknown as Blob },
@@ -333,7 +337,7 @@ describe('record.files.setMany', () => {
       { key: 'ok-1', source: blob('one') },
       { key: 'reserved', source: blob('two'), metadata: { key: 'not allowed' } },
       { key: 'too-big', source: blob('123456789') },
-      { key: 'unreadable', source: new UnreadableBlob(['x']) },
+      { key: 'unreadable', source: new UnreadableBlob(['twenty bytes, unread']) },
       { key: 'ok-2', source: blob('three') },
     ]);
 

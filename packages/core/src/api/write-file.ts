@@ -266,8 +266,10 @@ export async function commitOrDiscard<T>(
 }
 
 async function insertStaged(db: CofferDb, staged: StagedRows): Promise<void> {
-  await db.files.add(staged.file);
-  if (staged.chunks.length > 0) await db.chunks.bulkAdd(staged.chunks);
+  await Promise.all([
+    db.files.add(staged.file),
+    staged.chunks.length > 0 ? db.chunks.bulkAdd(staged.chunks) : undefined,
+  ]);
 }
 
 /** The new head version that written `content` becomes, with the write's mimetype and tags. */
@@ -445,7 +447,6 @@ export async function writeMany<T>(
         fail(index, error);
       }
     }
-    const commitOne = (file: PreparedFile) => commitPrepared(context, bucketId, file);
     const settle = (batch: typeof prepared, values: (T | CofferError)[]) => {
       for (const [i, { index, file }] of batch.entries()) {
         const value = values[i] as T | CofferError;
@@ -460,7 +461,7 @@ export async function writeMany<T>(
           prepared,
           await committer.group(
             prepared.map((p) => p.file),
-            commitOne,
+            preparedCommitter(context, bucketId),
           ),
         );
       } catch {
@@ -468,7 +469,7 @@ export async function writeMany<T>(
         // that cannot be stored fail.
         for (const one of prepared) {
           try {
-            settle([one], await committer.group([one.file], commitOne));
+            settle([one], await committer.group([one.file], preparedCommitter(context, bucketId)));
           } catch (error) {
             fail(one.index, error);
           }
@@ -491,30 +492,34 @@ export async function writeMany<T>(
 const isError = (value: unknown): value is CofferError => value instanceof Error;
 
 /**
- * Commit one prepared file inside the caller's transaction: re-check the bucket (a failed check
- * is returned, not thrown, so that the transaction and the other files go on), then insert the
- * staged rows and add the version.
+ * A function that commits one prepared file inside the caller's transaction: it re-checks the
+ * bucket (a failed check is returned, not thrown, so that the transaction and the other files
+ * go on), then inserts the staged rows and adds the version. The bucket row is read once per
+ * transaction and followed through the versions added.
  */
-async function commitPrepared(
+function preparedCommitter(
   context: CofferContext,
   bucketId: BucketId,
-  file: PreparedFile,
-): Promise<ObjectVersionRow | CofferError> {
+): (file: PreparedFile) => Promise<ObjectVersionRow | CofferError> {
   const { db, store } = context;
-  const bucket = await db.buckets.get(bucketId);
-  try {
-    if (!bucket) throw bucketNotFound(bucketId);
-    const limits = toLimits(bucket);
-    assertWritable(limits, file.key);
-    assertFits(limits, file.content.size, file.key);
-  } catch (error) {
-    return error as CofferError;
-  }
-  await insertStaged(db, file.content.staged);
-  const { version } = await store.addVersion(
-    writtenVersion(context, bucketId, file.key, file.content, file.options),
-  );
-  return version;
+  let bucket: BucketRow | undefined | null = null;
+  return async (file) => {
+    if (bucket === null) bucket = await db.buckets.get(bucketId);
+    try {
+      if (!bucket) throw bucketNotFound(bucketId);
+      const limits = toLimits(bucket);
+      assertWritable(limits, file.key);
+      assertFits(limits, file.content.size, file.key);
+    } catch (error) {
+      return error as CofferError;
+    }
+    const [, added] = await Promise.all([
+      insertStaged(db, file.content.staged),
+      store.addVersion(writtenVersion(context, bucketId, file.key, file.content, file.options)),
+    ]);
+    bucket = added.bucket;
+    return added.version;
+  };
 }
 
 /** Run `work` in one commit transaction (versions, files, chunks and records). */

@@ -315,7 +315,13 @@ export class BucketStore {
     const { db } = this;
     return mapErrors(() =>
       db.transaction('rw', this.versionTables, async () => {
-        const bucket = await db.buckets.get(version.bucketId);
+        // Requests of one transaction run in the order they are made: the reads go out
+        // together, then the writes, instead of one round trip each.
+        const [bucket, previous, seqRow] = await Promise.all([
+          db.buckets.get(version.bucketId),
+          this.getHead(version.bucketId, version.key),
+          db.meta.get('seq'),
+        ]);
         if (!bucket) throw bucketNotFound(version.bucketId);
         if (bucket.deleted) throw new BucketDeletedError(bucket.id, { key: version.key });
         if (bucket.locked && !version.ignoreLock)
@@ -325,9 +331,7 @@ export class BucketStore {
         if (file) assertFits(toLimits(bucket), file.size, version.key);
 
         const now = Date.now();
-        const seq = await this.nextSeq();
-        const previous = await this.getHead(bucket.id, version.key);
-        if (previous) await db.objects.update(previous.versionId, { isHead: 0, updated: now });
+        const seq = ((seqRow?.value as number | undefined) ?? 0) + 1;
         const row: ObjectVersionRow = {
           versionId: newId<VersionId>(),
           bucketId: bucket.id,
@@ -342,13 +346,20 @@ export class BucketStore {
           created: now,
           updated: now,
         };
-        await db.objects.add(row);
-        await db.heads.put({ bucketId: bucket.id, key: version.key, versionId: row.versionId });
-        await db.objectTags.bulkPut(
-          Object.entries(version.tags).map(([key, value]) => ({ versionId: row.versionId, key, value })),
-        );
         const updatedBucket = resized(bucket, row.size, now);
-        await db.buckets.put(updatedBucket);
+        const tags = Object.entries(version.tags).map(([key, value]) => ({
+          versionId: row.versionId,
+          key,
+          value,
+        }));
+        await Promise.all([
+          db.meta.put({ key: 'seq', value: seq }),
+          previous ? db.objects.update(previous.versionId, { isHead: 0, updated: now }) : undefined,
+          db.objects.add(row),
+          db.heads.put({ bucketId: bucket.id, key: version.key, versionId: row.versionId }),
+          tags.length > 0 ? db.objectTags.bulkPut(tags) : undefined,
+          db.buckets.put(updatedBucket),
+        ]);
         return { version: row, bucket: updatedBucket };
       }),
     );
@@ -365,30 +376,32 @@ export class BucketStore {
         throw new NotFoundError(`File ${content.fileId} is not readable.`, { fileId: content.fileId });
       return file;
     }
-    const written = await db.files.get(content.fileId);
+    const [written, twins] = await Promise.all([
+      db.files.get(content.fileId),
+      version.dedupe
+        ? db.files
+            .where('[size+checksum]')
+            .equals([content.size, content.checksum])
+            .filter(
+              (f) =>
+                f.readable === 1 &&
+                // Bytes that failed their last fixity check must not gain new versions.
+                f.lastCheck !== false &&
+                (f.sha256 === null || content.sha256 === null || f.sha256 === content.sha256),
+            )
+            .toArray()
+        : [],
+    ]);
     if (!written?.writable) {
       throw new InvalidOperationError(`File ${content.fileId} is not being written.`, {
         fileId: content.fileId,
       });
     }
-    if (version.dedupe) {
-      const twin = await db.files
-        .where('[size+checksum]')
-        .equals([content.size, content.checksum])
-        .filter(
-          (f) =>
-            f.readable === 1 &&
-            // Bytes that failed their last fixity check must not gain new versions.
-            f.lastCheck !== false &&
-            f.location === written.location &&
-            (f.sha256 === null || content.sha256 === null || f.sha256 === content.sha256),
-        )
-        .first();
-      if (twin) {
-        await deleteData(db, written.dataIds);
-        await db.files.delete(written.id);
-        return twin;
-      }
+    const twin = twins.find((f) => f.location === written.location);
+    if (twin) {
+      await deleteData(db, written.dataIds);
+      await db.files.delete(written.id);
+      return twin;
     }
     const readable: FileRow = {
       ...written,
@@ -402,13 +415,6 @@ export class BucketStore {
     };
     await db.files.put(readable);
     return readable;
-  }
-
-  private async nextSeq(): Promise<number> {
-    const row = await this.db.meta.get('seq');
-    const seq = ((row?.value as number | undefined) ?? 0) + 1;
-    await this.db.meta.put({ key: 'seq', value: seq });
-    return seq;
   }
 
   /**

@@ -253,9 +253,8 @@ export class RecordStore {
     return mapErrors(() =>
       db.transaction('rw', [...this.recordTables, db.buckets], async () => {
         const seen = new Set<string>();
-        const stored = await db.records.bulkGet(rows.map((row) => row.id));
-        for (const [i, row] of rows.entries()) {
-          if (stored[i] || seen.has(row.id)) {
+        for (const row of rows) {
+          if (seen.has(row.id)) {
             throw new RecordExistsError(`Record ${row.id} already exists.`, { recordId: row.id });
           }
           seen.add(row.id);
@@ -270,20 +269,32 @@ export class RecordStore {
           if (!bucket) throw bucketNotFound(others[i]!);
           made.set(bucket.id, bucket);
         }
-        await db.records.bulkAdd(rows as RecordRow[]);
-        await db.recordRevisions.bulkAdd(
-          rows.map((row) => ({
-            recordId: row.id,
-            revisionId: row.revisionId,
-            data: row.data,
-            created: row.updated,
-          })),
-        );
         const links = rows.flatMap((row, i) => {
           const bucketId = bucketIds[i];
           return bucketId === undefined ? [] : [{ recordId: row.id, bucketId }];
         });
-        if (links.length > 0) await db.recordsBuckets.bulkPut(links);
+        await Promise.all([
+          // The ids are new UUIDs: a taken one is refused by the primary key (one lookup per
+          // row would double the cost of the batch).
+          db.records.bulkAdd(rows as RecordRow[]).catch((error: unknown) => {
+            const failed = (error as { failuresByPos?: Record<number, Error> }).failuresByPos;
+            const at = failed ? Number(Object.keys(failed)[0]) : -1;
+            if (at >= 0 && failed?.[at]?.name === 'ConstraintError') {
+              const { id } = rows[at]!;
+              throw new RecordExistsError(`Record ${id} already exists.`, { recordId: id });
+            }
+            throw error;
+          }),
+          db.recordRevisions.bulkAdd(
+            rows.map((row) => ({
+              recordId: row.id,
+              revisionId: row.revisionId,
+              data: row.data,
+              created: row.updated,
+            })),
+          ),
+          links.length > 0 ? db.recordsBuckets.bulkPut(links) : undefined,
+        ]);
         return bucketIds.map((id) => (id === undefined ? undefined : made.get(id)));
       }),
     );

@@ -487,9 +487,10 @@ export async function hashSources(
   const total = request.sources.reduce((sum, source) => sum + source.size, 0);
   const digests = await Digests.create(request.sha256);
   const outcomes: HashOutcome[] = [];
+  const read = smallReads(request.sources, request.bytesBelow);
   let done = 0;
   let yielded = 0;
-  for (const source of request.sources) {
+  for (const [index, source] of request.sources.entries()) {
     throwIfAborted(signal);
     digests.reset();
     let loaded = 0;
@@ -497,7 +498,7 @@ export async function hashSources(
       if (!(source instanceof Blob)) throw sourceTypeError(source);
       let bytes: ArrayBuffer | undefined;
       if (source.size < request.bytesBelow) {
-        bytes = await source.arrayBuffer();
+        bytes = await read(index);
         digests.update(new Uint8Array(bytes));
         loaded = bytes.byteLength;
       } else {
@@ -546,6 +547,47 @@ export async function hashSources(
     if (source.size < request.bytesBelow || source.size === 0) onProgress?.({ loaded: done, total });
   }
   return outcomes;
+}
+
+/** Small sources are read together, this many bytes at a time at most. */
+const SMALL_READ_BYTES = 8 * MiB;
+
+/**
+ * The bytes of source `index` (smaller than `below`): runs of small sources are read as one
+ * composed Blob (one read instead of one per source, each a round trip to the browser's blob
+ * store) and cut apart. If a run cannot be read whole, each of its sources is read alone, so
+ * that only the unreadable one fails.
+ */
+function smallReads(sources: readonly Blob[], below: number): (index: number) => Promise<ArrayBuffer> {
+  const runs = new Map<number, { start: number; end: number; bytes: Promise<ArrayBuffer | undefined> }>();
+  return async (index) => {
+    let run = runs.get(index);
+    if (!run) {
+      let end = index;
+      let size = 0;
+      while (
+        end < sources.length &&
+        sources[end] instanceof Blob &&
+        sources[end]!.size < below &&
+        (end === index || size + sources[end]!.size <= SMALL_READ_BYTES)
+      ) {
+        size += sources[end]!.size;
+        end++;
+      }
+      const bytes =
+        end - index > 1
+          ? new Blob(sources.slice(index, end)).arrayBuffer().catch(() => undefined)
+          : undefined;
+      run = { start: index, end, bytes: Promise.resolve(bytes) };
+      for (let i = index; i < end; i++) runs.set(i, run);
+    }
+    runs.delete(index);
+    const whole = await run.bytes;
+    if (!whole) return sources[index]!.arrayBuffer();
+    let offset = 0;
+    for (let i = run.start; i < index; i++) offset += sources[i]!.size;
+    return whole.slice(offset, offset + sources[index]!.size);
+  };
 }
 
 const sourceTypeError = (source: unknown) =>
