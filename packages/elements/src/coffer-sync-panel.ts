@@ -362,7 +362,7 @@ export class CofferSyncPanel extends LitElement {
           <div>
             <strong>${p.title}</strong>
             <p>${p.fix}</p>
-            ${p.snippet ? html`<pre aria-label="To copy">${p.snippet}</pre>` : nothing}
+            ${p.snippet ? html`<pre tabindex="0" aria-label="To copy">${p.snippet}</pre>` : nothing}
           </div>
         </li>`,
       )}
