@@ -803,10 +803,25 @@ if (wanted('frames')) {
 }
 
 if (only?.has('putprofile')) {
-  for (const sizeKiB of String(args.sizes ?? '1,1024').split(',').map(Number)) {
+  for (const sizeKiB of String(args.sizes ?? '1,1024')
+    .split(',')
+    .map(Number)) {
     const r = await call('putProfile', sizeKiB, Number(args.reps ?? 50));
-    log(`put of ${sizeKiB} KiB:`, JSON.stringify(Object.fromEntries(Object.entries(r).map(([k, v]) => [k, round(v)]))), `load ${round(os.loadavg()[0])}`);
+    log(
+      `put of ${sizeKiB} KiB:`,
+      JSON.stringify(Object.fromEntries(Object.entries(r).map(([k, v]) => [k, round(v)]))),
+      `load ${round(os.loadavg()[0])}`,
+    );
   }
+}
+
+if (only?.has('commitprofile')) {
+  const r = await call('commitProfile', Number(args.count ?? 200));
+  log(
+    'commit profile:',
+    JSON.stringify(Object.fromEntries(Object.entries(r).map(([k, v]) => [k, round(v)]))),
+    `load ${round(os.loadavg()[0])}`,
+  );
 }
 
 // ------------------------------------------------------------ report

@@ -1070,22 +1070,90 @@ const more = {
       const bucket = await coffer.buckets.create();
       const { context } = coffer;
       const blobs = smallBlobs(reps, sizeKiB * KiB);
-      const t: Record<string, number[]> = { lock: [], bucketRead: [], hashRoundTrip: [], hashMany: [], put: [] };
+      const t: Record<string, number[]> = {
+        lock: [],
+        bucketRead: [],
+        hashRoundTrip: [],
+        hashMany: [],
+        put: [],
+      };
       const time = async (name: string, f: () => Promise<unknown>) => {
         const s0 = performance.now();
         await f();
         t[name]!.push(performance.now() - s0);
       };
       for (let i = 0; i < reps; i++) {
-        await time('lock', () => navigator.locks.request('bench-lock', { mode: 'shared' }, async () => undefined));
+        await time('lock', () =>
+          navigator.locks.request('bench-lock', { mode: 'shared' }, async () => undefined),
+        );
         await time('bucketRead', () => context.store.getWritableBucket(bucket.id, 'k'));
         await time('hashRoundTrip', () =>
           context.pipeline.hashSources({ sources: [blobs[i]!], sha256: false, bytesBelow: 65536 }),
         );
         await time('put', () => bucket.objects.put(`k${i}`, blobs[i]!));
       }
-      await time('hashMany', () => context.pipeline.hashSources({ sources: blobs, sha256: false, bytesBelow: 65536 }));
+      await time('hashMany', () =>
+        context.pipeline.hashSources({ sources: blobs, sha256: false, bytesBelow: 65536 }),
+      );
       return Object.fromEntries(Object.entries(t).map(([k, v]) => [k, median(v)]));
+    } finally {
+      await disposeCoffer(coffer);
+    }
+  },
+
+  /**
+   * Where a bulk commit's time goes (`--only=commitprofile`): `count` versions added in one
+   * transaction through `addVersion` (delete markers: no file), the same through `putMany` of
+   * 1-byte files, and raw Dexie `add`s of as many version rows in one transaction.
+   */
+  async commitProfile(count: number) {
+    const coffer = await freshCoffer();
+    try {
+      const { db, store } = coffer.context;
+      const out: Record<string, number> = {};
+      const bucket = await coffer.buckets.create();
+      let t = performance.now();
+      await db.transaction('rw', db.tables, async () => {
+        for (let i = 0; i < count; i++) {
+          await store.addVersion({
+            bucketId: bucket.id,
+            key: `m${i}`,
+            content: { kind: 'marker' },
+            mimetype: null,
+            tags: {},
+            dedupe: false,
+          });
+        }
+      });
+      out.addVersionMarkers = performance.now() - t;
+      t = performance.now();
+      await db.transaction('rw', db.tables, async () => {
+        for (let i = 0; i < count; i++) {
+          await db.objects.add({
+            versionId: crypto.randomUUID(),
+            bucketId: bucket.id,
+            key: `r${i}`,
+            fileId: null,
+            size: 0,
+            checksum: null,
+            mimetype: null,
+            isHead: 1,
+            seq: 1e9 + i,
+            rank: -1e9 - i,
+            created: 0,
+            updated: 0,
+          } as never);
+        }
+      });
+      out.rawAddsAwaited = performance.now() - t;
+      const blobs = smallBlobs(count, 1);
+      t = performance.now();
+      await bucket.objects.putMany(blobs.map((source, i) => ({ key: `p${i}`, source })));
+      out.putMany = performance.now() - t;
+      t = performance.now();
+      await coffer.context.pipeline.hashSources({ sources: blobs, sha256: false, bytesBelow: 65536 });
+      out.hashOnly = performance.now() - t;
+      return out;
     } finally {
       await disposeCoffer(coffer);
     }

@@ -317,9 +317,10 @@ export class BucketStore {
       db.transaction('rw', this.versionTables, async () => {
         // Requests of one transaction run in the order they are made: the reads go out
         // together, then the writes, instead of one round trip each.
+        // The head's id comes from `heads` (a get; a query on `objects` would open a cursor).
         const [bucket, previous, seqRow] = await Promise.all([
           db.buckets.get(version.bucketId),
-          this.getHead(version.bucketId, version.key),
+          db.heads.get([version.bucketId, version.key]),
           db.meta.get('seq'),
         ]);
         if (!bucket) throw bucketNotFound(version.bucketId);
@@ -376,22 +377,20 @@ export class BucketStore {
         throw new NotFoundError(`File ${content.fileId} is not readable.`, { fileId: content.fileId });
       return file;
     }
-    const [written, twins] = await Promise.all([
+    const [written, candidates] = await Promise.all([
       db.files.get(content.fileId),
+      // getAll and a filter here: a filter on the query would walk a cursor.
       version.dedupe
-        ? db.files
-            .where('[size+checksum]')
-            .equals([content.size, content.checksum])
-            .filter(
-              (f) =>
-                f.readable === 1 &&
-                // Bytes that failed their last fixity check must not gain new versions.
-                f.lastCheck !== false &&
-                (f.sha256 === null || content.sha256 === null || f.sha256 === content.sha256),
-            )
-            .toArray()
+        ? db.files.where('[size+checksum]').equals([content.size, content.checksum]).toArray()
         : [],
     ]);
+    const twins = candidates.filter(
+      (f) =>
+        f.readable === 1 &&
+        // Bytes that failed their last fixity check must not gain new versions.
+        f.lastCheck !== false &&
+        (f.sha256 === null || content.sha256 === null || f.sha256 === content.sha256),
+    );
     if (!written?.writable) {
       throw new InvalidOperationError(`File ${content.fileId} is not being written.`, {
         fileId: content.fileId,
