@@ -187,6 +187,41 @@ describe('objects.putMany', () => {
     expect(await rowCounts(coffer)).toEqual({ files: 2, chunks: 2, objects: 4, heads: 4 });
   });
 
+  it('stores bytes given twice in one batch once', async ({ coffer }) => {
+    const bucket = await coffer.buckets.create();
+
+    const results = await bucket.objects.putMany([
+      { key: 'a', source: blob('twin bytes') },
+      { key: 'b', source: blob('twin bytes') },
+    ]);
+
+    expect(results.map((r) => r.ok && r.version.fileId)).toEqual([
+      results[0]!.ok && results[0]!.version.fileId,
+      results[0]!.ok && results[0]!.version.fileId,
+    ]);
+    expect(await rowCounts(coffer)).toEqual({ files: 1, chunks: 1, objects: 2, heads: 2 });
+    expect(bucket.size).toBe(20);
+  });
+
+  it('moves the head of a key stored before the batch, keeping the old version', async ({ coffer }) => {
+    const bucket = await coffer.buckets.create();
+    const old = await bucket.objects.put('a', blob('old'));
+
+    await bucket.objects.putMany([
+      { key: 'a', source: blob('new') },
+      { key: 'b', source: blob('bee') },
+    ]);
+
+    const versions = await bucket.objects.versions('a');
+    expect(versions.map((v) => [v.versionId === old.versionId, v.isHead])).toEqual([
+      [false, true],
+      [true, false],
+    ]);
+    expect(await (await (await bucket.objects.get('a'))!.blob()).text()).toBe('new');
+    expect(bucket.size).toBe(9);
+    expect(await coffer.context.db.heads.count()).toBe(2);
+  });
+
   it('lands two files of one key in the order given, the second as head', async ({ coffer }) => {
     const bucket = await coffer.buckets.create();
 

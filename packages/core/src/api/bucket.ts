@@ -330,15 +330,12 @@ export class BucketObjects {
         })),
         { signal, onProgress },
         {
-          group: (files, commitOne) =>
-            inCommitTransaction(context, async () => {
-              const out: (ObjectVersion | CofferError)[] = [];
-              for (const file of files) {
-                const row = await commitOne(file);
-                out.push(row instanceof Error ? row : new ObjectVersion(context, row));
-              }
-              return out;
-            }),
+          group: (files, commitAll) =>
+            inCommitTransaction(context, async () =>
+              (await commitAll(files)).map((row) =>
+                row instanceof Error ? row : new ObjectVersion(context, row),
+              ),
+            ),
           single: (file, hooks) => this.commitWrite(file.key, file.source, { ...file.options, ...hooks }),
         },
       ),

@@ -236,15 +236,12 @@ export class RecordFiles {
             const metadata = metadataOf(file);
             if (metadata !== undefined) patchMetadata({}, metadata);
           },
-          group: async (prepared, commitOne) => {
+          group: async (prepared, commitAll) => {
             const versions = await this.write(async (current) => {
+              const result = await commitAll(prepared);
               let order = toOrder(current);
-              const result: (ObjectVersionRow | CofferError)[] = [];
-              for (const file of prepared) {
-                const version = await commitOne(file);
-                result.push(version);
-                if (version instanceof Error) continue;
-                order = withEntry(order, file.key, metadataOf(file));
+              for (const [i, file] of prepared.entries()) {
+                if (!(result[i] instanceof Error)) order = withEntry(order, file.key, metadataOf(file));
               }
               return { order, result };
             });

@@ -3,7 +3,7 @@ import { type BucketId, type FileId, newId } from '../ids.js';
 import { validateKey } from '../model/key.js';
 import { assertFits, assertWritable, sizeLimit, validateMimetype } from '../model/limits.js';
 import { type Tags, validateTags } from '../model/tags.js';
-import { bucketNotFound, type NewVersion, toLimits, type VersionContent } from '../storage/bucket-store.js';
+import { type NewVersion, toLimits, type VersionContent } from '../storage/bucket-store.js';
 import { mapErrors, mapStorageError } from '../storage/map-storage-error.js';
 import { discardWrittenFile, versionTables, writableFileRow } from '../storage/rows.js';
 import type { BucketRow, ChunkRow, CofferDb, FileRow, ObjectVersionRow } from '../storage/schema.js';
@@ -306,15 +306,15 @@ export type BulkOutcome<T> =
   | { key: string; ok: false; error: CofferError };
 
 /**
- * How a bulk write commits: `group` commits prepared files in one transaction, calling
- * `commitOne` for each (it re-checks the bucket and returns the new version, or the error
+ * How a bulk write commits: `group` commits prepared files in one transaction, through
+ * `commitAll` (it re-checks the bucket for each file and returns its new version, or the error
  * that leaves that file out without failing the others); `single` writes and commits one file
  * that is not batched (a stream, a large file) on its own.
  */
 export interface BulkCommitter<T> {
   group(
     files: PreparedFile[],
-    commitOne: (file: PreparedFile) => Promise<ObjectVersionRow | CofferError>,
+    commitAll: (files: readonly PreparedFile[]) => Promise<(ObjectVersionRow | CofferError)[]>,
   ): Promise<(T | CofferError)[]>;
   single(file: BulkFile, hooks: OperationHooks): Promise<T>;
   /** Extra checks of a file's arguments, before anything is read. */
@@ -461,7 +461,7 @@ export async function writeMany<T>(
           prepared,
           await committer.group(
             prepared.map((p) => p.file),
-            preparedCommitter(context, bucketId),
+            commitPrepared(context, bucketId),
           ),
         );
       } catch {
@@ -469,7 +469,7 @@ export async function writeMany<T>(
         // that cannot be stored fail.
         for (const one of prepared) {
           try {
-            settle([one], await committer.group([one.file], preparedCommitter(context, bucketId)));
+            settle([one], await committer.group([one.file], commitPrepared(context, bucketId)));
           } catch (error) {
             fail(one.index, error);
           }
@@ -491,36 +491,21 @@ export async function writeMany<T>(
 
 const isError = (value: unknown): value is CofferError => value instanceof Error;
 
-/**
- * A function that commits one prepared file inside the caller's transaction: it re-checks the
- * bucket (a failed check is returned, not thrown, so that the transaction and the other files
- * go on), then inserts the staged rows and adds the version. The bucket row is read once per
- * transaction and followed through the versions added.
- */
-function preparedCommitter(
-  context: CofferContext,
-  bucketId: BucketId,
-): (file: PreparedFile) => Promise<ObjectVersionRow | CofferError> {
-  const { db, store } = context;
-  let bucket: BucketRow | undefined | null = null;
-  return async (file) => {
-    if (bucket === null) bucket = await db.buckets.get(bucketId);
-    try {
-      if (!bucket) throw bucketNotFound(bucketId);
-      const limits = toLimits(bucket);
-      assertWritable(limits, file.key);
-      assertFits(limits, file.content.size, file.key);
-    } catch (error) {
-      return error as CofferError;
-    }
-    const [, added] = await Promise.all([
-      insertStaged(db, file.content.staged),
-      store.addVersion(writtenVersion(context, bucketId, file.key, file.content, file.options)),
-    ]);
-    bucket = added.bucket;
-    return added.version;
-  };
-}
+/** Commit prepared files with {@link BucketStore.addStagedVersions}, in the caller's transaction. */
+const commitPrepared =
+  (context: CofferContext, bucketId: BucketId) =>
+  (files: readonly PreparedFile[]): Promise<(ObjectVersionRow | CofferError)[]> =>
+    context.store.addStagedVersions(
+      bucketId,
+      files.map((file) => ({
+        key: file.key,
+        content: file.content,
+        staged: file.content.staged,
+        mimetype: file.options.mimetype ?? null,
+        tags: file.options.tags ?? {},
+        dedupe: context.settings.dedupe,
+      })),
+    );
 
 /** Run `work` in one commit transaction (versions, files, chunks and records). */
 export function inCommitTransaction<T>(context: CofferContext, work: () => Promise<T>): Promise<T> {

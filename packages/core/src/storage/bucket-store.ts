@@ -2,6 +2,7 @@ import { Dexie } from 'dexie';
 import {
   BucketDeletedError,
   BucketLockedError,
+  type CofferError,
   DuplicateTagError,
   InvalidOperationError,
   NotFoundError,
@@ -12,7 +13,7 @@ import { type Tags, tagMap } from '../model/tags.js';
 import { deleteData } from './chunks.js';
 import { mapErrors } from './map-storage-error.js';
 import { deleteBucketRows, resized, startingWith, versionTables } from './rows.js';
-import type { BucketRow, CofferDb, FileRow, ObjectVersionRow } from './schema.js';
+import type { BucketRow, ChunkRow, CofferDb, FileRow, ObjectVersionRow } from './schema.js';
 
 /** Settings of a new bucket. */
 export interface NewBucket {
@@ -40,6 +41,13 @@ export interface NewVersion {
   dedupe: boolean;
   /** Write even to a locked bucket: only snapshots filling their new bucket do this. */
   ignoreLock?: boolean;
+}
+
+/** A new head version of {@link BucketStore.addStagedVersions}: bytes hashed, rows not yet stored. */
+export interface StagedVersion extends Omit<NewVersion, 'content' | 'bucketId' | 'ignoreLock'> {
+  content: Extract<VersionContent, { kind: 'written' }>;
+  /** The file instance (writable, as first created) and its chunks, to store with the version. */
+  staged: { file: FileRow; chunks: ChunkRow[] };
 }
 
 /** Options of a listing. */
@@ -414,6 +422,127 @@ export class BucketStore {
     };
     await db.files.put(readable);
     return readable;
+  }
+
+  /**
+   * Add many new head versions of files hashed before they were stored, in the caller's
+   * transaction (or one of their own), with the rules of {@link addVersion} applied file by
+   * file in order: a file the bucket refuses (missing, deleted, locked, over a limit) gets its
+   * error and changes nothing, the others land. Each file's staged rows (its file instance and
+   * chunks) are inserted readable, or not at all when dedupe links an identical readable file
+   * (one stored earlier, or one earlier in the same call). The reads go out together, then
+   * the writes, so the cost does not grow by a round trip per file.
+   */
+  async addStagedVersions(
+    bucketId: BucketId,
+    versions: readonly StagedVersion[],
+  ): Promise<(ObjectVersionRow | CofferError)[]> {
+    const { db } = this;
+    return mapErrors(() =>
+      db.transaction('rw', this.versionTables, async () => {
+        const keys = [...new Set(versions.map((v) => v.key))];
+        const [stored, heads, seqRow, candidates] = await Promise.all([
+          db.buckets.get(bucketId),
+          db.heads.bulkGet(keys.map((key) => [bucketId, key] as [BucketId, string])),
+          db.meta.get('seq'),
+          Promise.all(
+            versions.map((v) =>
+              v.dedupe
+                ? db.files.where('[size+checksum]').equals([v.content.size, v.content.checksum]).toArray()
+                : [],
+            ),
+          ),
+        ]);
+        let bucket = stored;
+        const headOf = new Map<string, VersionId>();
+        for (const [i, key] of keys.entries()) {
+          const head = heads[i];
+          if (head) headOf.set(key, head.versionId);
+        }
+        let seq = (seqRow?.value as number | undefined) ?? 0;
+        const now = Date.now();
+        const files: FileRow[] = [];
+        const chunks: ChunkRow[] = [];
+        const rows = new Map<VersionId, ObjectVersionRow>();
+        const unheaded: VersionId[] = [];
+        const tags: { versionId: VersionId; key: string; value: string }[] = [];
+        const results: (ObjectVersionRow | CofferError)[] = [];
+        for (const [i, version] of versions.entries()) {
+          const { content, staged } = version;
+          try {
+            if (!bucket) throw bucketNotFound(bucketId);
+            assertWritable(toLimits(bucket), version.key);
+            assertFits(toLimits(bucket), content.size, version.key);
+          } catch (error) {
+            results.push(error as CofferError);
+            continue;
+          }
+          const sameBytes = (f: FileRow) =>
+            f.readable === 1 &&
+            // Bytes that failed their last fixity check must not gain new versions.
+            f.lastCheck !== false &&
+            f.location === staged.file.location &&
+            f.size === content.size &&
+            f.checksum === content.checksum &&
+            (f.sha256 === null || content.sha256 === null || f.sha256 === content.sha256);
+          let file = version.dedupe ? (candidates[i]!.find(sameBytes) ?? files.find(sameBytes)) : undefined;
+          if (!file) {
+            file = {
+              ...staged.file,
+              size: content.size,
+              checksum: content.checksum,
+              sha256: content.sha256,
+              readable: 1,
+              writable: 0,
+              extents: staged.file.extents.map((e) => ({ ...e, size: content.size })),
+              updated: now,
+            };
+            files.push(file);
+            chunks.push(...staged.chunks);
+          }
+          seq++;
+          const row: ObjectVersionRow = {
+            versionId: newId<VersionId>(),
+            bucketId,
+            key: version.key,
+            fileId: file.id,
+            size: file.size,
+            checksum: file.checksum,
+            mimetype: version.mimetype,
+            isHead: 1,
+            seq,
+            rank: -seq,
+            created: now,
+            updated: now,
+          };
+          const previous = headOf.get(version.key);
+          if (previous !== undefined) {
+            const pending = rows.get(previous);
+            if (pending) rows.set(previous, { ...pending, isHead: 0 });
+            else unheaded.push(previous);
+          }
+          headOf.set(version.key, row.versionId);
+          rows.set(row.versionId, row);
+          for (const [key, value] of Object.entries(version.tags))
+            tags.push({ versionId: row.versionId, key, value });
+          bucket = resized(bucket, row.size, now);
+          results.push(row);
+        }
+        if (rows.size === 0) return results;
+        await Promise.all([
+          files.length > 0 ? db.files.bulkAdd(files) : undefined,
+          chunks.length > 0 ? db.chunks.bulkAdd(chunks) : undefined,
+          ...unheaded.map((id) => db.objects.update(id, { isHead: 0, updated: now })),
+          db.objects.bulkAdd([...rows.values()]),
+          db.heads.bulkPut([...headOf].map(([key, versionId]) => ({ bucketId, key, versionId }))),
+          tags.length > 0 ? db.objectTags.bulkPut(tags) : undefined,
+          db.meta.put({ key: 'seq', value: seq }),
+          db.buckets.put(bucket!),
+        ]);
+        // A version that another of this call replaced as head is returned as stored.
+        return results.map((r) => (r instanceof Error ? r : (rows.get(r.versionId) ?? r)));
+      }),
+    );
   }
 
   /**
