@@ -8,7 +8,9 @@
 #   scripts/s3-gateway.sh stop [D]  stop the gateway in folder D (default $COFFER_S3_GATEWAY_DIR)
 #                                   by PID, wait for every daemon to exit, remove the folder
 #   scripts/s3-gateway.sh env [D]   print the export lines of a running gateway again
-#   scripts/s3-gateway.sh run       start, print, stay in the foreground until Ctrl-C, then stop
+#   scripts/s3-gateway.sh run       start, make a versioned bucket with the sync CORS rule
+#                                   (COFFER_S3_DEV_BUCKET, default coffer), print, stay in the
+#                                   foreground until Ctrl-C, then stop
 #
 # Settings (environment):
 #   COFFER_S3_PORT       the S3 port (default 7480)
@@ -225,6 +227,7 @@ cmd_run() {
   dir=$(sed -n 's/^export COFFER_S3_GATEWAY_DIR=//p' <<<"$out")
   trap 'cmd_stop "$dir"; exit 0' INT TERM
   trap 'cmd_stop "$dir"' EXIT
+  out+=$'\n'$(eval "$out" && node "$(dirname "$0")/s3-dev-bucket.mjs")
   printf '%s\n' "$out"
   log "running; Ctrl-C stops it. To use it from another shell: eval \"\$($0 env $dir)\""
   while :; do
@@ -244,7 +247,7 @@ stop) cmd_stop "${2:-}" ;;
 env) print_env "${2:-${COFFER_S3_GATEWAY_DIR:?pass the gateway folder}}" ;;
 run) cmd_run ;;
 *)
-  sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//' >&2
+  sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//' >&2
   exit 2
   ;;
 esac
