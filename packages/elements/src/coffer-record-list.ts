@@ -6,47 +6,132 @@ import { CofferElement } from './base-element.js';
 import { LiveQueryController } from './controllers/live-query-controller.js';
 import { formatAgo, formatDateTime } from './format.js';
 import { icons } from './icons.js';
+import { readFields } from './record-fields.js';
 import { baseStyles, listElementStyles } from './styles.js';
+import { type CofferDoneDetail, saveBlob } from './undo.js';
 
 /** Records are read from the coffer this many at a time. */
 const READ_PAGE = 500;
+/** How many keyword chips are offered (the most used ones, and any chosen). */
+const CHIP_COUNT = 12;
 
 /** How the list is ordered. */
-export type RecordSort = 'updated' | 'title';
+export type RecordSort = 'updated' | 'updated-asc' | 'created' | 'title' | 'title-desc' | 'files';
 
-/** The fields a list row shows. */
-interface RecordSummary {
+const SORTS: { value: RecordSort; label: string }[] = [
+  { value: 'updated', label: 'Recently changed' },
+  { value: 'updated-asc', label: 'Least recently changed' },
+  { value: 'created', label: 'Newest first' },
+  { value: 'title', label: 'Title A–Z' },
+  { value: 'title-desc', label: 'Title Z–A' },
+  { value: 'files', label: 'Most files' },
+];
+
+/** The fields a list row shows, and what search looks through. */
+export interface RecordSummary {
   id: string;
   title: string;
   description: string;
+  creators: string[];
   keywords: string[];
+  /** The keys of its files, in the record's order. */
+  fileKeys: string[];
   files: number;
+  created: Date;
   updated: Date;
   record: CofferRecord;
+  /** Title, description, creators, keywords, file names and descriptions, lower-cased. */
+  text: string;
 }
 
-const summarize = (record: CofferRecord): RecordSummary => {
+const strings = (value: unknown): string[] =>
+  Array.isArray(value) ? value.filter((k): k is string => typeof k === 'string') : [];
+
+/** Read what the list shows and searches from a record, tolerating any shape. */
+export const summarize = (record: CofferRecord): RecordSummary => {
   const data = record.data as Record<string, unknown>;
+  const fields = readFields(data);
+  const entries = Array.isArray(data._files)
+    ? (data._files as { key?: unknown; description?: unknown }[])
+    : [];
+  const fileKeys = entries.map((e) => e?.key).filter((k): k is string => typeof k === 'string');
+  const fileText = entries.map((e) => (typeof e?.description === 'string' ? e.description : ''));
+  const creators = fields.creators.map((c) => c.name);
+  const title = fields.title.trim() ? fields.title : 'Untitled record';
   return {
     id: record.id,
-    title: typeof data.title === 'string' && data.title.trim() ? data.title : 'Untitled record',
-    description: typeof data.description === 'string' ? data.description : '',
-    keywords: Array.isArray(data.keywords)
-      ? data.keywords.filter((k): k is string => typeof k === 'string')
-      : [],
-    files: Array.isArray(data._files) ? data._files.length : 0,
+    title,
+    description: fields.description,
+    creators,
+    keywords: strings(data.keywords),
+    fileKeys,
+    files: entries.length,
+    created: record.created,
     updated: record.updated,
     record,
+    text: [title, fields.description, ...creators, ...fields.keywords, ...fileKeys, ...fileText]
+      .join('\n')
+      .toLocaleLowerCase(),
   };
 };
 
+const collator = new Intl.Collator(undefined, { sensitivity: 'base', numeric: true });
+
+const COMPARE: Record<RecordSort, (a: RecordSummary, b: RecordSummary) => number> = {
+  updated: (a, b) => b.updated.getTime() - a.updated.getTime(),
+  'updated-asc': (a, b) => a.updated.getTime() - b.updated.getTime(),
+  created: (a, b) => b.created.getTime() - a.created.getTime(),
+  title: (a, b) => collator.compare(a.title, b.title),
+  'title-desc': (a, b) => collator.compare(b.title, a.title),
+  files: (a, b) => b.files - a.files,
+};
+
 /**
- * The records of a coffer: search by title, sort by last change or title, and page through
- * thousands. In `trash` mode it lists deleted records with restore and delete-for-good; in
- * `selectable` mode each row is a checkbox (e.g. to choose records to export).
+ * The records among `all` that hold every word of `query` in any field (title, description,
+ * creators, keywords, file names and descriptions) and carry every keyword of `keywords`,
+ * in the order of `sort`.
+ *
+ * @example
+ * ```ts
+ * findRecords(records.map(summarize), 'north wall', ['survey'], 'title');
+ * ```
+ */
+export function findRecords(
+  all: readonly RecordSummary[],
+  query: string,
+  keywords: readonly string[],
+  sort: RecordSort,
+): RecordSummary[] {
+  const words = query.toLocaleLowerCase().split(/\s+/).filter(Boolean);
+  const found = all.filter(
+    (r) => words.every((w) => r.text.includes(w)) && keywords.every((k) => r.keywords.includes(k)),
+  );
+  return found.sort(COMPARE[sort]);
+}
+
+/** Where a record matched `query`, when not in its title or description: "file north.jpg". */
+const matchedWhere = (r: RecordSummary, query: string): string => {
+  const words = query.toLocaleLowerCase().split(/\s+/).filter(Boolean);
+  if (words.length === 0) return '';
+  const has = (text: string) => words.some((w) => text.toLocaleLowerCase().includes(w));
+  if (has(r.title) || has(r.description)) return '';
+  const creator = r.creators.find(has);
+  if (creator) return `by ${creator}`;
+  const file = r.fileKeys.find(has);
+  if (file) return `file ${file}`;
+  return '';
+};
+
+/**
+ * The records of a coffer: search every field (title, description, creators, keywords, file
+ * names and descriptions), filter by keyword chips, sort six ways, and page through tens of
+ * thousands. Select several to download them as one ZIP or move them to the trash (with
+ * undo). In `trash` mode it lists deleted records with restore and delete-for-good, one or
+ * many at once; in `selectable` mode each row is a checkbox (e.g. to choose records to export).
  *
  * @fires coffer-select - a record was chosen; detail: `{ id: string }`
  * @fires coffer-selection-change - `selectable` only; detail: `{ ids: string[] }`
+ * @fires coffer-done - records were moved to the trash; detail: {@link CofferDoneDetail} (with `undo`)
  * @fires coffer-error - when an action fails; detail: `{ error, message }`
  * @csspart item - one record
  *
@@ -169,6 +254,43 @@ export class CofferRecordList extends CofferElement {
         min-height: 28px;
         font-size: 0.82rem;
       }
+      .chips {
+        display: flex;
+        flex-wrap: wrap;
+        gap: var(--_space-1);
+        margin-bottom: var(--_space-3);
+      }
+      .chip {
+        min-height: 32px;
+        padding: 2px 10px;
+        border-radius: 999px;
+        font-size: 0.82rem;
+        gap: 4px;
+      }
+      .chip[aria-pressed='true'] {
+        background: var(--_accent-soft);
+        border-color: var(--_accent);
+      }
+      .chip .icon {
+        width: 14px;
+        height: 14px;
+      }
+      .selection {
+        flex-wrap: wrap;
+      }
+      .bulk {
+        display: flex;
+        flex-wrap: wrap;
+        gap: var(--_space-2);
+        width: 100%;
+      }
+      .where {
+        font-size: 0.8rem;
+        color: var(--_muted);
+        overflow: hidden;
+        text-overflow: ellipsis;
+        white-space: nowrap;
+      }
       .trash-item {
         display: grid;
         grid-template-columns: 1fr auto;
@@ -205,9 +327,15 @@ export class CofferRecordList extends CofferElement {
 
   @state() private search = '';
   @state() private sort: RecordSort = 'updated';
+  @state() private chosen: readonly string[] = [];
   @state() private page = 0;
   @state() private confirming: string | undefined;
   @state() private status = '';
+  /** Choosing records to act on many at once (not in `selectable` mode, where it always is). */
+  @state() private selecting = false;
+  @state() private busy = '';
+  private memo: { key: unknown[]; found: RecordSummary[] } | undefined;
+  private chipMemo: { all: unknown; chips: string[] } | undefined;
 
   private records = new LiveQueryController(this, {
     query: async (coffer, trash) => {
@@ -224,24 +352,49 @@ export class CofferRecordList extends CofferElement {
     enabled: (coffer) => coffer !== undefined,
   });
 
+  /** The records that match the search and the chosen keywords, in the chosen order. */
+  get found(): RecordSummary[] {
+    const key = [this.records.value, this.search, this.chosen, this.sort];
+    if (!this.memo || key.some((k, i) => k !== this.memo!.key[i])) {
+      this.memo = { key, found: findRecords(this.records.value ?? [], this.search, this.chosen, this.sort) };
+    }
+    return this.memo.found;
+  }
+
+  /** The most used keywords, and those chosen. */
+  private get chips(): string[] {
+    const all = this.records.value;
+    if (!this.chipMemo || this.chipMemo.all !== all) {
+      const counts = new Map<string, number>();
+      for (const r of all ?? []) for (const k of r.keywords) counts.set(k, (counts.get(k) ?? 0) + 1);
+      const chips = [...counts]
+        .sort((a, b) => b[1] - a[1] || collator.compare(a[0], b[0]))
+        .slice(0, CHIP_COUNT)
+        .map(([k]) => k);
+      this.chipMemo = { all, chips };
+    }
+    const chips = this.chipMemo!.chips;
+    return [...this.chosen.filter((k) => !chips.includes(k)), ...chips];
+  }
+
   override render() {
     const all = this.records.value;
-    const needle = this.search.trim().toLocaleLowerCase();
-    const found = (all ?? []).filter((r) => !needle || r.title.toLocaleLowerCase().includes(needle));
-    if (this.sort === 'title')
-      found.sort((a, b) => a.title.localeCompare(b.title, undefined, { sensitivity: 'base' }));
+    const needle = this.search.trim();
+    const found = this.found;
     const pages = Math.max(1, Math.ceil(found.length / this.pageSize));
     const page = Math.min(this.page, pages - 1);
     const shown = found.slice(page * this.pageSize, (page + 1) * this.pageSize);
+    const checking = this.selectable || this.selecting;
+    const chips = this.chips;
     return html`
-      <div class="tools" role="search">
+      <div class="tools" role="search" aria-label=${this.trash ? 'Search the trash' : 'Search records'}>
         <div class="search">
           ${icons.search}
-          <label class="visually-hidden" for="search">Search by title</label>
+          <label class="visually-hidden" for="search">Search titles, people, keywords, descriptions and file names</label>
           <input
             id="search"
             type="search"
-            placeholder="Search by title"
+            placeholder="Search records and files"
             .value=${this.search}
             @input=${(e: Event) => {
               this.search = (e.target as HTMLInputElement).value;
@@ -250,28 +403,49 @@ export class CofferRecordList extends CofferElement {
           />
         </div>
         <label class="visually-hidden" for="sort">Sort by</label>
-        <select id="sort" @change=${(e: Event) => (this.sort = (e.target as HTMLSelectElement).value as RecordSort)}>
-          <option value="updated" ?selected=${this.sort === 'updated'}>Recent</option>
-          <option value="title" ?selected=${this.sort === 'title'}>Title A–Z</option>
+        <select id="sort" @change=${(e: Event) => {
+          this.sort = (e.target as HTMLSelectElement).value as RecordSort;
+          this.page = 0;
+        }}>
+          ${SORTS.map((s) => html`<option value=${s.value} ?selected=${this.sort === s.value}>${s.label}</option>`)}
         </select>
       </div>
+      ${
+        chips.length > 0
+          ? html`<div class="chips" role="group" aria-label="Filter by keyword">
+            ${chips.map(
+              (k) => html`<button
+                class="chip"
+                aria-pressed=${this.chosen.includes(k) ? 'true' : 'false'}
+                @click=${() => this._toggleKeyword(k)}
+              >${this.chosen.includes(k) ? icons.check : ''}${k}</button>`,
+            )}
+          </div>`
+          : ''
+      }
       ${
         all === undefined
           ? html`<p class="muted">Loading…</p>`
           : found.length === 0
-            ? html`<p class="empty">${needle ? 'No record matches.' : this.trash ? 'The trash is empty.' : 'No records yet.'}</p>`
-            : html`${this.selectable ? this._renderSelectionBar(found) : ''}
+            ? html`<p class="empty">${
+                needle || this.chosen.length
+                  ? 'No record matches.'
+                  : this.trash
+                    ? 'The trash is empty.'
+                    : 'No records yet.'
+              }</p>`
+            : html`${checking ? this._renderSelectionBar(found) : this._renderCountBar(found)}
             <ul aria-label=${this.trash ? 'Deleted records' : 'Records'}>
               ${repeat(
                 shown,
                 (r) => r.id,
                 (r) =>
                   html`<li part="item">${
-                    this.trash
-                      ? this._renderTrashItem(r)
-                      : this.selectable
-                        ? this._renderCheckItem(r)
-                        : this._renderItem(r)
+                    checking
+                      ? this._renderCheckItem(r)
+                      : this.trash
+                        ? this._renderTrashItem(r)
+                        : this._renderItem(r, needle)
                   }</li>`,
               )}
             </ul>`
@@ -280,18 +454,37 @@ export class CofferRecordList extends CofferElement {
         pages > 1
           ? html`<nav class="pager" aria-label="Pages">
             <button ?disabled=${page === 0} @click=${() => (this.page = page - 1)}>Previous</button>
-            <span aria-live="polite">Page ${page + 1} of ${pages} · ${found.length} records</span>
+            <span aria-live="polite">Page ${page + 1} of ${pages}</span>
             <button ?disabled=${page >= pages - 1} @click=${() => (this.page = page + 1)}>Next</button>
           </nav>`
-          : found.length > 0
-            ? html`<p class="pager">${found.length} record${found.length === 1 ? '' : 's'}</p>`
-            : ''
+          : ''
       }
       <p class="visually-hidden" role="status" aria-live="polite">${this.status}</p>
     `;
   }
 
-  private _renderItem(r: RecordSummary) {
+  private _toggleKeyword(keyword: string): void {
+    this.chosen = this.chosen.includes(keyword)
+      ? this.chosen.filter((k) => k !== keyword)
+      : [...this.chosen, keyword];
+    this.page = 0;
+  }
+
+  private _renderCountBar(found: RecordSummary[]) {
+    const all = this.records.value?.length ?? 0;
+    return html`<div class="selection">
+      <span aria-live="polite">${
+        found.length === all
+          ? `${all} record${all === 1 ? '' : 's'}`
+          : `${found.length} of ${all} record${all === 1 ? '' : 's'}`
+      }</span>
+      <span class="spacer"></span>
+      <button class="ghost" @click=${() => (this.selecting = true)}>Select</button>
+    </div>`;
+  }
+
+  private _renderItem(r: RecordSummary, needle: string) {
+    const where = matchedWhere(r, needle);
     return html`<a
       class="item"
       href=${this.href.replace('{id}', encodeURIComponent(r.id))}
@@ -305,20 +498,113 @@ export class CofferRecordList extends CofferElement {
         <span>${r.files} file${r.files === 1 ? '' : 's'}</span>
         ${r.keywords.slice(0, 3).map((k) => html`<span class="badge">${k}</span>`)}
       </span>
+      ${where ? html`<span class="where">Found: ${where}</span>` : ''}
     </a>`;
   }
 
   private _renderSelectionBar(found: RecordSummary[]) {
     const count = this.selection.length;
-    return html`<div class="selection">
-      <span aria-live="polite">${count} of ${found.length} selected</span>
+    const none = count === 0 || this.busy !== '';
+    const actions = this.selectable
+      ? ''
+      : this.trash
+        ? html`<button ?disabled=${none} @click=${this._restoreSelected}>${icons.restore} Restore</button>
+            <button class="danger" ?disabled=${none} @click=${this._destroySelected}
+              @blur=${() => (this.confirming = undefined)}>
+              ${this.confirming === '*' ? `Confirm: delete ${count} for good` : 'Delete for good'}
+            </button>`
+        : html`<button ?disabled=${none} @click=${this._downloadSelected}>${icons.download} Download ZIP</button>
+            <button class="danger" ?disabled=${none} @click=${this._trashSelected}>${icons.trash} Move to trash</button>`;
+    return html`<div class="selection" role="group" aria-label="Selected records">
+      <span aria-live="polite">${this.busy || `${count} of ${found.length} selected`}</span>
       <span class="spacer"></span>
       <button class="ghost" ?disabled=${count === found.length} @click=${() => this._select(found.map((r) => r.id))}>
         Select all
       </button>
       <button class="ghost" ?disabled=${count === 0} @click=${() => this._select([])}>Clear</button>
+      ${
+        this.selectable
+          ? ''
+          : html`<button class="ghost" @click=${() => {
+              this.selecting = false;
+              this._select([]);
+            }}>Done</button>`
+      }
+      ${actions ? html`<div class="bulk">${actions}</div>` : ''}
     </div>`;
   }
+
+  private _chosenRecords(): RecordSummary[] {
+    const ids = new Set(this.selection);
+    return (this.records.value ?? []).filter((r) => ids.has(r.id));
+  }
+
+  private _downloadSelected = async (): Promise<void> => {
+    const chosen = this._chosenRecords();
+    if (!this.coffer || chosen.length === 0) return;
+    this.busy = `Preparing a ZIP of ${chosen.length} record${chosen.length === 1 ? '' : 's'}…`;
+    try {
+      const name = `${this.coffer.name}-${chosen.length}-records-${new Date().toISOString().slice(0, 10)}`;
+      const zip = await this.coffer.export({ records: chosen.map((r) => r.id), name });
+      saveBlob(zip, `${name}.zip`);
+      this.status = `ZIP of ${chosen.length} records ready.`;
+    } catch (error) {
+      this.status = this.report(error);
+    } finally {
+      this.busy = '';
+    }
+  };
+
+  private _trashSelected = async (): Promise<void> => {
+    const chosen = this._chosenRecords();
+    const done: RecordSummary[] = [];
+    try {
+      for (const r of chosen) {
+        await r.record.delete();
+        done.push(r);
+      }
+    } catch (error) {
+      this.report(error);
+    }
+    this._select([]);
+    if (done.length === 0) return;
+    const message = `${done.length} record${done.length === 1 ? '' : 's'} moved to the trash.`;
+    this.status = message;
+    this.emit<CofferDoneDetail>('coffer-done', {
+      message,
+      undo: async () => {
+        for (const r of done) await r.record.restore();
+        return `${done.length} record${done.length === 1 ? '' : 's'} restored.`;
+      },
+    });
+  };
+
+  private _restoreSelected = async (): Promise<void> => {
+    const chosen = this._chosenRecords();
+    try {
+      for (const r of chosen) await r.record.restore();
+      this.status = `${chosen.length} record${chosen.length === 1 ? '' : 's'} restored.`;
+    } catch (error) {
+      this.status = this.report(error);
+    }
+    this._select([]);
+  };
+
+  private _destroySelected = async (): Promise<void> => {
+    if (this.confirming !== '*') {
+      this.confirming = '*';
+      return;
+    }
+    this.confirming = undefined;
+    const chosen = this._chosenRecords();
+    try {
+      for (const r of chosen) await r.record.delete({ force: true });
+      this.status = `${chosen.length} record${chosen.length === 1 ? '' : 's'} deleted for good.`;
+    } catch (error) {
+      this.status = this.report(error);
+    }
+    this._select([]);
+  };
 
   private _renderCheckItem(r: RecordSummary) {
     const checked = this.selection.includes(r.id);
