@@ -89,7 +89,17 @@ describe('coffer-record-list: find', () => {
       description: `Notes on ${words[(i * 3) % 8]} number ${i}`,
       creators: [{ name: `Person ${i % 97}` }],
       keywords: [words[i % 8]!, `k${i % 50}`],
-      _files: [{ key: `scan_${i}.tif`, description: `scan ${i}` }],
+      _files: [
+        {
+          key: `scan_${i}.tif`,
+          description: `scan ${i}`,
+          bucket: 'b',
+          checksum: 'md5:0',
+          file_id: `f${i}`,
+          size: 1,
+          version_id: `v${i}`,
+        },
+      ],
     }));
     for (let i = 0; i < data.length; i += 2000) {
       await coffer.records.createMany(data.slice(i, i + 2000), { withBucket: false });
