@@ -11,13 +11,13 @@ import { withWriteLock } from './maintenance.js';
 import { BucketMultipart } from './multipart.js';
 import { ObjectVersion } from './object-version.js';
 import {
+  addWrittenVersion,
   commitOrDiscard,
   inCommitTransaction,
   type PutOptions,
   type SourceOptions,
   writeFile,
   writeMany,
-  writtenVersion,
 } from './write-file.js';
 
 /**
@@ -287,9 +287,9 @@ export class BucketObjects {
     const bucketRow = await context.store.getWritableBucket(this.bucket.id, key);
     const content = await writeFile(context, bucketRow, key, source, options);
     const { version, bucket } = await commitOrDiscard(context, content, options.signal, () =>
-      context.store.addVersion(writtenVersion(context, bucketRow.id, key, content, options)),
+      addWrittenVersion(context, bucketRow.id, key, content, options),
     );
-    this.bucket.row = bucket;
+    if (bucket) this.bucket.row = bucket;
     return new ObjectVersion(context, version);
   }
 

@@ -27,13 +27,13 @@ import { withWriteLock } from './maintenance.js';
 import { ObjectVersion } from './object-version.js';
 import type { CofferRecord, Records } from './records.js';
 import {
+  addWrittenVersion,
   type BulkFile,
   commitOrDiscard,
   type PutOptions,
   type SourceOptions,
   writeFile,
   writeMany,
-  writtenVersion,
 } from './write-file.js';
 
 /** Options of {@link RecordFiles.set}. */
@@ -182,9 +182,7 @@ export class RecordFiles {
     const content = await writeFile(context, bucket, key, source, put);
     return commitOrDiscard(context, content, put.signal, () =>
       this.write(async (current) => {
-        const { version } = await context.store.addVersion(
-          writtenVersion(context, this.bucketId, key, content, put),
-        );
+        const { version } = await addWrittenVersion(context, this.bucketId, key, content, put);
         return { order: withEntry(toOrder(current), key, metadata), result: version };
       }),
     ).then((version) => this.fileObject(version));

@@ -3,7 +3,12 @@ import { type BucketId, type FileId, newId } from '../ids.js';
 import { validateKey } from '../model/key.js';
 import { assertFits, assertWritable, sizeLimit, validateMimetype } from '../model/limits.js';
 import { type Tags, validateTags } from '../model/tags.js';
-import { type NewVersion, toLimits, type VersionContent } from '../storage/bucket-store.js';
+import {
+  type NewVersion,
+  type StagedVersion,
+  toLimits,
+  type VersionContent,
+} from '../storage/bucket-store.js';
 import { mapErrors, mapStorageError } from '../storage/map-storage-error.js';
 import { discardWrittenFile, versionTables, writableFileRow } from '../storage/rows.js';
 import type { BucketRow, ChunkRow, CofferDb, FileRow, ObjectVersionRow } from '../storage/schema.js';
@@ -238,9 +243,10 @@ const commitTables = (db: CofferDb) => [
 ];
 
 /**
- * Commit written content with `commit`; if the commit fails, or the signal fired meanwhile,
- * drop the written bytes so that nothing half-written stays. Staged rows are inserted in the
- * commit's own transaction, so that they land with the version or not at all.
+ * Commit written content with `commit` (which stores it with {@link addWrittenVersion}); if
+ * the commit fails, or the signal fired meanwhile, drop the written bytes so that nothing
+ * half-written stays. Staged rows are stored by the commit's own transaction, so that they
+ * land with the version or not at all.
  */
 export async function commitOrDiscard<T>(
   context: CofferContext,
@@ -248,28 +254,14 @@ export async function commitOrDiscard<T>(
   signal: AbortSignal | undefined,
   commit: () => Promise<T>,
 ): Promise<T> {
-  const { db } = context;
-  const { staged } = content;
   try {
     throwIfAborted(signal);
-    if (!staged) return await commit();
-    return await mapErrors(() =>
-      db.transaction('rw', commitTables(db), async () => {
-        await insertStaged(db, staged);
-        return commit();
-      }),
-    );
+    return await commit();
   } catch (error) {
-    if (!staged) await discardWrittenFile(db, content.fileId);
+    // Staged rows are stored by the commit itself: nothing of them is left to drop.
+    if (!content.staged) await discardWrittenFile(context.db, content.fileId);
     throw error;
   }
-}
-
-async function insertStaged(db: CofferDb, staged: StagedRows): Promise<void> {
-  await Promise.all([
-    db.files.add(staged.file),
-    staged.chunks.length > 0 ? db.chunks.bulkAdd(staged.chunks) : undefined,
-  ]);
 }
 
 /** The new head version that written `content` becomes, with the write's mimetype and tags. */
@@ -494,18 +486,43 @@ const isError = (value: unknown): value is CofferError => value instanceof Error
 /** Commit prepared files with {@link BucketStore.addStagedVersions}, in the caller's transaction. */
 const commitPrepared =
   (context: CofferContext, bucketId: BucketId) =>
-  (files: readonly PreparedFile[]): Promise<(ObjectVersionRow | CofferError)[]> =>
-    context.store.addStagedVersions(
-      bucketId,
-      files.map((file) => ({
-        key: file.key,
-        content: file.content,
-        staged: file.content.staged,
-        mimetype: file.options.mimetype ?? null,
-        tags: file.options.tags ?? {},
-        dedupe: context.settings.dedupe,
-      })),
-    );
+  async (files: readonly PreparedFile[]): Promise<(ObjectVersionRow | CofferError)[]> =>
+    (
+      await context.store.addStagedVersions(
+        bucketId,
+        files.map((file) => stagedVersion(context, file)),
+      )
+    ).results;
+
+const stagedVersion = (context: CofferContext, file: PreparedFile): StagedVersion => ({
+  key: file.key,
+  content: file.content,
+  staged: file.content.staged,
+  mimetype: file.options.mimetype ?? null,
+  tags: file.options.tags ?? {},
+  dedupe: context.settings.dedupe,
+});
+
+/**
+ * The last step of a single write, in the caller's transaction (or one of its own): add the
+ * version of written `content` as the new head of `key`. Staged rows are stored with it.
+ */
+export async function addWrittenVersion(
+  context: CofferContext,
+  bucketId: BucketId,
+  key: string,
+  content: WrittenContent,
+  options: PutOptions,
+): Promise<{ version: ObjectVersionRow; bucket: BucketRow | undefined }> {
+  const { staged } = content;
+  if (!staged) return context.store.addVersion(writtenVersion(context, bucketId, key, content, options));
+  const { results, bucket } = await context.store.addStagedVersions(bucketId, [
+    stagedVersion(context, { key, source: new Blob(), options, content: { ...content, staged } }),
+  ]);
+  const [result] = results;
+  if (result instanceof Error) throw result;
+  return { version: result!, bucket };
+}
 
 /** Run `work` in one commit transaction (versions, files, chunks and records). */
 export function inCommitTransaction<T>(context: CofferContext, work: () => Promise<T>): Promise<T> {

@@ -436,7 +436,7 @@ export class BucketStore {
   async addStagedVersions(
     bucketId: BucketId,
     versions: readonly StagedVersion[],
-  ): Promise<(ObjectVersionRow | CofferError)[]> {
+  ): Promise<{ results: (ObjectVersionRow | CofferError)[]; bucket: BucketRow | undefined }> {
     const { db } = this;
     return mapErrors(() =>
       db.transaction('rw', this.versionTables, async () => {
@@ -528,7 +528,7 @@ export class BucketStore {
           bucket = resized(bucket, row.size, now);
           results.push(row);
         }
-        if (rows.size === 0) return results;
+        if (rows.size === 0) return { results, bucket };
         await Promise.all([
           files.length > 0 ? db.files.bulkAdd(files) : undefined,
           chunks.length > 0 ? db.chunks.bulkAdd(chunks) : undefined,
@@ -540,7 +540,10 @@ export class BucketStore {
           db.buckets.put(bucket!),
         ]);
         // A version that another of this call replaced as head is returned as stored.
-        return results.map((r) => (r instanceof Error ? r : (rows.get(r.versionId) ?? r)));
+        return {
+          results: results.map((r) => (r instanceof Error ? r : (rows.get(r.versionId) ?? r))),
+          bucket,
+        };
       }),
     );
   }
