@@ -2,8 +2,10 @@ import { type Coffer, openCoffer } from '@coffer/core';
 import { type BrowserSync, openBrowserSync } from '@coffer/core/sync';
 import {
   baseStyles,
+  type CofferDoneDetail,
   type CofferErrorDetail,
   cofferContext,
+  describeError,
   formatAgo,
   LiveQueryController,
   type TrackedUpload,
@@ -60,6 +62,8 @@ interface Toast {
   id: number;
   text: string;
   kind: 'error' | 'info';
+  /** Takes back what the toast tells; resolves with what was restored. */
+  undo?: (() => Promise<string>) | undefined;
 }
 
 /** The event `beforeinstallprompt` (not in TypeScript's DOM types). */
@@ -443,6 +447,7 @@ export class CofferApp extends LitElement {
     this.addEventListener('coffer-record-created', this._onCreated as EventListener);
     this.addEventListener('coffer-deleted', this._onDeleted as EventListener);
     this.addEventListener('coffer-reverted', this._onReverted as EventListener);
+    this.addEventListener('coffer-done', this._onDone as EventListener);
     uploadTracker.addEventListener('change', this._onUploads);
     void this.open();
   }
@@ -527,6 +532,7 @@ export class CofferApp extends LitElement {
           ${this.toasts.map(
             (t) => html`<div class="toast ${t.kind}">
               <p>${t.text}</p>
+              ${t.undo ? html`<button class="primary" @click=${() => this._undo(t)}>Undo</button>` : ''}
               <button aria-label="Dismiss" @click=${() => this._dismiss(t.id)}>Dismiss</button>
             </div>`,
           )}
@@ -688,11 +694,24 @@ export class CofferApp extends LitElement {
     }
   };
 
-  private _toast(text: string, kind: Toast['kind'] = 'info'): void {
+  private _toast(text: string, kind: Toast['kind'] = 'info', undo?: Toast['undo']): void {
     const id = this.nextToast++;
-    this.toasts = [...this.toasts.slice(-2), { id, text, kind }];
-    setTimeout(() => this._dismiss(id), kind === 'error' ? 8000 : 4000);
+    this.toasts = [...this.toasts.slice(-2), { id, text, kind, undo }];
+    setTimeout(() => this._dismiss(id), kind === 'error' || undo ? 10_000 : 4000);
   }
+
+  private async _undo(toast: Toast): Promise<void> {
+    this._dismiss(toast.id);
+    try {
+      this._toast((await toast.undo?.()) ?? 'Undone.');
+    } catch (error) {
+      this._toast(`Could not undo: ${describeError(error)}`, 'error');
+    }
+  }
+
+  private _onDone = (event: CustomEvent<CofferDoneDetail>): void => {
+    this._toast(event.detail.message, 'info', event.detail.undo);
+  };
 
   private _dismiss(id: number): void {
     this.toasts = this.toasts.filter((t) => t.id !== id);
@@ -708,8 +727,14 @@ export class CofferApp extends LitElement {
     location.hash = `#/records/${encodeURIComponent(event.detail.id)}/files`;
   };
 
-  private _onDeleted = (): void => {
-    this._toast('Moved to the trash. You can restore it from there.');
+  private _onDeleted = (event: CustomEvent<{ id: string }>): void => {
+    const { id } = event.detail;
+    this._toast('Moved to the trash.', 'info', async () => {
+      const record = await this.coffer!.records.get(id, { includeDeleted: true });
+      await record.restore();
+      location.hash = `#/records/${encodeURIComponent(id)}/details`;
+      return 'Restored from the trash.';
+    });
     location.hash = '#/';
   };
 
@@ -806,8 +831,18 @@ export class CofferApp extends LitElement {
     this.requestUpdate();
   };
 
-  private _onReverted = (event: CustomEvent<{ from: number }>): void => {
-    this._toast(`Reverted to revision ${event.detail.from}. The files were not changed.`);
+  private _onReverted = (event: CustomEvent<{ id: string; revisionId: number; from: number }>): void => {
+    const { id, revisionId, from } = event.detail;
+    this._toast(`Reverted to revision ${from}. The files were not changed.`, 'info', async () => {
+      const record = await this.coffer!.records.get(id);
+      const before = (await record.revisions())
+        .map((r) => r.revisionId)
+        .filter((r) => r < revisionId)
+        .sort((a, b) => b - a)[0];
+      if (before === undefined) throw new Error('No earlier revision.');
+      await record.revert(before);
+      return `Back to the details of revision ${before} (now revision ${record.revisionId}).`;
+    });
   };
 
   private _onConnectivity = (): void => {

@@ -4,11 +4,13 @@ import { customElement, property, query, state } from 'lit/decorators.js';
 import { CofferElement } from './base-element.js';
 import './coffer-file-preview.js';
 import './coffer-version-history.js';
+import { deleteFiles, renameFile } from './file-actions.js';
 import { downloadFile, previewKind, resolveFileUrl } from './file-url.js';
 import { checksumHex, describeMimetype, formatAgo, formatBytes } from './format.js';
 import { icons } from './icons.js';
 import { middleEllipsisStyles, midName } from './mid-name.js';
 import { baseStyles } from './styles.js';
+import type { CofferDoneDetail } from './undo.js';
 
 /** Detail of `coffer-move`. */
 export interface MoveDetail {
@@ -24,6 +26,8 @@ export interface MoveDetail {
  * @fires coffer-move - keyboard reorder; detail: {@link MoveDetail}
  * @fires coffer-toggle - open or close; detail: `{ key: string }`
  * @fires coffer-renamed - detail: `{ from: string, to: string }`
+ * @fires coffer-done - after a rename or delete; detail: {@link CofferDoneDetail} (with `undo`)
+ * @fires coffer-check - `selectable` only; detail: `{ key: string, checked: boolean }`
  * @fires coffer-new-version - a file was picked as the new version; detail: `{ key: string, file: File }`
  * @fires coffer-error - when an action fails; detail: `{ error, message }`
  * @csspart row - the always-visible line
@@ -63,6 +67,21 @@ export class CofferFileRow extends CofferElement {
         align-items: center;
         gap: var(--_space-3);
         padding: var(--_space-2) var(--_space-3);
+      }
+      .check {
+        display: grid;
+        place-items: center;
+        width: 28px;
+        min-height: 44px;
+        margin: 0;
+        cursor: pointer;
+      }
+      .check input {
+        width: 18px;
+        height: 18px;
+        min-height: 0;
+        margin: 0;
+        accent-color: var(--_accent);
       }
       .grip {
         width: 28px;
@@ -211,6 +230,10 @@ export class CofferFileRow extends CofferElement {
   /** Whether the bucket is locked: changes are disabled. */
   @property({ type: Boolean }) locked = false;
   /** Position in the list (1-based) and the list's length, for labels. */
+  /** Show a checkbox instead of the move handle, to choose this file among several. */
+  @property({ type: Boolean }) selectable = false;
+  /** Whether the checkbox is ticked, in `selectable` mode. */
+  @property({ type: Boolean }) checked = false;
   @property({ type: Number }) position = 1;
   @property({ type: Number }) count = 1;
   /**
@@ -271,7 +294,19 @@ export class CofferFileRow extends CofferElement {
     const hex = checksumHex(file.checksum);
     return html`
       <div class="line" part="row">
-        <button
+        ${
+          this.selectable
+            ? html`<label class="check"><input
+                type="checkbox"
+                aria-label="Select ${file.key}"
+                .checked=${this.checked}
+                @change=${(e: Event) =>
+                  this.emit('coffer-check', {
+                    key: file.key,
+                    checked: (e.target as HTMLInputElement).checked,
+                  })}
+              /></label>`
+            : html`<button
           class="grip"
           aria-label="Move ${file.key}, position ${this.position} of ${this.count}. Use the up and down arrow keys."
           ?disabled=${this.locked}
@@ -279,7 +314,8 @@ export class CofferFileRow extends CofferElement {
           @pointerdown=${() => this.setAttribute('draggable', 'true')}
         >
           ${icons.grip}
-        </button>
+        </button>`
+        }
         <div class="thumb" aria-hidden="true">${this.thumbUrl ? html`<img src=${this.thumbUrl} alt="" />` : ext}</div>
         <div class="info">
           ${
@@ -429,10 +465,11 @@ export class CofferFileRow extends CofferElement {
       return;
     }
     try {
-      await this.act((files) => files.rename(file.key, next));
+      const done = await this.act((files) => renameFile(files, file.key, next));
       this.renaming = false;
       this.emit('coffer-renamed', { from: file.key, to: next });
       this.status = `Renamed to ${next}.`;
+      this.emit<CofferDoneDetail>('coffer-done', done);
     } catch (error) {
       this.status = this.error = this.report(error, { shown: true });
     }
@@ -464,7 +501,8 @@ export class CofferFileRow extends CofferElement {
     this.confirmDelete = false;
     const file = this.file!;
     try {
-      await this.act((files) => files.delete(file.key));
+      const done = await this.act((files) => deleteFiles(files, [file.key]));
+      this.emit<CofferDoneDetail>('coffer-done', done);
     } catch (error) {
       this.status = this.error = this.report(error, { shown: true });
     }

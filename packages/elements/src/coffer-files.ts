@@ -7,11 +7,15 @@ import './coffer-file-row.js';
 import type { CofferFileRow, MoveDetail } from './coffer-file-row.js';
 import './coffer-upload-queue.js';
 import { LiveQueryController } from './controllers/live-query-controller.js';
+import { deleteFiles } from './file-actions.js';
+import { downloadFile } from './file-url.js';
 import { formatBytes } from './format.js';
 import { icons } from './icons.js';
 import { describeError } from './messages.js';
 import { baseStyles, listElementStyles } from './styles.js';
+import { type CofferDoneDetail, saveBlob } from './undo.js';
 import { type TrackedUpload, uploadTracker } from './upload-tracker.js';
+import { zipBlobs } from './zip.js';
 
 /**
  * How many files are written at once. Writes through `record.files` merge on the stored
@@ -37,6 +41,7 @@ interface FilesView {
  * progress and cancel), reorder by drag or keyboard, and open one to preview, describe,
  * rename, replace, delete or go through its versions. Works standalone given a `coffer`.
  *
+ * @fires coffer-done - files were deleted or renamed; detail: {@link CofferDoneDetail} (with `undo`)
  * @fires coffer-error - when an action fails; detail: `{ error, message }`
  * @csspart dropzone - the drop target and file picker
  *
@@ -89,6 +94,21 @@ export class CofferFiles extends CofferElement {
       .count {
         font-size: 1rem;
       }
+      .bulk {
+        display: flex;
+        align-items: center;
+        gap: var(--_space-2);
+        flex-wrap: wrap;
+      }
+      .bulk button {
+        min-height: 36px;
+      }
+      .bulk-actions {
+        display: flex;
+        gap: var(--_space-2);
+        flex-wrap: wrap;
+        width: 100%;
+      }
       .summary {
         display: flex;
         justify-content: space-between;
@@ -106,6 +126,11 @@ export class CofferFiles extends CofferElement {
   @state() private over = false;
   @state() private alert: string | undefined;
   @state() private status = '';
+  /** Choosing files to act on many at once. */
+  @state() private selecting = false;
+  @state() private checked: ReadonlySet<string> = new Set();
+  @state() private busy = '';
+  @state() private confirmBulkDelete = false;
   @query('input[type=file]') private picker?: HTMLInputElement;
   private dragKey: string | undefined;
   private queue: { item: TrackedUpload; file: Blob; key: string }[] = [];
@@ -245,10 +270,11 @@ export class CofferFiles extends CofferElement {
           <h2 class="count">${files.length} file${files.length === 1 ? '' : 's'}</h2>
           <span class="muted small">${formatBytes(view.size)} with all versions</span>
         </div>
+        ${files.length > 0 ? this._renderBulkBar(view) : ''}
         ${
           files.length === 0
             ? html`<p class="empty">No files yet.</p>`
-            : html`<ul aria-label="Files" @coffer-move=${this._onMove} @coffer-toggle=${this._onToggle} @coffer-renamed=${this._onRenamed}
+            : html`<ul aria-label="Files" @coffer-check=${this._onCheck} @coffer-move=${this._onMove} @coffer-toggle=${this._onToggle} @coffer-renamed=${this._onRenamed}
               @coffer-new-version=${this._onNewVersion}>
               ${repeat(
                 files,
@@ -261,6 +287,8 @@ export class CofferFiles extends CofferElement {
                     .position=${i + 1}
                     .count=${files.length}
                     ?open=${this.openKey === file.key}
+                    ?selectable=${this.selecting}
+                    ?checked=${this.checked.has(file.key)}
                     ?locked=${locked}
                     data-key=${file.key}
                     @dragstart=${(e: DragEvent) => this._onRowDragStart(e, file.key)}
@@ -273,6 +301,96 @@ export class CofferFiles extends CofferElement {
         <p class="visually-hidden" role="status" aria-live="polite">${this.status}</p>
       </div>
     `;
+  }
+
+  private _renderBulkBar(view: FilesView) {
+    const { files, locked } = view;
+    const live = files.filter((f) => this.checked.has(f.key));
+    const none = live.length === 0 || this.busy !== '';
+    if (!this.selecting) {
+      return html`<div class="bulk">
+        <button class="ghost" @click=${() => (this.selecting = true)}>Select</button>
+        <button class="ghost" ?disabled=${this.busy !== ''} @click=${() => this._download(files, view)}>
+          ${icons.download} Download all
+        </button>
+        ${this.busy ? html`<span class="muted small" aria-live="polite">${this.busy}</span>` : ''}
+      </div>`;
+    }
+    return html`<div class="bulk selecting" role="group" aria-label="Selected files">
+      <span class="small" aria-live="polite">${this.busy || `${live.length} of ${files.length} selected`}</span>
+      <span class="spacer"></span>
+      <button class="ghost" ?disabled=${live.length === files.length} @click=${() => (this.checked = new Set(files.map((f) => f.key)))}>Select all</button>
+      <button class="ghost" ?disabled=${live.length === 0} @click=${() => (this.checked = new Set())}>Clear</button>
+      <button class="ghost" @click=${this._endSelecting}>Done</button>
+      <div class="bulk-actions">
+        <button ?disabled=${none} @click=${() => this._download(live, view)}>${icons.download} Download ZIP</button>
+        <button
+          class="danger"
+          ?disabled=${none || locked}
+          @click=${() => this._deleteChecked(live)}
+          @blur=${() => (this.confirmBulkDelete = false)}
+        >
+          ${icons.trash} ${this.confirmBulkDelete ? `Confirm: delete ${live.length}` : 'Delete'}
+        </button>
+      </div>
+    </div>`;
+  }
+
+  private _endSelecting = (): void => {
+    this.selecting = false;
+    this.checked = new Set();
+    this.confirmBulkDelete = false;
+  };
+
+  private _onCheck(event: CustomEvent<{ key: string; checked: boolean }>): void {
+    const next = new Set(this.checked);
+    if (event.detail.checked) next.add(event.detail.key);
+    else next.delete(event.detail.key);
+    this.checked = next;
+    this.confirmBulkDelete = false;
+  }
+
+  /** Save `files` as one ZIP, each at its key (a key with `/` lands in folders). */
+  private async _download(files: FileObject[], view: FilesView): Promise<void> {
+    if (files.length === 1) return downloadFile(files[0]!);
+    const title = String((view.record.data as { title?: unknown }).title || 'record');
+    const name = `${title.replace(/[^\p{L}\p{N}._-]+/gu, '-').replace(/^-+|-+$/g, '') || 'record'}-files.zip`;
+    this.busy = `Preparing ${name}…`;
+    try {
+      const entries = [];
+      for (const file of files)
+        entries.push({ name: file.key, blob: await file.blob(), modified: file.created });
+      const zip = await zipBlobs(entries, (done, total) => {
+        this.busy = `Preparing ${name}… ${total ? Math.round((done / total) * 100) : 100}%`;
+      });
+      saveBlob(zip, name);
+      this.status = `${name} is ready: ${files.length} files, ${formatBytes(zip.size)}.`;
+    } catch (error) {
+      this.alert = error instanceof RangeError ? error.message : this.report(error, { shown: true });
+    } finally {
+      this.busy = '';
+    }
+  }
+
+  private async _deleteChecked(files: FileObject[]): Promise<void> {
+    if (!this.confirmBulkDelete) {
+      this.confirmBulkDelete = true;
+      return;
+    }
+    this.confirmBulkDelete = false;
+    try {
+      const done = await this.act((record) =>
+        deleteFiles(
+          record,
+          files.map((f) => f.key),
+        ),
+      );
+      this.checked = new Set();
+      this.status = done.message;
+      this.emit<CofferDoneDetail>('coffer-done', done);
+    } catch (error) {
+      this.alert = this.report(error, { shown: true });
+    }
   }
 
   private async _drain(): Promise<void> {

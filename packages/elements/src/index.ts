@@ -19,7 +19,13 @@ export { CofferFilePreview } from './coffer-file-preview.js';
 export { CofferFileRow, type MoveDetail } from './coffer-file-row.js';
 export { CofferFiles } from './coffer-files.js';
 export { CofferRecordEditor } from './coffer-record-editor.js';
-export { CofferRecordList, type RecordSort } from './coffer-record-list.js';
+export {
+  CofferRecordList,
+  findRecords,
+  type RecordSort,
+  type RecordSummary,
+  summarize,
+} from './coffer-record-list.js';
 export { CofferRevisionHistory } from './coffer-revision-history.js';
 export { CofferStoragePanel } from './coffer-storage-panel.js';
 export { CofferSyncBadge, type SyncBadgeState } from './coffer-sync-badge.js';
@@ -38,6 +44,7 @@ export {
   type LiveQueryOptions,
   LiveQueryStatus,
 } from './controllers/live-query-controller.js';
+export { deleteFiles, renameFile } from './file-actions.js';
 export {
   downloadFile,
   type PreviewKind,
@@ -57,4 +64,6 @@ export {
   writeFields,
 } from './record-fields.js';
 export { baseStyles } from './styles.js';
+export { type CofferDoneDetail, saveBlob } from './undo.js';
 export { type TrackedUpload, UploadTracker, uploadTracker } from './upload-tracker.js';
+export { type ZipEntry, zipBlobs } from './zip.js';
