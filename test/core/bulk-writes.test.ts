@@ -461,3 +461,36 @@ describe('records.createMany', () => {
     expect(await coffer.context.db.buckets.count()).toBe(0);
   });
 });
+
+describe('concurrent single puts (group commit)', () => {
+  it('lands each put on its own terms: those over the quota fail, the others land', async ({ coffer }) => {
+    const bucket = await coffer.buckets.create({ quotaSize: 10 });
+
+    const settled = await Promise.allSettled(
+      Array.from({ length: 20 }, (_, i) => bucket.objects.put(`f${i}`, blob('x'))),
+    );
+
+    const failed = settled.filter((s) => s.status === 'rejected');
+    expect(settled.filter((s) => s.status === 'fulfilled')).toHaveLength(10);
+    expect(failed.map((s) => (s as PromiseRejectedResult).reason.code)).toEqual(
+      Array(10).fill('BUCKET_QUOTA_EXCEEDED'),
+    );
+    expect((await bucket.reload()).size).toBe(10);
+    expect(await rowCounts(coffer)).toEqual({ files: 1, chunks: 1, objects: 10, heads: 10 });
+  });
+
+  it('keeps one head for many concurrent puts of one key, every version kept', async ({ coffer }) => {
+    const bucket = await coffer.buckets.create();
+
+    const versions = await Promise.all(
+      Array.from({ length: 12 }, (_, i) => bucket.objects.put('same', blob(`v${i}`))),
+    );
+
+    const stored = await bucket.objects.versions('same');
+    expect(stored).toHaveLength(12);
+    expect(stored.filter((v) => v.isHead)).toHaveLength(1);
+    const head = (await bucket.objects.get('same'))!;
+    expect(versions.map((v) => v.versionId)).toContain(head.versionId);
+    expect(new Set(stored.map((v) => v.sequence)).size).toBe(12);
+  });
+});

@@ -1,9 +1,9 @@
 import { type CofferError, InvalidArgumentError, NotFoundError } from '../errors.js';
 import type { BucketId } from '../ids.js';
 import { validateKey } from '../model/key.js';
-import { validateSize } from '../model/limits.js';
+import { assertFits, assertWritable, validateSize } from '../model/limits.js';
 import { type Tags, tagValue, validateTag } from '../model/tags.js';
-import type { ListQuery } from '../storage/bucket-store.js';
+import { type ListQuery, toLimits } from '../storage/bucket-store.js';
 import type { BucketRow } from '../storage/schema.js';
 import type { ByteSource } from '../worker/protocol.js';
 import type { CofferContext } from './context.js';
@@ -13,6 +13,7 @@ import { ObjectVersion } from './object-version.js';
 import {
   addWrittenVersion,
   commitOrDiscard,
+  commitStagedSoon,
   inCommitTransaction,
   type PutOptions,
   type SourceOptions,
@@ -284,10 +285,13 @@ export class BucketObjects {
 
   private async commitWrite(key: string, source: ByteSource, options: PutOptions): Promise<ObjectVersion> {
     const { context } = this;
-    const bucketRow = await context.store.getWritableBucket(this.bucket.id, key);
+    const bucketRow = await writableRow(context, this.bucket.row, key, source);
     const content = await writeFile(context, bucketRow, key, source, options);
+    const { staged } = content;
     const { version, bucket } = await commitOrDiscard(context, content, options.signal, () =>
-      addWrittenVersion(context, bucketRow.id, key, content, options),
+      staged
+        ? commitStagedSoon(context, bucketRow.id, { key, source, options, content: { ...content, staged } })
+        : addWrittenVersion(context, bucketRow.id, key, content, options),
     );
     if (bucket) this.bucket.row = bucket;
     return new ObjectVersion(context, version);
@@ -395,6 +399,26 @@ export class BucketObjects {
     }
     await this.bucket.reload();
     return new ObjectVersion(this.context, marker);
+  }
+}
+
+/**
+ * The bucket row a write checks before reading its source: the one held, when it accepts the
+ * write (the commit checks again), else the stored one (the held one may be out of date).
+ */
+async function writableRow(
+  context: CofferContext,
+  held: BucketRow,
+  key: string,
+  source: ByteSource,
+): Promise<BucketRow> {
+  try {
+    const limits = toLimits(held);
+    assertWritable(limits, key);
+    if (source instanceof Blob) assertFits(limits, source.size, key);
+    return held;
+  } catch {
+    return context.store.getWritableBucket(held.id, key);
   }
 }
 

@@ -529,3 +529,81 @@ export function inCommitTransaction<T>(context: CofferContext, work: () => Promi
   const { db } = context;
   return mapErrors(() => db.transaction('rw', commitTables(db), work));
 }
+
+interface QueuedCommit {
+  file: PreparedFile;
+  resolve: (added: { version: ObjectVersionRow; bucket: BucketRow | undefined }) => void;
+  reject: (error: unknown) => void;
+}
+
+/** Staged single writes waiting for their bucket's next commit, per coffer and bucket. */
+const commitQueues = new WeakMap<
+  CofferContext,
+  Map<BucketId, { queued: QueuedCommit[]; running: boolean }>
+>();
+
+/**
+ * Commit one staged file as the new head of its key, together with the other staged single
+ * writes to the same bucket that are ready meanwhile (a group commit): concurrent small puts
+ * share one transaction instead of queueing one each behind the bucket's row. Each file keeps
+ * its own outcome: one the bucket refuses gets its error and the others land; if the shared
+ * transaction fails as a whole, each file is committed again on its own.
+ */
+export function commitStagedSoon(
+  context: CofferContext,
+  bucketId: BucketId,
+  file: PreparedFile,
+): Promise<{ version: ObjectVersionRow; bucket: BucketRow | undefined }> {
+  const queues = commitQueues.get(context) ?? new Map();
+  commitQueues.set(context, queues);
+  const queue = queues.get(bucketId) ?? { queued: [], running: false };
+  queues.set(bucketId, queue);
+  const promise = new Promise<{ version: ObjectVersionRow; bucket: BucketRow | undefined }>(
+    (resolve, reject) => queue.queued.push({ file, resolve, reject }),
+  );
+  if (!queue.running) void drain(context, bucketId, queue, queues);
+  return promise;
+}
+
+async function drain(
+  context: CofferContext,
+  bucketId: BucketId,
+  queue: { queued: QueuedCommit[]; running: boolean },
+  queues: Map<BucketId, unknown>,
+): Promise<void> {
+  queue.running = true;
+  while (queue.queued.length > 0) {
+    const batch = queue.queued.splice(0, GROUP_FILES);
+    const settle = (
+      items: QueuedCommit[],
+      results: (ObjectVersionRow | CofferError)[],
+      bucket?: BucketRow,
+    ) => {
+      for (const [i, item] of items.entries()) {
+        const result = results[i]!;
+        if (result instanceof Error) item.reject(result);
+        else item.resolve({ version: result, bucket });
+      }
+    };
+    const commit = (items: QueuedCommit[]) =>
+      context.store.addStagedVersions(
+        bucketId,
+        items.map((item) => stagedVersion(context, item.file)),
+      );
+    try {
+      const { results, bucket } = await commit(batch);
+      settle(batch, results, bucket);
+    } catch {
+      for (const item of batch) {
+        try {
+          const { results, bucket } = await commit([item]);
+          settle([item], results, bucket);
+        } catch (error) {
+          item.reject(error);
+        }
+      }
+    }
+  }
+  queue.running = false;
+  queues.delete(bucketId);
+}
