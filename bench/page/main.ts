@@ -1153,6 +1153,62 @@ const more = {
       t = performance.now();
       await coffer.context.pipeline.hashSources({ sources: blobs, sha256: false, bytesBelow: 65536 });
       out.hashOnly = performance.now() - t;
+      const noDedupe = await freshCoffer({ dedupe: false });
+      try {
+        const other = await noDedupe.buckets.create();
+        t = performance.now();
+        await other.objects.putMany(blobs.map((source, i) => ({ key: `p${i}`, source })));
+        out.putManyNoDedupe = performance.now() - t;
+      } finally {
+        await disposeCoffer(noDedupe);
+      }
+      // The rows a group commit writes, written raw in one transaction (no reads).
+      const rows = blobs.map((b, i) => ({ id: crypto.randomUUID(), i, b }));
+      t = performance.now();
+      await db.transaction('rw', db.tables, async () => {
+        await Promise.all([
+          db.files.bulkAdd(
+            rows.map((r) => ({
+              id: r.id,
+              location: 'idb',
+              size: 1024,
+              checksum: `md5:${r.id}`,
+              sha256: null,
+              readable: 1,
+              writable: 0,
+              lastCheck: null,
+              lastCheckAt: null,
+              extents: [],
+              dataIds: [r.id],
+              created: 0,
+              updated: 0,
+            })) as never,
+          ),
+          db.chunks.bulkAdd(
+            rows.map((r) => ({ dataId: r.id, offset: 0, size: 1024, data: new ArrayBuffer(1024) })) as never,
+          ),
+          db.objects.bulkAdd(
+            rows.map((r) => ({
+              versionId: crypto.randomUUID(),
+              bucketId: bucket.id,
+              key: `w${r.i}`,
+              fileId: r.id,
+              size: 1024,
+              checksum: null,
+              mimetype: null,
+              isHead: 1,
+              seq: 2e9 + r.i,
+              rank: -2e9 - r.i,
+              created: 0,
+              updated: 0,
+            })) as never,
+          ),
+          db.heads.bulkPut(
+            rows.map((r) => ({ bucketId: bucket.id, key: `w${r.i}`, versionId: r.id })) as never,
+          ),
+        ]);
+      });
+      out.rawGroupWrites = performance.now() - t;
       return out;
     } finally {
       await disposeCoffer(coffer);
