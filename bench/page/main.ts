@@ -143,10 +143,13 @@ const cases = {
     return { userAgent: navigator.userAgent, crossOriginIsolated, cores: navigator.hardwareConcurrency };
   },
 
-  /** A source of random bytes in memory, read once so that it is settled in the blob store. */
-  async makeSource(sizeMiB: number) {
+  /**
+   * A source of random bytes in memory, read once so that it is settled in the blob store
+   * (with `settle` false, as fresh as a Blob a page has just built).
+   */
+  async makeSource(sizeMiB: number, settle = true) {
     source = randomBlob(sizeMiB * MiB);
-    await consume(source.stream());
+    if (settle) await consume(source.stream());
     return source.size;
   },
 
