@@ -1,5 +1,5 @@
 import type { CofferRecord, FileObject, RecordFiles } from '@coffer/core';
-import { css, html } from 'lit';
+import { css, html, svg } from 'lit';
 import { customElement, property, query, state } from 'lit/decorators.js';
 import { repeat } from 'lit/directives/repeat.js';
 import { CofferElement } from './base-element.js';
@@ -9,6 +9,7 @@ import './coffer-upload-queue.js';
 import { LiveQueryController } from './controllers/live-query-controller.js';
 import { deleteFiles } from './file-actions.js';
 import { downloadFile } from './file-url.js';
+import { droppedEntries, type FolderFile, filesOfEntries, folderFilesFromInput } from './folder-files.js';
 import { formatBytes } from './format.js';
 import { icons } from './icons.js';
 import { describeError } from './messages.js';
@@ -28,6 +29,8 @@ const DONE_VISIBLE_MS = 5000;
 /** Drag type of a file row being reordered. */
 const ROW_DRAG_TYPE = 'application/x-coffer-key';
 
+const folderIcon = svg`<svg class="icon" width="18" height="18" viewBox="0 0 24 24" fill="none" stroke="currentColor" stroke-width="2" stroke-linecap="round" stroke-linejoin="round" aria-hidden="true"><path d="M3 6a2 2 0 0 1 2-2h4l2 2h8a2 2 0 0 1 2 2v10a2 2 0 0 1-2 2H5a2 2 0 0 1-2-2z"/></svg>`;
+
 /** What the list shows. */
 interface FilesView {
   record: CofferRecord;
@@ -38,7 +41,8 @@ interface FilesView {
 
 /**
  * The files of a record: add by drag and drop, file picker or paste (many at once, each with
- * progress and cancel), reorder by drag or keyboard, and open one to preview, describe,
+ * progress and cancel), or a whole folder (picked or dropped; keys keep the relative paths,
+ * one progress for the batch), reorder by drag or keyboard, and open one to preview, describe,
  * rename, replace, delete or go through its versions. Works standalone given a `coffer`.
  *
  * @fires coffer-done - files were deleted or renamed; detail: {@link CofferDoneDetail} (with `undo`)
@@ -76,6 +80,9 @@ export class CofferFiles extends CofferElement {
         transition:
           border-color 0.15s,
           background 0.15s;
+      }
+      .dropzone {
+        cursor: pointer;
       }
       .dropzone.over {
         border-color: var(--_accent);
@@ -131,7 +138,8 @@ export class CofferFiles extends CofferElement {
   @state() private checked: ReadonlySet<string> = new Set();
   @state() private busy = '';
   @state() private confirmBulkDelete = false;
-  @query('input[type=file]') private picker?: HTMLInputElement;
+  @query('input.files') private picker?: HTMLInputElement;
+  @query('input.folder') private folderPicker?: HTMLInputElement;
   private dragKey: string | undefined;
   private queue: { item: TrackedUpload; file: Blob; key: string }[] = [];
   private running = 0;
@@ -249,11 +257,13 @@ export class CofferFiles extends CofferElement {
         ${
           locked
             ? html`<p class="alert info" role="note">${icons.lock}<span>These files are locked. Unlock them in Settings to add or change files.</span></p>`
-            : html`<div class="dropzone ${this.over ? 'over' : ''}" part="dropzone">
+            : html`<div class="dropzone ${this.over ? 'over' : ''}" part="dropzone" @click=${this._onZoneClick}>
               ${icons.upload}
-              <p><strong>Drop files here</strong>, paste them, or <span class="muted">choose them from your device.</span></p>
+              <p><strong>Drop files or folders here</strong>, paste them, or <span class="muted">choose them from your device.</span></p>
               <button class="primary" @click=${() => this.picker?.click()}>${icons.plus} Add files</button>
-              <input type="file" multiple hidden aria-label="Add files" @change=${this._onPick} />
+              <button @click=${() => this.folderPicker?.click()}>${folderIcon} Add folder</button>
+              <input class="files" type="file" multiple hidden aria-label="Add files" @change=${this._onPick} />
+              <input class="folder" type="file" webkitdirectory hidden aria-label="Add a folder" @change=${this._onPickFolder} />
             </div>`
         }
         ${
@@ -449,6 +459,67 @@ export class CofferFiles extends CofferElement {
     void this.addFiles(files);
   }
 
+  /** The drop zone opens the file picker wherever it is clicked (its buttons say what they do). */
+  private _onZoneClick(event: MouseEvent): void {
+    if ((event.composedPath()[0] as Element).closest?.('button, input')) return;
+    this.picker?.click();
+  }
+
+  private _onPickFolder(event: Event): void {
+    const input = event.target as HTMLInputElement;
+    const files = folderFilesFromInput(input.files ?? []);
+    input.value = '';
+    if (files.length > 0) void this.addFolder(files);
+  }
+
+  /**
+   * Store the files of a folder (or any batch) as one upload with one progress, each under
+   * its key (its path in the folder: `raw/2026/img_001.tif`). Small files are committed many
+   * per transaction. Resolves when all are done; files that fail are named in the queue.
+   */
+  async addFolder(files: readonly FolderFile[]): Promise<void> {
+    if (files.length === 0) return;
+    const roots = [...new Set(files.map((f) => (f.key.includes('/') ? `${f.key.split('/')[0]}/` : f.key)))];
+    const label = `${roots.length === 1 ? roots[0] : `${roots.length} items`} (${files.length} file${files.length === 1 ? '' : 's'})`;
+    const item: TrackedUpload = {
+      id: crypto.randomUUID(),
+      key: label,
+      size: files.reduce((sum, f) => sum + f.file.size, 0),
+      loaded: 0,
+      state: 'uploading',
+      controller: new AbortController(),
+      coffer: this.coffer!.name,
+      recordId: this.recordId!,
+    };
+    uploadTracker.add(item);
+    try {
+      const results = await this.act((record) =>
+        record.setMany(
+          files.map((f) => ({ key: f.key, source: f.file, mimetype: f.file.type || undefined })),
+          {
+            signal: item.controller.signal,
+            onProgress: ({ loaded }) => uploadTracker.progress(item, loaded),
+          },
+        ),
+      );
+      const failed = results.filter((r) => !r.ok);
+      if (item.controller.signal.aborted) {
+        uploadTracker.update(item, { state: 'cancelled' });
+      } else if (failed.length > 0) {
+        const first = failed[0]!;
+        const message = `${failed.length} of ${files.length} not stored: ${first.ok ? '' : describeError(first.error)}`;
+        uploadTracker.update(item, { state: 'failed', message });
+      } else {
+        uploadTracker.update(item, { state: 'done', loaded: item.size });
+        setTimeout(() => uploadTracker.remove(item), DONE_VISIBLE_MS);
+      }
+      this.status = `${files.length - failed.length} of ${files.length} files stored.`;
+    } catch (error) {
+      if (item.controller.signal.aborted) uploadTracker.update(item, { state: 'cancelled' });
+      else uploadTracker.update(item, { state: 'failed', message: this.report(error, { shown: true }) });
+    }
+  }
+
   private _onDragOver(event: DragEvent): void {
     const types = event.dataTransfer?.types ?? [];
     if (types.includes(ROW_DRAG_TYPE)) {
@@ -470,8 +541,14 @@ export class CofferFiles extends CofferElement {
       this._clearDropMarks();
       return;
     }
+    if (this.view.value?.locked) return;
+    const entries = droppedEntries(event.dataTransfer);
+    if (entries.some((entry) => entry.isDirectory)) {
+      void filesOfEntries(entries).then((files) => this.addFolder(files));
+      return;
+    }
     const files = [...(event.dataTransfer?.files ?? [])];
-    if (files.length > 0 && !this.view.value?.locked) void this.addFiles(files);
+    if (files.length > 0) void this.addFiles(files);
   }
 
   private _onPaste = (event: ClipboardEvent): void => {

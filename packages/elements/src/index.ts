@@ -53,6 +53,12 @@ export {
   type StoredFile,
   versionUrl,
 } from './file-url.js';
+export {
+  droppedEntries,
+  type FolderFile,
+  filesOfEntries,
+  folderFilesFromInput,
+} from './folder-files.js';
 export { checksumHex, describeMimetype, formatAgo, formatBytes, formatDateTime } from './format.js';
 export { describeError } from './messages.js';
 export {
