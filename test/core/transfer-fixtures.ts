@@ -259,3 +259,27 @@ export function forged(
   if (edits.index) out[index] = editJson(out[index], edits.index);
   return reseal(out);
 }
+
+/**
+ * A snapshot of a record as the app makes one: a new record whose bucket is synced from the
+ * source's (its heads share the source's file instances), then locked.
+ */
+export async function snapshotOf(coffer: Coffer, recordId: string): Promise<string> {
+  const source = await coffer.records.get(recordId);
+  const { _bucket, _files, ...data } = source.data as Record<string, unknown>;
+  const copy = await coffer.records.create({ ...data, title: `${String(data.title)} (snapshot)` });
+  await source.bucket!.sync(copy.bucket!);
+  await copy.bucket!.lock();
+  return copy.id;
+}
+
+/** The bytes of a coffer's head `key` in the bucket of `recordId`, and its checksum. */
+export async function headOf(
+  coffer: Coffer,
+  recordId: string,
+  key: string,
+): Promise<{ bytes: Uint8Array; checksum: string }> {
+  const record = await coffer.records.get(recordId);
+  const version = (await record.bucket!.objects.get(key))!;
+  return { bytes: new Uint8Array(await (await version.blob()).arrayBuffer()), checksum: version.checksum! };
+}
