@@ -485,7 +485,29 @@ export async function hashSources(
   { signal, onProgress }: OperationHooks = {},
 ): Promise<HashOutcome[]> {
   const total = request.sources.reduce((sum, source) => sum + source.size, 0);
-  const digests = await Digests.create(request.sha256);
+  const digests = spareDigests.get(request.sha256)?.pop() ?? (await Digests.create(request.sha256));
+  try {
+    return await hashEach(request, digests, total, { signal, onProgress });
+  } finally {
+    spareDigests.get(request.sha256)?.push(digests);
+  }
+}
+
+/** Hashers of finished calls, kept for the next (instantiating hash-wasm costs a little each time). */
+const spareDigests = new Map<boolean, Digests[]>([
+  [false, []],
+  [true, []],
+]);
+
+/** Sources up to this size are read with one `arrayBuffer()` (one round trip to the blob store). */
+const READ_AT_ONCE = 4 * MiB;
+
+async function hashEach(
+  request: HashRequest,
+  digests: Digests,
+  total: number,
+  { signal, onProgress }: OperationHooks,
+): Promise<HashOutcome[]> {
   const outcomes: HashOutcome[] = [];
   const read = smallReads(request.sources, request.bytesBelow);
   let done = 0;
@@ -501,6 +523,11 @@ export async function hashSources(
         bytes = await read(index);
         digests.update(new Uint8Array(bytes));
         loaded = bytes.byteLength;
+      } else if (source.size <= READ_AT_ONCE) {
+        const whole = new Uint8Array(await source.arrayBuffer());
+        throwIfAborted(signal);
+        digests.update(whole);
+        loaded = whole.length;
       } else {
         for (let offset = 0; offset < source.size; offset += HASH_WINDOW) {
           const reader = source
@@ -544,7 +571,7 @@ export async function hashSources(
       outcomes.push({ ok: false, error: toWire(mapStorageError(error)) });
     }
     done += source.size;
-    if (source.size < request.bytesBelow || source.size === 0) onProgress?.({ loaded: done, total });
+    if (source.size <= READ_AT_ONCE) onProgress?.({ loaded: done, total });
   }
   return outcomes;
 }
