@@ -1,24 +1,32 @@
 /**
- * The JSON documents of a Coffer bag, and their checks. The layout of the payload:
+ * The JSON documents of a Coffer bag, and their checks. The layout of the payload (format 2):
  *
  * ```
  * data/coffer.json                                    BagIndex: what the bag holds
  * data/records/<recordId>/record.json                 BagRecord: JSON, times, revisions
  * data/records/<recordId>/bucket.json                 BagBucket of the record's bucket
- * data/records/<recordId>/files/<key>                 the bytes of each head, under its key
+ * data/records/<recordId>/files/<key>                 the bytes of every head, under its key
  * data/records/<recordId>/versions/<versionId>/<key>  the bytes of older versions
  * data/buckets/<bucketId>/...                         a bucket no record owns (same layout)
  * ```
  *
- * A file instance shared by several versions (or buckets) is stored once; every version names
- * its file instance and every file instance names the payload path of its bytes. Key segments
- * are escaped by {@link keyToBagPath}; where a head's path would collide with another, its bytes
- * go under `versions/<versionId>/` instead.
+ * Every head (current file) of every bucket has its own copy under its bucket's `files/`, so
+ * that a bag unpacked by hand shows each record's current files in its folder even when
+ * several heads share one file instance (a snapshot, a duplicate): such bytes are in the ZIP
+ * once per head. An older version's bytes are stored once, under `versions/<versionId>/` of
+ * the first bucket that uses them, or at a head's path when a head shares them. Ids and key
+ * segments become names by `bagSegment` (`model/bagit.ts`), numbered `~N` where they would
+ * collide (`BagPathSet.claimFile`); every version names the payload path of its bytes
+ * ({@link BagVersion.path}) and every file instance the one path the import reads
+ * ({@link BagFile.path}), so the mapping need not be undone. The other copies are verified.
+ *
+ * Format 1 (written before this layout) stored each file instance once, with `%`-escaped
+ * names, and versions without a path; the import reads it as it was written.
  *
  * @module
  */
 import { type ErrorContext, InvalidBagError } from '../errors.js';
-import { encodeKeySegment, pathProblem } from './bagit.js';
+import { pathProblem } from './bagit.js';
 import { isWellFormed, validateKey } from './key.js';
 import { validateCofferName, validateMimetype } from './limits.js';
 import { validateBucketId, validateRecordId } from './record.js';
@@ -26,8 +34,10 @@ import { type Tags, validateTags } from './tags.js';
 
 /** The name of the format in {@link BagIndex.format}. */
 export const BAG_FORMAT = 'coffer-bag';
-/** The version of the format this code writes and reads. */
-export const BAG_FORMAT_VERSION = 1;
+/** The version of the format this code writes. */
+export const BAG_FORMAT_VERSION = 2;
+/** The versions of the format this code reads: 1 (each file instance stored once) and 2. */
+export const BAG_FORMAT_VERSIONS: readonly number[] = [1, BAG_FORMAT_VERSION];
 /** The path of the index, relative to the bag. */
 export const BAG_INDEX_PATH = 'data/coffer.json';
 
@@ -78,6 +88,12 @@ export interface BagVersion {
   created: string;
   updated: string;
   tags: Tags;
+  /**
+   * Format 2: the payload path of the version's bytes, for a version with a file. A head's is
+   * under its bucket's `files/` (its own copy when the file instance's {@link BagFile.path} is
+   * elsewhere); an older version's is its file instance's path. Absent in format 1.
+   */
+  path?: string;
 }
 
 /** One file instance: its metadata and where its bytes are in the bag. */
@@ -111,14 +127,58 @@ export interface BagBucket {
   files: BagFile[];
 }
 
-/** A record's bucket document sits beside it; other buckets under `data/buckets/`. */
-export const bagRoots = {
-  record: (recordId: string) => `data/records/${idSegment(recordId)}/`,
-  bucket: (bucketId: string) => `data/buckets/${idSegment(bucketId)}/`,
-};
+/** Where records' folders are; a record's bucket document sits beside its record document. */
+export const RECORDS_FOLDER = 'data/records/';
+/** Where the folders of buckets no record owns are. */
+export const BUCKETS_FOLDER = 'data/buckets/';
 
-/** An id as one path segment (ids are ordinary UUIDs, but a record id may be given). */
-const idSegment = (id: string): string => encodeKeySegment(id).replaceAll('/', '%2F');
+/** The folder of a document, with its trailing `/` (`data/records/<id>/` for its `bucket.json`). */
+export const folderOf = (document: string): string => document.slice(0, document.lastIndexOf('/') + 1);
+
+/** The path of the bag's `README.txt`, a tag file that says how to read the bag by hand. */
+export const BAG_README_PATH = 'README.txt';
+
+/**
+ * The text of the bag's `README.txt`: how to get the files out and check them with `unzip`
+ * and `md5sum` alone, where everything is, and how keys became file names.
+ */
+export const bagReadme = ({
+  sha256,
+}: {
+  sha256: boolean;
+}): string => `A backup made by Coffer: a BagIt bag (RFC 8493) in a ZIP. No Coffer is needed to read it.
+
+GET THE FILES OUT AND CHECK THEM
+
+  unzip backup.zip            (or any tool that unpacks a ZIP)
+  cd <the folder it made>     (the one holding this file)
+  md5sum -c manifest-md5.txt  (every file of data/ is listed; each must say OK)
+${sha256 ? '  shasum -a 256 -c manifest-sha256.txt   (the same with SHA-256, also on macOS)\n' : ''}
+WHERE THINGS ARE
+
+  data/records/<record id>/record.json     the record's metadata (title, ...) and revisions, as JSON
+  data/records/<record id>/files/<name>    the record's current files, under their names
+  data/records/<record id>/versions/<version id>/<name>
+                                           older versions (when the backup has versions)
+  data/records/<record id>/bucket.json     every file and version of the record: its exact
+                                           name ("key"), size, md5 ("checksum") and "path" here
+  data/buckets/<bucket id>/...             files that belong to no record, laid out the same way
+  data/coffer.json                         the list of records and buckets in the backup
+
+A file that several records share is in each record's files/ folder. An older version that is
+also a current file somewhere is stored there once: bucket.json gives its "path".
+
+HOW NAMES BECOME FILE NAMES
+
+A name's "/" make folders. In each part, \\ / : * ? " < > | % and control characters become _,
+and so does each trailing "." or space (so "." is _ and ".." is __); an empty part is _; a
+Windows device name (CON, PRN, AUX, NUL, COM0-9, LPT0-9, also before a ".") gets a leading _;
+a part longer than 200 bytes is cut, ending in … before its extension. Where two names would
+still end up the same (or differ only by case), the later one gets ~2, ~3, ... before its
+extension. The exact names are in bucket.json ("key", with its "path").
+
+To restore into Coffer, import the ZIP as it is.
+`;
 
 /** Milliseconds since the epoch as an ISO 8601 string, and back. */
 export const toIso = (ms: number): string => new Date(ms).toISOString();
@@ -244,11 +304,12 @@ export function readBagIndex(json: Json, now = Date.now()): BagIndex {
   const r = new DocumentReader(BAG_INDEX_PATH, now);
   const o = r.object(json, '');
   if (o.format !== BAG_FORMAT) r.fail('format', `"${BAG_FORMAT}"`);
-  if (o.formatVersion !== BAG_FORMAT_VERSION) r.fail('formatVersion', `${BAG_FORMAT_VERSION}`);
+  if (!BAG_FORMAT_VERSIONS.includes(o.formatVersion as number))
+    r.fail('formatVersion', BAG_FORMAT_VERSIONS.join(' or '));
   const coffer = r.object(o.coffer, 'coffer');
   return {
     format: BAG_FORMAT,
-    formatVersion: BAG_FORMAT_VERSION,
+    formatVersion: o.formatVersion as number,
     coffer: {
       name: r.checked(coffer.name, 'coffer.name', validateCofferName, 'a valid coffer name'),
       version: r.string(coffer.version, 'coffer.version'),
@@ -304,11 +365,18 @@ export function readBagRecord(json: Json, document: string, now = Date.now()): B
 }
 
 /**
- * Check and type a `bucket.json`, and its versions' rules.
+ * Check and type a `bucket.json`, and its versions' rules. In format 2 every version with a
+ * file names its bytes' path: a head's under `files/` beside the document, an older version's
+ * its file instance's; a delete marker names none. Format 1 versions name none.
  *
  * @throws {InvalidBagError} `invalid-document`.
  */
-export function readBagBucket(json: Json, document: string, now = Date.now()): BagBucket {
+export function readBagBucket(
+  json: Json,
+  document: string,
+  now = Date.now(),
+  formatVersion = BAG_FORMAT_VERSION,
+): BagBucket {
   const r = new DocumentReader(document, now);
   const o = r.object(json, '');
   const files = r.array(o.files, 'files').map((value, i): BagFile => {
@@ -328,14 +396,15 @@ export function readBagBucket(json: Json, document: string, now = Date.now()): B
       path: r.payloadPath(f.path, at('path')),
     };
   });
-  const fileIds = new Set(files.map((f) => f.id));
+  const fileIds = new Map(files.map((f) => [f.id, f]));
   if (fileIds.size !== files.length) r.fail('files', 'distinct file instances');
+  const heads = `${folderOf(document)}files/`;
   const versions = r.array(o.versions, 'versions').map((value, i): BagVersion => {
     const v = r.object(value, `versions[${i}]`);
     const at = (field: string) => `versions[${i}].${field}`;
     const fileId = v.fileId === null ? null : r.id(v.fileId, at('fileId'));
     if (fileId !== null && !fileIds.has(fileId)) r.fail(at('fileId'), 'one of the bucket’s files');
-    return {
+    const version: BagVersion = {
       versionId: r.id(v.versionId, at('versionId')),
       key: r.checked(v.key, at('key'), validateKey, 'a valid object key'),
       fileId,
@@ -348,6 +417,14 @@ export function readBagBucket(json: Json, document: string, now = Date.now()): B
       updated: r.time(v.updated, at('updated')),
       tags: r.tags(v.tags, at('tags')),
     };
+    if (formatVersion === 1 || fileId === null) {
+      if (v.path !== undefined) r.fail(at('path'), 'absent (a delete marker, or format 1)');
+      return version;
+    }
+    const path = r.payloadPath(v.path, at('path'));
+    if (version.isHead ? !path.startsWith(heads) : path !== fileIds.get(fileId)?.path)
+      r.fail(at('path'), version.isHead ? `a path under ${heads}` : 'the path of its file');
+    return { ...version, path };
   });
   const newest = new Map<string, BagVersion>();
   for (const version of versions) newest.set(version.key, version);
@@ -373,6 +450,12 @@ export function readBagBucket(json: Json, document: string, now = Date.now()): B
   };
 }
 
+/** A head's own copy of a file instance's bytes, at a path other than the file instance's. */
+export interface BagCopy {
+  path: string;
+  file: BagFile;
+}
+
 /** The documents of a bag, read and checked one by one, with their paths. */
 export interface BagDocuments {
   index: BagIndex;
@@ -380,12 +463,19 @@ export interface BagDocuments {
   buckets: BagBucket[];
 }
 
+/** What {@link checkBagReferences} returns: the distinct file instances, and heads' own copies. */
+export interface BagReferences {
+  files: BagFile[];
+  /** The heads' copies of file instances (format 2), each to be verified like the file's bytes. */
+  copies: BagCopy[];
+}
+
 /**
  * The checks across documents: ids distinct; every bucket a record names is in the bag and
  * owned by that record alone; a record's `_bucket` (in its data and in every revision) and
  * its `_files` entries name only buckets it owns; a file instance the same wherever it
- * appears; every payload path used by exactly one document or file. Returns the distinct file
- * instances.
+ * appears; no two heads at one path; every payload path used by exactly one document, file
+ * instance or head's copy. Returns the distinct file instances and the heads' copies.
  *
  * @throws {InvalidBagError} `foreign-bucket` (`recordId`, `bucketId`) for a bucket a record
  *   does not own; `invalid-document`, `missing-file` or `extra-file` otherwise.
@@ -393,7 +483,7 @@ export interface BagDocuments {
 export function checkBagReferences(
   { index, records, buckets }: BagDocuments,
   payload: Set<string>,
-): BagFile[] {
+): BagReferences {
   const fail = (message: string, path?: string): never => {
     throw new InvalidBagError('invalid-document', message, path === undefined ? {} : { path });
   };
@@ -444,12 +534,24 @@ export function checkBagReferences(
       }
     }
   });
+  const copies: BagCopy[] = [];
+  const heads = new Set<string>();
+  buckets.forEach((bucket, i) => {
+    for (const { path, fileId, isHead } of bucket.versions) {
+      if (path === undefined || fileId === null) continue;
+      if (isHead && heads.has(path)) fail(`${path} is used twice.`, index.buckets[i]);
+      if (isHead) heads.add(path);
+      const file = files.get(fileId) as BagFile;
+      if (path !== file.path) copies.push({ path, file });
+    }
+  });
   const used = new Set<string>();
   for (const path of [
     BAG_INDEX_PATH,
     ...index.records,
     ...index.buckets,
     ...[...files.values()].map((f) => f.path),
+    ...copies.map((c) => c.path),
   ]) {
     if (used.has(path)) fail(`${path} is used twice.`, path);
     if (!payload.has(path)) throw new InvalidBagError('missing-file', `The payload lacks ${path}.`, { path });
@@ -458,7 +560,7 @@ export function checkBagReferences(
   for (const path of payload)
     if (!used.has(path))
       throw new InvalidBagError('extra-file', `${path} belongs to no record or bucket.`, { path });
-  return [...files.values()];
+  return { files: [...files.values()], copies };
 }
 
 const foreignBucket = (message: string, path: string, context: ErrorContext): never => {

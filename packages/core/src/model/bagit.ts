@@ -134,25 +134,72 @@ export function pathProblem(path: string): string | undefined {
   return undefined;
 }
 
-// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are escaped on purpose.
-const UNSAFE_IN_SEGMENT = /[%\\<>:"|?*\u0000-\u001f\u007f]/g;
-
 /**
- * One segment of an object key as a path segment that every file system and unzip tool can
- * take: `%`, `\`, the characters Windows refuses and control characters are percent-encoded;
- * an empty, `.` or `..` segment is encoded whole. The mapping is one to one.
+ * The most UTF-8 bytes a path segment of a payload file takes: 200 fits every common file
+ * system (255 bytes on ext4 and APFS, 255 UTF-16 units on NTFS) with room for a `~N` suffix.
  */
-export function encodeKeySegment(segment: string): string {
-  if (segment === '') return '%2F';
-  if (segment === '.' || segment === '..') return segment.replaceAll('.', '%2E');
-  return segment.replace(
-    UNSAFE_IN_SEGMENT,
-    (c) => `%${c.charCodeAt(0).toString(16).toUpperCase().padStart(2, '0')}`,
-  );
+export const MAX_SEGMENT_BYTES = 200;
+
+// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are replaced on purpose.
+const REPLACED_IN_SEGMENT = /[\\/:*?"<>|%\u0000-\u001f\u007f-\u009f]/g;
+/** Names Windows keeps for devices, alone or before an extension (`NUL`, `con.txt`). */
+const DEVICE_NAME = /^(?:con|prn|aux|nul|com[0-9\u00b9\u00b2\u00b3]|lpt[0-9\u00b9\u00b2\u00b3])(?:\.|$)/i;
+const TRUNCATED = '\u2026';
+
+const utf8 = new TextEncoder();
+const byteLength = (text: string): number => utf8.encode(text).length;
+
+/** Where a segment's extension starts (its last `.`, not a leading one), or its length. */
+const extensionStart = (segment: string): number => {
+  const dot = segment.lastIndexOf('.');
+  return dot > 0 ? dot : segment.length;
+};
+
+/** `segment` cut to {@link MAX_SEGMENT_BYTES}, keeping an extension of up to 16 characters. */
+function shorten(segment: string): string {
+  if (byteLength(segment) <= MAX_SEGMENT_BYTES) return segment;
+  const at = extensionStart(segment);
+  const extension = segment.length - at <= 16 ? segment.slice(at) : '';
+  const room = MAX_SEGMENT_BYTES - byteLength(TRUNCATED) - byteLength(extension);
+  let stem = '';
+  let bytes = 0;
+  for (const character of extension ? segment.slice(0, at) : segment) {
+    bytes += byteLength(character);
+    if (bytes > room) break;
+    stem += character;
+  }
+  return `${stem}${TRUNCATED}${extension}`;
 }
 
-/** An object key as a relative bag path: its `/`-separated segments, each encoded. */
-export const keyToBagPath = (key: string): string => key.split('/').map(encodeKeySegment).join('/');
+/**
+ * One segment of an object key (or an id) as a file or folder name that `unzip` writes on
+ * Linux, macOS and Windows and that `md5sum -c` finds from a BagIt manifest, in this order:
+ * 1. `\ / : * ? " < > | %` and control characters (U+0000–U+001F, U+007F–U+009F) become `_`
+ *    (`%` because a BagIt manifest percent-encodes it and `md5sum` would not decode it);
+ * 2. each trailing `.` or space becomes `_` (Windows drops them), so `.` is `_` and `..` is `__`;
+ * 3. an empty segment becomes `_`;
+ * 4. a Windows device name (`CON`, `PRN`, `AUX`, `NUL`, `COM0`–`COM9`, `LPT0`–`LPT9`, alone or
+ *    before a `.`) gets a leading `_`;
+ * 5. a segment longer than {@link MAX_SEGMENT_BYTES} UTF-8 bytes is cut, ending in `…` before
+ *    its extension (the last `.`-part, up to 16 characters).
+ * The mapping is not one to one (`a?b` and `a*b` both give `a_b`): {@link BagPathSet.claimFile}
+ * tells them apart, and the bucket documents name every version's path, so nothing is lost.
+ */
+export function bagSegment(segment: string): string {
+  let name = segment.replace(REPLACED_IN_SEGMENT, '_').replace(/[. ]+$/, (tail) => '_'.repeat(tail.length));
+  if (name === '') name = '_';
+  if (DEVICE_NAME.test(name)) name = `_${name}`;
+  return shorten(name);
+}
+
+/** An object key as path segments: split at every `/`, each segment mapped by {@link bagSegment}. */
+export const keySegments = (key: string): string[] => key.split('/').map(bagSegment);
+
+/** `segment` told apart by a number: `~N` before its extension (`a_b.txt` → `a_b~2.txt`). */
+export const numberedSegment = (segment: string, n: number): string => {
+  const at = extensionStart(segment);
+  return `${segment.slice(0, at)}~${n}${segment.slice(at)}`;
+};
 
 /**
  * The paths of a bag being written, so that no two collide where the bag is unpacked: a file
@@ -163,9 +210,13 @@ export class BagPathSet {
   private readonly files = new Set<string>();
   private readonly directories = new Set<string>();
 
+  private static fold(path: string): string {
+    return path.normalize('NFC').toLowerCase();
+  }
+
   /** Take `path` if it collides with nothing taken so far; say whether it was taken. */
   claim(path: string): boolean {
-    const folded = path.normalize('NFC').toLowerCase();
+    const folded = BagPathSet.fold(path);
     if (this.files.has(folded) || this.directories.has(folded)) return false;
     const segments = folded.split('/');
     const parents: string[] = [];
@@ -177,5 +228,42 @@ export class BagPathSet {
     this.files.add(folded);
     for (const parent of parents) this.directories.add(parent);
     return true;
+  }
+
+  /**
+   * Take a file at `parent` (a directory path ending in `/`, already free of files) followed by
+   * `segments`, and return its path. The first segment that collides (a folder name that is
+   * a file's, or a file name that is taken) is numbered by {@link numberedSegment} with the
+   * lowest free `N` from 2; folders are shared, so keys `a?/x` and `a:/y` both go under `a_/`.
+   */
+  claimFile(parent: string, segments: readonly string[]): string {
+    let path = parent;
+    segments.forEach((segment, i) => {
+      const last = i === segments.length - 1;
+      const free = (candidate: string) => {
+        const folded = BagPathSet.fold(path + candidate);
+        return !this.files.has(folded) && !(last && this.directories.has(folded));
+      };
+      let name = segment;
+      for (let n = 2; !free(name); n++) name = numberedSegment(segment, n);
+      path += last ? name : `${name}/`;
+    });
+    if (!this.claim(path)) throw new Error(`Bag path ${path} collides.`);
+    return path;
+  }
+
+  /**
+   * Take a directory `parent + segment` (numbered by {@link numberedSegment} if that name is
+   * taken in any way) for one record or bucket alone, and return its path with a trailing `/`.
+   */
+  claimDirectory(parent: string, segment: string): string {
+    const taken = (name: string) => {
+      const folded = BagPathSet.fold(parent + name);
+      return this.files.has(folded) || this.directories.has(folded);
+    };
+    let name = segment;
+    for (let n = 2; taken(name); n++) name = numberedSegment(segment, n);
+    this.directories.add(BagPathSet.fold(parent + name));
+    return `${parent}${name}/`;
   }
 }

@@ -6,19 +6,22 @@ import {
   BAG_FORMAT,
   BAG_FORMAT_VERSION,
   BAG_INDEX_PATH,
+  BAG_README_PATH,
   type BagBucket,
   type BagIndex,
   type BagRecord,
-  bagRoots,
+  BUCKETS_FOLDER,
+  bagReadme,
+  RECORDS_FOLDER,
   toIso,
 } from '../model/bag-documents.js';
 import {
   BAG_DECLARATION,
   BagPathSet,
-  encodeKeySegment,
+  bagSegment,
   formatBagInfo,
   formatManifest,
-  keyToBagPath,
+  keySegments,
   payloadOxum,
 } from '../model/bagit.js';
 import { readPieces } from '../storage/chunks.js';
@@ -66,28 +69,40 @@ class EntryHashers {
   }
 }
 
-/** The payload of the bag: where each file instance's bytes go, and the documents' paths. */
+/** The payload of the bag: where each file instance's and version's bytes go, and the documents. */
 interface Layout {
-  files: Map<FileId, string>;
+  /** Each file instance's paths: the one its document names (and the import reads), then heads' copies. */
+  files: Map<FileId, string[]>;
+  /** The path of each version with a file. */
+  versions: Map<string, string>;
   records: Map<string, string>;
   buckets: Map<string, string>;
 }
 
 /**
- * Decide every payload path. A head's bytes go under the key in `files/`; older versions, and
- * heads whose path would collide, under `versions/<versionId>/`. Each file instance is stored once.
+ * Decide every payload path (see `model/bag-documents.ts`). A record's folder is named after
+ * its id, a bucket's (no record owns it) after its; both by `bagSegment`, numbered if taken.
+ * Then every head of every bucket gets its own path under its key in `files/`, even when
+ * another head (of this or another record) has the same file instance: unpacked by hand, every
+ * record's folder holds every current file. Then each file instance no head has is stored once,
+ * under `versions/<versionId>/<key>` of the first bucket that uses it.
  */
 function layOut(plan: ExportPlan): Layout {
   const paths = new BagPathSet();
-  const layout: Layout = { files: new Map(), records: new Map(), buckets: new Map() };
+  const layout: Layout = { files: new Map(), versions: new Map(), records: new Map(), buckets: new Map() };
   paths.claim(BAG_INDEX_PATH);
+  const folders = new Map<string, string>();
   for (const { row } of plan.records) {
-    const path = `${bagRoots.record(row.id)}record.json`;
+    const folder = paths.claimDirectory(RECORDS_FOLDER, bagSegment(row.id));
+    folders.set(row.id, folder);
+    const path = `${folder}record.json`;
     paths.claim(path);
     layout.records.set(row.id, path);
   }
-  const roots = plan.buckets.map((bucket) =>
-    bucket.owner ? bagRoots.record(bucket.owner) : bagRoots.bucket(bucket.row.id),
+  const roots = plan.buckets.map(
+    (bucket) =>
+      (bucket.owner && folders.get(bucket.owner)) ||
+      paths.claimDirectory(BUCKETS_FOLDER, bagSegment(bucket.row.id)),
   );
   plan.buckets.forEach((bucket, i) => {
     const path = `${roots[i]}bucket.json`;
@@ -96,19 +111,24 @@ function layOut(plan: ExportPlan): Layout {
   });
   plan.buckets.forEach((bucket, i) => {
     for (const { row } of bucket.versions) {
-      if (row.isHead && row.fileId && !layout.files.has(row.fileId)) {
-        const path = `${roots[i]}files/${keyToBagPath(row.key)}`;
-        if (paths.claim(path)) layout.files.set(row.fileId, path);
-      }
+      if (!row.isHead || !row.fileId) continue;
+      const path = paths.claimFile(`${roots[i]}files/`, keySegments(row.key));
+      layout.versions.set(row.versionId, path);
+      const copies = layout.files.get(row.fileId);
+      if (copies) copies.push(path);
+      else layout.files.set(row.fileId, [path]);
     }
   });
   plan.buckets.forEach((bucket, i) => {
     for (const { row } of bucket.versions) {
-      if (row.fileId && !layout.files.has(row.fileId)) {
-        const path = `${roots[i]}versions/${encodeKeySegment(row.versionId)}/${keyToBagPath(row.key)}`;
-        paths.claim(path);
-        layout.files.set(row.fileId, path);
+      if (row.isHead || !row.fileId) continue;
+      let stored = layout.files.get(row.fileId);
+      if (!stored) {
+        const segments = [bagSegment(row.versionId), ...keySegments(row.key)];
+        stored = [paths.claimFile(`${roots[i]}versions/`, segments)];
+        layout.files.set(row.fileId, stored);
       }
+      layout.versions.set(row.versionId, stored[0] as string);
     }
   });
   return layout;
@@ -142,16 +162,20 @@ const bucketDocument = (
     created: toIso(row.created),
     updated: toIso(row.updated),
     tags,
-    versions: versions.map((v) => ({
-      versionId: v.row.versionId,
-      key: v.row.key,
-      fileId: v.row.fileId,
-      mimetype: v.row.mimetype,
-      isHead: v.row.isHead === 1,
-      created: toIso(v.row.created),
-      updated: toIso(v.row.updated),
-      tags: v.tags,
-    })),
+    versions: versions.map((v) => {
+      const path = layout.versions.get(v.row.versionId);
+      return {
+        versionId: v.row.versionId,
+        key: v.row.key,
+        fileId: v.row.fileId,
+        mimetype: v.row.mimetype,
+        isHead: v.row.isHead === 1,
+        created: toIso(v.row.created),
+        updated: toIso(v.row.updated),
+        tags: v.tags,
+        ...(path === undefined ? {} : { path }),
+      };
+    }),
     files: used.map((id) => {
       const file = files.get(id) as FileRow;
       return {
@@ -162,7 +186,7 @@ const bucketDocument = (
         lastCheck: file.lastCheck,
         lastCheckAt: file.lastCheckAt === null ? null : toIso(file.lastCheckAt),
         created: toIso(file.created),
-        path: layout.files.get(id) as string,
+        path: (layout.files.get(id) as string[])[0] as string,
       };
     }),
   };
@@ -191,8 +215,12 @@ class BagWriter {
     return new BagWriter(request, await EntryHashers.create(request.sha256));
   }
 
-  /** A payload file whose bytes went through {@link BagWriter.hashers} as `content` was built. */
-  addFile(path: string, file: FileRow, content: BlobParts): void {
+  /**
+   * A file instance whose bytes went through {@link BagWriter.hashers} as `content` was built,
+   * at each of `paths`: the same Blob parts in one entry per path (the ZIP grows by the size
+   * once per path; memory does not, and the bytes are read and hashed once).
+   */
+  addFile(paths: readonly string[], file: FileRow, content: BlobParts): void {
     const digest = this.hashers.digest();
     if (`md5:${digest.md5}` !== file.checksum || content.size !== file.size) {
       throw new IntegrityError(`The stored bytes of file ${file.id} no longer match its checksum.`, {
@@ -201,18 +229,20 @@ class BagWriter {
         actual: `md5:${digest.md5}`,
       });
     }
-    this.zip.add(
-      {
-        name: this.name(path),
-        method: 0,
-        crc: digest.crc,
-        size: file.size,
-        compressedSize: file.size,
-        modified: new Date(file.created),
-      },
-      content.toBlobs(),
-    );
-    this.listInManifests(path, digest, file.size);
+    for (const path of paths) {
+      this.zip.add(
+        {
+          name: this.name(path),
+          method: 0,
+          crc: digest.crc,
+          size: file.size,
+          compressedSize: file.size,
+          modified: new Date(file.created),
+        },
+        content.toBlobs(),
+      );
+      this.listInManifests(path, digest, file.size);
+    }
   }
 
   /** A JSON document of the payload, deflated. */
@@ -222,8 +252,8 @@ class BagWriter {
   }
 
   /**
-   * The tag files, after every payload entry: `bagit.txt`, `bag-info.txt`, the manifests, then
-   * the tag manifests.
+   * The tag files, after every payload entry: `bagit.txt`, `bag-info.txt`, `README.txt` (how
+   * to read the bag by hand), the manifests, then the tag manifests.
    */
   finish(): Blob {
     const { request, modified } = this;
@@ -239,6 +269,7 @@ class BagWriter {
         ['External-Description', `An export of the coffer "${request.cofferName}".`],
       ]),
     );
+    this.addTagFile(BAG_README_PATH, bagReadme({ sha256: request.sha256 }));
     for (const algorithm of algorithms)
       this.addTagFile(`manifest-${algorithm}.txt`, formatManifest(this.manifests[algorithm]));
     for (const algorithm of algorithms)
@@ -285,10 +316,18 @@ class BagWriter {
 
 /**
  * Stream a selection of the coffer into a ZIP laid out as a BagIt bag (see
- * `model/bag-documents.ts` for the payload layout). Stored chunk Blobs are referenced by the
- * result, not copied, so memory stays bounded whatever the export's size.
+ * `model/bag-documents.ts` for the payload layout) that can be read without Coffer: `unzip`,
+ * then `md5sum -c manifest-md5.txt` in the bag's folder, and every record's current files are
+ * under `data/records/<recordId>/files/`. Stored chunk Blobs are referenced by the result, not
+ * copied, so memory stays bounded whatever the export's size.
+ *
+ * Cost: a file instance that several heads share (dedupe: a snapshot record, the same file in
+ * two records or under two keys) is read and hashed once but written once per head, so the
+ * ZIP is larger than the space the coffer uses by those extra copies. Older versions are not
+ * repeated.
  * 1. Read the selection in one transaction and decide every payload path.
- * 2. File bytes first, stored, each hashed while it streams and checked against its checksum.
+ * 2. File bytes first, stored, each hashed while it streams and checked against its checksum,
+ *    then written at each of its paths.
  * 3. Then the JSON documents, deflated: records, buckets, the index.
  * 4. Then the tag files.
  *
@@ -318,16 +357,16 @@ async function writeFiles(
   layout: Layout,
   { signal, onProgress }: OperationHooks,
 ): Promise<void> {
-  const files = [...layout.files].map(([fileId, path]) => {
+  const files = [...layout.files].map(([fileId, paths]) => {
     const file = plan.files.get(fileId);
     if (!file?.readable || file.checksum === null) {
       throw new IntegrityError(`File ${fileId} is not readable.`, { fileId });
     }
-    return { file, path };
+    return { file, paths };
   });
   const total = files.reduce((sum, { file }) => sum + file.size, 0);
   let loaded = 0;
-  for (const { file, path } of files) {
+  for (const { file, paths } of files) {
     bag.hashers.init();
     const content = new BlobParts();
     for await (const piece of readPieces(db, file.extents, 0, file.size)) {
@@ -341,7 +380,7 @@ async function writeFiles(
       loaded += piece instanceof Blob ? piece.size : piece.byteLength;
       onProgress?.({ loaded, total });
     }
-    bag.addFile(path, file, content);
+    bag.addFile(paths, file, content);
   }
   onProgress?.({ loaded: total, total });
 }

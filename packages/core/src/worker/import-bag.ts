@@ -11,6 +11,7 @@ import { type FileId, newId } from '../ids.js';
 import {
   BAG_INDEX_PATH,
   type BagBucket,
+  type BagCopy,
   type BagDocuments,
   type BagFile,
   type BagRecord,
@@ -194,8 +195,10 @@ class BagEntries {
  * 4. Payload-Oxum;
  * 5. every JSON document against every manifest, then its shape, then the references across
  *    documents;
- * 6. every file's bytes against every manifest and its CRC, while they are written.
- * On any failure the bytes written so far are deleted. Nothing becomes visible here: the
+ * 6. every head's own copy of a file instance (format 2) against every manifest, its CRC and
+ *    its file instance's size and checksums, read but not written;
+ * 7. every file's bytes against every manifest and its CRC, while they are written.
+ * Format 1 bags (each file instance stored once, no copies) are read the same way. On any failure the bytes written so far are deleted. Nothing becomes visible here: the
  * caller commits the staged import in one transaction.
  *
  * @throws {InvalidBagError} with the `reason` of the first check that failed.
@@ -217,8 +220,13 @@ export async function importBag(
   await checkPayloadOxum(bag);
   const documents = await readDocuments(bag, manifests, hooks.signal);
   const payload = new Set(bag.paths().filter((path) => path.startsWith('data/')));
-  const files = checkBagReferences(documents, payload);
-  return { ...documents, files: await stageFiles(db, bag, manifests, files, request, hooks) };
+  const { files, copies } = checkBagReferences(documents, payload);
+  const progress = new Progress(
+    [...files, ...copies.map((c) => c.file)].reduce((sum, f) => sum + f.size, 0),
+    hooks.onProgress,
+  );
+  await verifyCopies(bag, manifests, copies, progress, hooks.signal);
+  return { ...documents, files: await stageFiles(db, bag, manifests, files, request, hooks, progress) };
 }
 
 /** The bag declaration, and every tag file against every tag manifest (`tagmanifest-md5.txt` required). */
@@ -315,8 +323,78 @@ async function readDocuments(
   const records: BagRecord[] = [];
   for (const path of index.records) records.push(readBagRecord(await read(path), path, now));
   const buckets: BagBucket[] = [];
-  for (const path of index.buckets) buckets.push(readBagBucket(await read(path), path, now));
+  for (const path of index.buckets)
+    buckets.push(readBagBucket(await read(path), path, now, index.formatVersion));
   return { index, records, buckets };
+}
+
+/** The bytes an import has read or written so far, out of every file's and copy's. */
+class Progress {
+  done = 0;
+
+  constructor(
+    readonly total: number,
+    private readonly report: OperationHooks['onProgress'],
+  ) {}
+
+  /** Report `loaded` more bytes beyond {@link Progress.done}, without counting them yet. */
+  within(loaded: number): void {
+    this.report?.({ loaded: this.done + loaded, total: this.total });
+  }
+
+  /** Count `bytes` as done, and report. */
+  add(bytes: number): void {
+    this.done += bytes;
+    this.within(0);
+  }
+}
+
+/**
+ * Every head's own copy of a file instance (format 2), verified before anything is written:
+ * its size and md5 in the manifest are its file instance's, and its bytes, streamed, match
+ * every manifest, its CRC and the file instance's sha256. Nothing is written: the head reads
+ * the file instance's bytes once imported.
+ */
+async function verifyCopies(
+  bag: BagEntries,
+  manifests: Manifests,
+  copies: readonly BagCopy[],
+  progress: Progress,
+  signal: AbortSignal | undefined,
+): Promise<void> {
+  for (const { path, file } of copies) {
+    throwIfAborted(signal);
+    const entry = bag.entry(path);
+    if (entry.size !== file.size) {
+      fail('size-mismatch', `${path} does not have the size of file ${file.id}.`, path, {
+        expected: file.size,
+        actual: entry.size,
+      });
+    }
+    if (`md5:${manifests.get('md5')?.get(path)}` !== file.checksum) {
+      fail('checksum-mismatch', `${path} does not have the checksum of file ${file.id}.`, path, {
+        expected: file.checksum,
+      });
+    }
+    const algorithms = new Set<BagAlgorithm>(manifests.keys());
+    if (file.sha256 !== null) algorithms.add('sha256');
+    const hashers = await hashersFor(algorithms);
+    let loaded = 0;
+    for await (const chunk of chunksOf(hashing(await bag.stream(path), hashers))) {
+      throwIfAborted(signal);
+      loaded += chunk.length;
+      progress.within(loaded);
+    }
+    const digests = digestsOf(hashers);
+    verify(manifests, path, digests);
+    if (file.sha256 !== null && `sha256:${digests.sha256}` !== file.sha256) {
+      fail('checksum-mismatch', `${path} does not have the sha256 of file ${file.id}.`, path, {
+        expected: file.sha256,
+        actual: `sha256:${digests.sha256}`,
+      });
+    }
+    progress.add(file.size);
+  }
 }
 
 /** Whether a file instance's stored bytes still match its size and checksums. */
@@ -347,12 +425,11 @@ async function stageFiles(
   manifests: Manifests,
   files: BagFile[],
   request: ImportBagRequest,
-  { signal, onProgress }: OperationHooks,
+  { signal }: OperationHooks,
+  progress: Progress,
 ): Promise<StagedFile[]> {
   const staged: StagedFile[] = [];
   const written: FileId[] = [];
-  const total = files.reduce((sum, f) => sum + f.size, 0);
-  let done = 0;
   try {
     for (const file of files) {
       throwIfAborted(signal);
@@ -403,7 +480,7 @@ async function stageFiles(
             sha256: wantSha256,
             expectedSize: file.size,
           },
-          { signal, onProgress: (p) => onProgress?.({ loaded: done + p.loaded, total }) },
+          { signal, onProgress: (p) => progress.within(p.loaded) },
         );
         digests = {
           md5: result.checksum.slice(4),
@@ -432,8 +509,7 @@ async function stageFiles(
         lastCheckAt: failedBefore || file.lastCheckAt === null ? null : Date.parse(file.lastCheckAt),
         created: Date.parse(file.created),
       });
-      done += file.size;
-      onProgress?.({ loaded: done, total });
+      progress.add(file.size);
     }
   } catch (error) {
     await discardStaged(db, written);
