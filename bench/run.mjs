@@ -837,6 +837,27 @@ if (only?.has('commitprofile')) {
   );
 }
 
+if (only?.has('onetx')) {
+  // Small Blobs: hashed first and stored with their version in one transaction, or stored
+  // while they are hashed and committed after (the threshold `oneTransactionBelow`).
+  const reps = Number(args.reps ?? 9);
+  for (const sizeMiB of String(args.sizes ?? '0.25,1,2,4')
+    .split(',')
+    .map(Number)) {
+    await call('makeSource', sizeMiB);
+    const variants = { oneTx: { oneTransactionBelow: 64 * MiB }, stored: { oneTransactionBelow: 0 } };
+    const times = { oneTx: [], stored: [] };
+    for (let i = 0; i < reps; i++) {
+      for (const n of i % 2 ? ['stored', 'oneTx'] : ['oneTx', 'stored']) {
+        times[n].push(await call('ingestCoffer', {}, variants[n]));
+      }
+    }
+    log(
+      `${sizeMiB} MiB: one transaction ${round(median(times.oneTx))} ms, stored while hashed ${round(median(times.stored))} ms, load ${round(os.loadavg()[0])}`,
+    );
+  }
+}
+
 // ------------------------------------------------------------ report
 
 const info = await call('info');

@@ -161,9 +161,13 @@ const cases = {
     return file.size;
   },
 
-  /** `bucket.objects.put` of the source through the worker (the coffer is warmed first). */
-  async ingestCoffer(options: Partial<CofferOptions> = {}) {
+  /**
+   * `bucket.objects.put` of the source through the worker (the coffer is warmed first);
+   * `settings` override the coffer's settings after it opens (write-path knobs).
+   */
+  async ingestCoffer(options: Partial<CofferOptions> = {}, settings: object = {}) {
     const coffer = await freshCoffer(options);
+    Object.assign(coffer.context.settings, settings);
     try {
       const bucket = await coffer.buckets.create();
       const started = performance.now();
