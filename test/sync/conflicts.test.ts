@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from 'vitest';
-import { devices, fileText, stateOf, syncAll } from './harness.js';
+import { converge, devices, fileText, stateOf, syncAll } from './harness.js';
 
 vi.setConfig({ testTimeout: 60_000 });
 
@@ -61,6 +61,36 @@ describe('sync: offline edits on several devices converge', () => {
     expect(await a!.sync.conflicts()).toEqual([]);
     expect(await stateOf(b!.coffer)).toEqual(await stateOf(a!.coffer));
     expect(await b!.sync.recordStatus(record.id)).toBe('synced');
+  });
+
+  it('merges offline edits of one record on three devices, with one conflict, the same everywhere', async () => {
+    const {
+      devices: [a, b, c],
+    } = await devices(3);
+    const record = await a!.coffer.records.create({ title: 'T', x: 0, y: 0, z: 0 });
+    await syncAll([a!, b!, c!], 1);
+    const edit = async (device: typeof a, patch: Record<string, unknown>) => {
+      const found = await device!.coffer.records.get(record.id);
+      Object.assign(found.data, patch);
+      await found.commit();
+    };
+    await edit(a, { x: 1, title: 'from a' });
+    await edit(b, { y: 2 });
+    await edit(c, { z: 3, title: 'from c' });
+    // Three devices merge in different orders: merges of merges settle within a few rounds.
+    expect(await converge([a!, b!, c!])).toBeLessThanOrEqual(6);
+    const state = await stateOf(a!.coffer);
+    expect(await stateOf(b!.coffer)).toEqual(state);
+    expect(await stateOf(c!.coffer)).toEqual(state);
+    const merged = (await a!.coffer.records.get(record.id)).data;
+    expect(merged).toMatchObject({ x: 1, y: 2, z: 3 });
+    expect(['from a', 'from c']).toContain(merged.title);
+    const conflicts = await c!.sync.conflicts(record.id);
+    expect(conflicts.map((conflict) => conflict.path)).toEqual([['title']]);
+    await c!.sync.resolveConflict(conflicts[0]!.id, 'remote');
+    await syncAll([c!, a!, b!], 2);
+    for (const device of [a!, b!, c!]) expect(await device.sync.conflicts()).toEqual([]);
+    expect(await stateOf(b!.coffer)).toEqual(await stateOf(c!.coffer));
   });
 
   it('keeps both versions of one key written on two devices, with the same head everywhere', async () => {

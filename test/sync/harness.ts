@@ -69,6 +69,19 @@ export async function syncAll(list: Device[], rounds = 2): Promise<void> {
   for (let round = 0; round < rounds; round++) for (const device of list) await device.sync.now();
 }
 
+/**
+ * Sync rounds until every device holds the same state (at most `maxRounds`); the rounds it
+ * took. Devices that merge in different orders make merges of merges that settle in a few.
+ */
+export async function converge(list: Device[], maxRounds = 8): Promise<number> {
+  for (let round = 1; round <= maxRounds; round++) {
+    await syncAll(list, 1);
+    const states = await Promise.all(list.map((device) => stateOf(device.coffer)));
+    if (states.every((state) => JSON.stringify(state) === JSON.stringify(states[0]))) return round;
+  }
+  return Number.POSITIVE_INFINITY;
+}
+
 type Method = keyof Remote;
 
 /**

@@ -20,10 +20,12 @@ import {
 } from '../model/record.js';
 import type { JournalOp, RecordOp, VersionOp } from '../model/sync-journal.js';
 import {
+  type ChangeNode,
   commonAncestor,
   type FieldConflict,
   isAncestor,
   type JsonValue,
+  jsonEqual,
   mergeChangeId,
   mergeRecords,
   type RecordState,
@@ -66,9 +68,8 @@ export type PulledContent =
 /** What an apply did, for the report. */
 export interface ApplyResult {
   versions: number;
+  /** Record changes stored (the records move at {@link SyncStore.settle}). */
   records: number;
-  merged: number;
-  conflicts: number;
   /** Ops refused by local rules and kept in the inbox. */
   refused: number;
 }
@@ -95,6 +96,9 @@ const IDLE_STATUS: SyncStatusRow = {
 };
 
 const flag = (value: boolean): Flag => (value ? 1 : 0);
+
+/** `syncState` keys of records with pulled changes not yet settled. */
+const UNSETTLED = 'unsettled:';
 
 /** The stripped data of a record as a change carries it. */
 const strip = (data: Record<string, unknown>): Record<string, unknown> =>
@@ -527,7 +531,7 @@ export class SyncStore {
     const { db } = this;
     return mapErrors(() =>
       db.transaction('rw', this.applyTables, async () => {
-        const result: ApplyResult = { versions: 0, records: 0, merged: 0, conflicts: 0, refused: 0 };
+        const result: ApplyResult = { versions: 0, records: 0, refused: 0 };
         const keys = new Map<BucketId, Set<string>>();
         const working = new Map<RecordId, WorkingRecord>();
         const now = Date.now();
@@ -541,11 +545,8 @@ export class SyncStore {
               set.add(op.key);
               keys.set(op.bucketId as BucketId, set);
             }
-          } else {
-            const outcome = await this.applyRecord(op, working, now);
-            if (outcome.applied) result.records++;
-            if (outcome.merged) result.merged++;
-            result.conflicts += outcome.conflicts;
+          } else if (await this.applyRecord(op, now)) {
+            result.records++;
           }
         }
         for (const [bucketId, set] of keys) for (const key of set) await this.settleHead(bucketId, key, now);
@@ -747,18 +748,18 @@ export class SyncStore {
     };
   }
 
-  private async applyRecord(
-    op: RecordOp,
-    working: Map<RecordId, WorkingRecord>,
-    now: number,
-  ): Promise<{ applied: boolean; merged: boolean; conflicts: number }> {
+  /**
+   * Store a pulled change and mark its record for {@link SyncStore.settle}: records move once
+   * per pull, to the merge of all their leaves, so that devices that pull in different orders
+   * reach the same merges.
+   */
+  private async applyRecord(op: RecordOp, now: number): Promise<boolean> {
     const { db } = this;
-    const none = { applied: false, merged: false, conflicts: 0 };
     const seen = await db.syncChanges.get(op.change);
     if (seen) {
       // A merge made here and there alike: another device has published it already.
       if (!seen.pushed) await db.syncChanges.update(op.change, { pushed: 1 });
-      return none;
+      return false;
     }
     const recordId = op.recordId as RecordId;
     if (op.bucketId !== null) await this.ensureBucket(op.bucketId as BucketId, recordId, now);
@@ -772,89 +773,173 @@ export class SyncStore {
       pushed: 1,
       seq: await this.next('changeSeq'),
     });
-    let state = working.get(recordId) ?? (await this.loadWorking(recordId));
-    if (!state) {
-      state = {
-        sync: { recordId, head: op.change, revisionId: 0, deleted: flag(op.deleted), resolving: 0 },
-        row: undefined,
-        data: copyJson(op.data),
-        deleted: op.deleted,
-        clean: true,
-        touched: true,
-        removed: false,
-      };
-      working.set(recordId, state);
-      await this.clearResolved(recordId, op.change);
-      return { applied: true, merged: false, conflicts: 0 };
+    await db.syncState.put({ key: `${UNSETTLED}${recordId}`, value: now });
+    return true;
+  }
+
+  /**
+   * Move every record that pulled changes to the merge of its leaves (changes no other names
+   * as parent), in id order: a fast-forward for one leaf, else a chain of 3-way merges with
+   * deterministic ids. A local edit not yet captured becomes a leaf of its own first. One
+   * transaction per record.
+   */
+  async settle(): Promise<{ records: number; merged: number; conflicts: number }> {
+    const { db } = this;
+    const keys = await mapErrors(() => db.syncState.where('key').startsWith(UNSETTLED).primaryKeys());
+    const result = { records: 0, merged: 0, conflicts: 0 };
+    for (const key of keys) {
+      const recordId = key.slice(UNSETTLED.length) as RecordId;
+      const done = await mapErrors(() =>
+        db.transaction('rw', this.applyTables, async () => {
+          const outcome = await this.settleRecord(recordId, Date.now());
+          await db.syncState.delete(key);
+          return outcome;
+        }),
+      );
+      result.records++;
+      result.merged += done.merged;
+      result.conflicts += done.conflicts;
     }
-    working.set(recordId, state);
+    return result;
+  }
+
+  private async settleRecord(
+    recordId: RecordId,
+    now: number,
+  ): Promise<{ merged: number; conflicts: number }> {
+    const { db } = this;
+    const outcome = { merged: 0, conflicts: 0 };
     const nodes = await this.changeNodes(recordId);
-    if (!state.clean) {
+    let state = await this.loadWorking(recordId);
+    if (state && !state.clean) {
       // A local edit not yet captured becomes its own change first, so that it merges.
       const local = await this.captureWorking(recordId, state);
       if (local) nodes.set(local.change, { change: local.change, parents: local.parents });
     }
-    const head = state.sync.head;
-    state.touched = true;
-    if (head === null || isAncestor(nodes, head, op.change)) {
-      state.sync = { ...state.sync, head: op.change };
-      state.data = copyJson(op.data);
-      state.deleted = op.deleted;
+    const named = new Set([...nodes.values()].flatMap((node) => node.parents));
+    const leaves = [...nodes.keys()].filter((id) => !named.has(id)).sort();
+    if (leaves.length === 0) return outcome;
+    const stateOf = (row: SyncChangeRow): RecordState => ({
+      data: copyJson(row.data) as Record<string, JsonValue>,
+      deleted: row.deleted === 1,
+    });
+    let target = leaves[0] as string;
+    for (const next of leaves.slice(1)) {
+      const [left, right] = [await db.syncChanges.get(target), await db.syncChanges.get(next)];
+      if (!left || !right) continue;
+      const merged =
+        (await this.supersedes(right, left)) ??
+        (await this.supersedes(left, right)) ??
+        mergeRecords(
+          await this.baseState(nodes, target, next),
+          { change: target, state: stateOf(left) },
+          { change: next, state: stateOf(right) },
+        );
+      const mergeId = mergeChangeId(target, next);
+      if (!(await db.syncChanges.get(mergeId))) {
+        await db.syncChanges.add({
+          change: mergeId,
+          recordId,
+          bucketId: left.bucketId ?? right.bucketId,
+          parents: [target, next].sort(),
+          data: copyJson(merged.state.data),
+          deleted: flag(merged.state.deleted),
+          pushed: 0,
+          seq: await this.next('changeSeq'),
+        });
+      }
+      nodes.set(mergeId, { change: mergeId, parents: [target, next] });
+      // "local" is the side the record stood on before, where it was on one.
+      const head = state?.sync.head ?? null;
+      const flip = head !== null && isAncestor(nodes, head, next) && !isAncestor(nodes, head, target);
+      for (const conflict of merged.conflicts) {
+        const oriented = flip
+          ? {
+              ...conflict,
+              local: conflict.remote,
+              remote: conflict.local,
+              chosen: conflict.chosen === 'local' ? ('remote' as const) : ('local' as const),
+            }
+          : conflict;
+        await this.storeConflict(recordId, mergeId, oriented, now);
+      }
+      outcome.merged++;
+      outcome.conflicts += merged.conflicts.length;
+      target = mergeId;
+    }
+    const final = (await db.syncChanges.get(target)) as SyncChangeRow;
+    if (!state) {
+      state = {
+        sync: { recordId, head: target, revisionId: 0, deleted: final.deleted, resolving: 0 },
+        row: undefined,
+        data: copyJson(final.data),
+        deleted: final.deleted === 1,
+        clean: true,
+        touched: true,
+        removed: false,
+      };
+    } else if (state.sync.head !== target) {
+      state.sync = { ...state.sync, head: target };
+      state.data = copyJson(final.data);
+      state.deleted = final.deleted === 1;
       state.clean = true;
-      await this.clearResolved(recordId, op.change);
-      return { applied: true, merged: false, conflicts: 0 };
+      state.touched = true;
     }
-    if (isAncestor(nodes, op.change, head)) return { applied: true, merged: false, conflicts: 0 };
-    const headRow = await db.syncChanges.get(head);
-    const baseId = commonAncestor(nodes, head, op.change);
-    const baseRow = baseId ? await db.syncChanges.get(baseId) : undefined;
-    const stateOf = (row: SyncChangeRow | undefined): RecordState | undefined =>
-      row && { data: copyJson(row.data) as Record<string, JsonValue>, deleted: row.deleted === 1 };
-    const merged = mergeRecords(
-      stateOf(baseRow),
-      {
-        change: head,
-        state: stateOf(headRow) ?? {
-          data: strip(state.data) as Record<string, JsonValue>,
-          deleted: state.deleted,
-        },
-      },
-      { change: op.change, state: { data: copyJson(op.data), deleted: op.deleted } },
-    );
-    const mergeId = mergeChangeId(head, op.change);
-    const known = await db.syncChanges.get(mergeId);
-    const data = known ? copyJson(known.data) : (copyJson(merged.state.data) as Record<string, unknown>);
-    const deleted = known ? known.deleted === 1 : merged.state.deleted;
-    if (!known) {
-      await db.syncChanges.add({
-        change: mergeId,
-        recordId,
-        bucketId: (op.bucketId as BucketId | null) ?? headRow?.bucketId ?? null,
-        parents: [head, op.change].sort(),
-        data,
-        deleted: flag(deleted),
-        pushed: 0,
-        seq: await this.next('changeSeq'),
-      });
-    }
-    state.sync = { ...state.sync, head: mergeId };
-    state.data = copyJson(data);
-    state.deleted = deleted;
-    state.clean = true;
-    const conflicts = merged.conflicts;
-    for (const conflict of conflicts) await this.storeConflict(recordId, mergeId, conflict, now);
-    await this.clearResolved(recordId, op.change);
-    return { applied: true, merged: true, conflicts: conflicts.length };
+    await this.clearResolved(recordId, target);
+    if (state.touched) await this.storeWorking(recordId, state, now);
+    return outcome;
   }
 
-  /** A resolution made elsewhere clears the conflicts it descends from. */
-  private async clearResolved(recordId: RecordId, change: string): Promise<void> {
-    if (!change.startsWith('resolve:')) return;
+  /** The state of the lowest common ancestor of two changes, if they share one. */
+  private async baseState(
+    nodes: Map<string, ChangeNode>,
+    a: string,
+    b: string,
+  ): Promise<RecordState | undefined> {
+    const baseId = commonAncestor(nodes, a, b);
+    const base = baseId ? await this.db.syncChanges.get(baseId) : undefined;
+    return base && { data: copyJson(base.data) as Record<string, JsonValue>, deleted: base.deleted === 1 };
+  }
+
+  /**
+   * `newer`'s state, when `older`'s state is that of `newer` or of one of its parents: `newer`
+   * already holds everything `older` says (two devices made equal merges under different ids,
+   * and one of them edited on top), so merging them changes nothing and conflicts with nothing.
+   */
+  private async supersedes(
+    newer: SyncChangeRow,
+    older: SyncChangeRow,
+  ): Promise<{ state: RecordState; conflicts: FieldConflict[] } | undefined> {
+    const same = (row: SyncChangeRow | undefined) =>
+      row !== undefined &&
+      row.deleted === older.deleted &&
+      jsonEqual(row.data as JsonValue, older.data as JsonValue);
+    const parents = await this.db.syncChanges.bulkGet(newer.parents);
+    if (!same(newer) && !parents.some(same)) return undefined;
+    return {
+      state: { data: copyJson(newer.data) as Record<string, JsonValue>, deleted: newer.deleted === 1 },
+      conflicts: [],
+    };
+  }
+
+  /**
+   * A resolution made elsewhere clears the conflicts that do not postdate it, once the record's
+   * head includes both: the resolver saw that conflict, or the same one from a merge of the
+   * same changes under another id (devices that merge in different orders).
+   */
+  private async clearResolved(recordId: RecordId, head: string): Promise<void> {
     const { db } = this;
     const open = await db.syncConflicts.where('recordId').equals(recordId).toArray();
     if (open.length === 0) return;
     const nodes = await this.changeNodes(recordId);
-    const gone = open.filter((c) => isAncestor(nodes, c.change, change)).map((c) => c.id);
+    const resolutions = [...nodes.keys()].filter(
+      (id) => id.startsWith('resolve:') && isAncestor(nodes, id, head),
+    );
+    const gone = open
+      .filter(
+        (c) => isAncestor(nodes, c.change, head) && resolutions.some((r) => !isAncestor(nodes, r, c.change)),
+      )
+      .map((c) => c.id);
     await db.syncConflicts.bulkDelete(gone);
   }
 
@@ -882,7 +967,7 @@ export class SyncStore {
     return change;
   }
 
-  private async changeNodes(recordId: RecordId): Promise<Map<string, { change: string; parents: string[] }>> {
+  private async changeNodes(recordId: RecordId): Promise<Map<string, ChangeNode>> {
     const rows = await this.db.syncChanges.where('recordId').equals(recordId).toArray();
     return new Map(rows.map((row) => [row.change, { change: row.change, parents: row.parents }]));
   }

@@ -694,6 +694,7 @@ export class CofferSync {
     const self = await store.deviceId();
     await store.setStatus({ phase: 'pulling' });
     run.files = { done: 0, total: 0 };
+    await this.settle(run);
     await this.retryInbox(run);
     const devices: string[] = [];
     for await (const page of this.pages(run, { prefix: JOURNAL_PREFIX, delimiter: '/' })) {
@@ -734,6 +735,14 @@ export class CofferSync {
         if (queue?.entry) await this.applyQueued(run, queue, queue.entry, errors);
       }
     }
+    await this.settle(run);
+  }
+
+  /** Move the records that pulled changes to the merge of their leaves. */
+  private async settle(run: Run): Promise<void> {
+    const settled = await this.store.settle();
+    run.report.recordsMerged += settled.merged;
+    run.report.conflicts += settled.conflicts;
   }
 
   /** Every page of a listing. */
@@ -864,8 +873,6 @@ export class CofferSync {
       const applied = await store.applyEntry(device, seq, key, entry.ops, contents);
       run.report.versionsPulled += applied.versions;
       run.report.recordsPulled += applied.records;
-      run.report.recordsMerged += applied.merged;
-      run.report.conflicts += applied.conflicts;
     } finally {
       // Bytes of refused ops, or of an entry that failed, never became readable.
       await store.discard(contents.values());
