@@ -311,6 +311,12 @@ export class CofferApp extends LitElement {
         color: var(--_text);
         border-color: transparent;
       }
+      section.activity {
+        margin-top: var(--_space-4);
+      }
+      section.activity > p {
+        margin: 2px 0 var(--_space-3);
+      }
       details.deleted {
         margin-top: var(--_space-5);
         border-top: 1px solid var(--_border);
@@ -617,7 +623,12 @@ export class CofferApp extends LitElement {
           : route.tab === 'details'
             ? html`<div class="card"><coffer-record-editor record-id=${route.id}></coffer-record-editor></div>`
             : route.tab === 'history'
-              ? html`<coffer-revision-history record-id=${route.id}></coffer-revision-history>`
+              ? html`<coffer-revision-history record-id=${route.id}></coffer-revision-history>
+                <section class="card activity" aria-labelledby="activity-title">
+                  <h2 id="activity-title">File activity</h2>
+                  <p class="muted small">What changed in this record’s files, and when.</p>
+                  <coffer-file-activity record-id=${route.id}></coffer-file-activity>
+                </section>`
               : html`<coffer-bucket-panel record-id=${route.id}></coffer-bucket-panel>`
       }
     `;

@@ -15,6 +15,13 @@ export {
 } from './coffer-backup-panel.js';
 export { CofferBucketPanel } from './coffer-bucket-panel.js';
 export { CofferDeletedFiles } from './coffer-deleted-files.js';
+export {
+  type ActivityEntry,
+  type ActivityKind,
+  type ActivityVersion,
+  CofferFileActivity,
+  fileActivity,
+} from './coffer-file-activity.js';
 export { CofferFilePreview } from './coffer-file-preview.js';
 export { CofferFileRow, type MoveDetail } from './coffer-file-row.js';
 export { CofferFiles } from './coffer-files.js';
