@@ -849,6 +849,7 @@ if (only?.has('onetx')) {
     const times = { oneTx: [], stored: [] };
     for (let i = 0; i < reps; i++) {
       for (const n of i % 2 ? ['stored', 'oneTx'] : ['oneTx', 'stored']) {
+        if (fresh) await call('makeSource', sizeMiB, false);
         times[n].push(await call('ingestCoffer', {}, variants[n]));
       }
     }
