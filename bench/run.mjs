@@ -859,6 +859,35 @@ if (only?.has('onetx')) {
   }
 }
 
+if (only?.has('bigchunk')) {
+  // A Blob larger than the default chunk: as 32 MiB slices (default) or as one stored Blob
+  // (chunkSize = its size), against the raw put of the same Blob and md5 alone.
+  const reps = Number(args.reps ?? 3);
+  for (const sizeMiB of String(args.sizes ?? '64,256')
+    .split(',')
+    .map(Number)) {
+    await call('makeSource', sizeMiB);
+    const runs = {
+      slices: () => call('ingestCoffer'),
+      oneBlob: () => call('ingestCoffer', { chunkSize: sizeMiB * MiB }),
+      rawPut: () => call('ingestRawWhole'),
+      md5Alone: () => call('hashSource'),
+    };
+    const names = Object.keys(runs);
+    const times = Object.fromEntries(names.map((n) => [n, []]));
+    for (let i = 0; i < reps; i++) {
+      for (let j = 0; j < names.length; j++) {
+        const n = names[(i + j) % names.length];
+        times[n].push(await runs[n]());
+      }
+    }
+    log(
+      `${sizeMiB} MiB: ${names.map((n) => `${n} ${round(median(times[n]))} ms`).join(', ')}, load ${round(os.loadavg()[0])}`,
+    );
+    (results.bigchunk ??= {})[sizeMiB] = times;
+  }
+}
+
 // ------------------------------------------------------------ report
 
 const info = await call('info');
