@@ -884,7 +884,7 @@ if (only?.has('bigchunk')) {
     log(
       `${sizeMiB} MiB: ${names.map((n) => `${n} ${round(median(times[n]))} ms`).join(', ')}, load ${round(os.loadavg()[0])}`,
     );
-    (results.bigchunk ??= {})[sizeMiB] = times;
+    results.bigchunk = { ...results.bigchunk, [sizeMiB]: times };
   }
 }
 
