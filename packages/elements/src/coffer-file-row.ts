@@ -230,6 +230,8 @@ export class CofferFileRow extends CofferElement {
   /** Whether the bucket is locked: changes are disabled. */
   @property({ type: Boolean }) locked = false;
   /** Position in the list (1-based) and the list's length, for labels. */
+  /** The list shows a sorted or filtered view: the file cannot be moved. */
+  @property({ type: Boolean }) fixed = false;
   /** Show a checkbox instead of the move handle, to choose this file among several. */
   @property({ type: Boolean }) selectable = false;
   /** Whether the checkbox is ticked, in `selectable` mode. */
@@ -309,7 +311,7 @@ export class CofferFileRow extends CofferElement {
             : html`<button
           class="grip"
           aria-label="Move ${file.key}, position ${this.position} of ${this.count}. Use the up and down arrow keys."
-          ?disabled=${this.locked}
+          ?disabled=${this.locked || this.fixed}
           @keydown=${this._onGripKey}
           @pointerdown=${() => this.setAttribute('draggable', 'true')}
         >

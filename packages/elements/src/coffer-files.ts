@@ -31,6 +31,25 @@ const ROW_DRAG_TYPE = 'application/x-coffer-key';
 
 const folderIcon = svg`<svg class="icon" width="18" height="18" viewBox="0 0 24 24" fill="none" stroke="currentColor" stroke-width="2" stroke-linecap="round" stroke-linejoin="round" aria-hidden="true"><path d="M3 6a2 2 0 0 1 2-2h4l2 2h8a2 2 0 0 1 2 2v10a2 2 0 0 1-2 2H5a2 2 0 0 1-2-2z"/></svg>`;
 
+/** How the file list is ordered: the record's own order (which drag and arrows change), or a view. */
+export type FileOrder = 'record' | 'name' | 'newest' | 'largest' | 'type';
+
+const ORDERS: { value: FileOrder; label: string }[] = [
+  { value: 'record', label: 'Record order' },
+  { value: 'name', label: 'Name A–Z' },
+  { value: 'newest', label: 'Newest first' },
+  { value: 'largest', label: 'Largest first' },
+  { value: 'type', label: 'Type' },
+];
+
+const byName = new Intl.Collator(undefined, { numeric: true, sensitivity: 'base' });
+const ARRANGE: Record<Exclude<FileOrder, 'record'>, (a: FileObject, b: FileObject) => number> = {
+  name: (a, b) => byName.compare(a.key, b.key),
+  newest: (a, b) => b.created.getTime() - a.created.getTime(),
+  largest: (a, b) => b.size - a.size,
+  type: (a, b) => a.mimetype.localeCompare(b.mimetype) || byName.compare(a.key, b.key),
+};
+
 /** What the list shows. */
 interface FilesView {
   record: CofferRecord;
@@ -101,6 +120,21 @@ export class CofferFiles extends CofferElement {
       .count {
         font-size: 1rem;
       }
+      .arrange {
+        display: flex;
+        gap: var(--_space-2);
+        flex-wrap: wrap;
+      }
+      .arrange input {
+        flex: 1 1 160px;
+      }
+      .arrange select {
+        width: auto;
+      }
+      .arrange .hint {
+        width: 100%;
+        margin: 0;
+      }
       .bulk {
         display: flex;
         align-items: center;
@@ -138,6 +172,8 @@ export class CofferFiles extends CofferElement {
   @state() private checked: ReadonlySet<string> = new Set();
   @state() private busy = '';
   @state() private confirmBulkDelete = false;
+  @state() private filter = '';
+  @state() private order: FileOrder = 'record';
   @query('input.files') private picker?: HTMLInputElement;
   @query('input.folder') private folderPicker?: HTMLInputElement;
   private dragKey: string | undefined;
@@ -247,6 +283,8 @@ export class CofferFiles extends CofferElement {
     const view = this.view.value;
     if (!view) return html`<p class="muted">Loading files…</p>`;
     const { files, locked } = view;
+    const shown = this._arranged(files);
+    const fixed = shown !== files;
     return html`
       <div
         class="stack"
@@ -280,14 +318,15 @@ export class CofferFiles extends CofferElement {
           <h2 class="count">${files.length} file${files.length === 1 ? '' : 's'}</h2>
           <span class="muted small">${formatBytes(view.size)} with all versions</span>
         </div>
-        ${files.length > 0 ? this._renderBulkBar(view) : ''}
+        ${files.length > 1 ? this._renderArrange() : ''}
+        ${files.length > 0 ? this._renderBulkBar(view, shown) : ''}
         ${
-          files.length === 0
-            ? html`<p class="empty">No files yet.</p>`
+          shown.length === 0
+            ? html`<p class="empty">${files.length === 0 ? 'No files yet.' : 'No file name matches.'}</p>`
             : html`<ul aria-label="Files" @coffer-check=${this._onCheck} @coffer-move=${this._onMove} @coffer-toggle=${this._onToggle} @coffer-renamed=${this._onRenamed}
               @coffer-new-version=${this._onNewVersion}>
               ${repeat(
-                files,
+                shown,
                 (file) => file.key,
                 (file, i) => html`<li>
                   <coffer-file-row
@@ -300,6 +339,7 @@ export class CofferFiles extends CofferElement {
                     ?selectable=${this.selecting}
                     ?checked=${this.checked.has(file.key)}
                     ?locked=${locked}
+                    ?fixed=${fixed}
                     data-key=${file.key}
                     @dragstart=${(e: DragEvent) => this._onRowDragStart(e, file.key)}
                     @dragend=${this._onRowDragEnd}
@@ -313,7 +353,32 @@ export class CofferFiles extends CofferElement {
     `;
   }
 
-  private _renderBulkBar(view: FilesView) {
+  /** `files` filtered by name and put in the chosen order; `files` itself in record order. */
+  private _arranged(files: FileObject[]): FileObject[] {
+    const needle = this.filter.trim().toLocaleLowerCase();
+    if (!needle && this.order === 'record') return files;
+    const found = needle ? files.filter((f) => f.key.toLocaleLowerCase().includes(needle)) : [...files];
+    return this.order === 'record' ? found : found.sort(ARRANGE[this.order]);
+  }
+
+  private _renderArrange() {
+    return html`<div class="arrange">
+      <label class="visually-hidden" for="filter">Filter files by name</label>
+      <input id="filter" type="search" placeholder="Filter by name" .value=${this.filter}
+        @input=${(e: Event) => (this.filter = (e.target as HTMLInputElement).value)} />
+      <label class="visually-hidden" for="order">Order files by</label>
+      <select id="order" @change=${(e: Event) => (this.order = (e.target as HTMLSelectElement).value as FileOrder)}>
+        ${ORDERS.map((o) => html`<option value=${o.value} ?selected=${this.order === o.value}>${o.label}</option>`)}
+      </select>
+      ${
+        this.order !== 'record' || this.filter.trim()
+          ? html`<p class="muted small hint">Showing a view: choose Record order with no filter to move files.</p>`
+          : ''
+      }
+    </div>`;
+  }
+
+  private _renderBulkBar(view: FilesView, shown: FileObject[]) {
     const { files, locked } = view;
     const live = files.filter((f) => this.checked.has(f.key));
     const none = live.length === 0 || this.busy !== '';
@@ -329,7 +394,7 @@ export class CofferFiles extends CofferElement {
     return html`<div class="bulk selecting" role="group" aria-label="Selected files">
       <span class="small" aria-live="polite">${this.busy || `${live.length} of ${files.length} selected`}</span>
       <span class="spacer"></span>
-      <button class="ghost" ?disabled=${live.length === files.length} @click=${() => (this.checked = new Set(files.map((f) => f.key)))}>Select all</button>
+      <button class="ghost" ?disabled=${shown.every((f) => this.checked.has(f.key))} @click=${() => (this.checked = new Set([...this.checked, ...shown.map((f) => f.key)]))}>Select all</button>
       <button class="ghost" ?disabled=${live.length === 0} @click=${() => (this.checked = new Set())}>Clear</button>
       <button class="ghost" @click=${this._endSelecting}>Done</button>
       <div class="bulk-actions">
