@@ -1102,6 +1102,21 @@ const more = {
       await time('hashMany', () =>
         context.pipeline.hashSources({ sources: blobs, sha256: false, bytesBelow: 65536 }),
       );
+      // The same work as `reps` calls 16 in flight, as concurrent puts make them.
+      t.hash16 = [];
+      t.lock16 = [];
+      t.puts16 = [];
+      await time('hash16', () =>
+        inFlight(reps, 16, (i) =>
+          context.pipeline.hashSources({ sources: [blobs[i]!], sha256: false, bytesBelow: 65536 }),
+        ),
+      );
+      await time('lock16', () =>
+        inFlight(reps, 16, () =>
+          navigator.locks.request('bench-lock', { mode: 'shared' }, async () => undefined),
+        ),
+      );
+      await time('puts16', () => inFlight(reps, 16, (i) => bucket.objects.put(`c${i}`, blobs[i]!)));
       return Object.fromEntries(Object.entries(t).map(([k, v]) => [k, median(v)]));
     } finally {
       await disposeCoffer(coffer);
