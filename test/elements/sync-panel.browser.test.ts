@@ -114,7 +114,7 @@ describe('coffer-sync-panel connection test', () => {
           AllowedOrigins: [location.origin],
           AllowedMethods: ['GET', 'PUT', 'POST', 'DELETE', 'HEAD'],
           AllowedHeaders: ['*'],
-          ExposeHeaders: ['ETag', 'x-amz-version-id', 'x-amz-delete-marker'],
+          ExposeHeaders: ['ETag', 'x-amz-version-id', 'x-amz-delete-marker', 'x-amz-meta-md5'],
         },
       ],
     });

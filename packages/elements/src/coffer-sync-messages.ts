@@ -1,17 +1,10 @@
-import type { RemoteCheck, SyncRemoteConfig } from '@coffer/core/sync';
+import { type RemoteCheck, S3_CORS_RULE, type SyncRemoteConfig } from '@coffer/core/sync';
 
 /** The CORS rule a bucket needs for sync from the page at `origin` (S3's JSON shape). */
 export function corsRuleFor(origin: string): string {
   return JSON.stringify(
     {
-      CORSRules: [
-        {
-          AllowedOrigins: [origin],
-          AllowedMethods: ['GET', 'PUT', 'POST', 'DELETE', 'HEAD'],
-          AllowedHeaders: ['*'],
-          ExposeHeaders: ['ETag', 'x-amz-version-id', 'x-amz-delete-marker'],
-        },
-      ],
+      CORSRules: [{ ...S3_CORS_RULE, AllowedOrigins: [origin] }],
     },
     null,
     2,
