@@ -324,8 +324,15 @@ const BATCHED_BELOW = 8 * 1024 * 1024;
 const GROUP_FILES = 1000;
 /** …and this many bytes. */
 const GROUP_BYTES = 32 * 1024 * 1024;
+/**
+ * …of which at most this many come back from hashing as bytes (files stored inline): the only
+ * file bytes that enter this thread's heap.
+ */
+const GROUP_INLINE_BYTES = 8 * 1024 * 1024;
 
-type Segment = { kind: 'single'; index: number } | { kind: 'group'; indexes: number[]; bytes: number };
+type Segment =
+  | { kind: 'single'; index: number }
+  | { kind: 'group'; indexes: number[]; bytes: number; inline: number };
 
 /**
  * Write many files to `bucketId`, each atomically: a file that fails (bad key, limits, a
@@ -379,12 +386,19 @@ export async function writeMany<T>(
       segments.push({ kind: 'single', index });
       continue;
     }
-    if (!group || group.indexes.length >= GROUP_FILES || group.bytes + blob.size > GROUP_BYTES) {
-      group = { kind: 'group', indexes: [], bytes: 0 };
+    const inline = settings.chunkStorage === 'buffer' || blob.size < settings.inlineBelow ? blob.size : 0;
+    if (
+      !group ||
+      group.indexes.length >= GROUP_FILES ||
+      group.bytes + blob.size > GROUP_BYTES ||
+      group.inline + inline > GROUP_INLINE_BYTES
+    ) {
+      group = { kind: 'group', indexes: [], bytes: 0, inline: 0 };
       segments.push(group);
     }
     group.indexes.push(index);
     group.bytes += blob.size;
+    group.inline += inline;
   }
 
   const total = sizes.reduce((sum, size) => sum + (size ?? 0), 0);
