@@ -540,10 +540,13 @@ export class CofferFiles extends CofferElement {
   /**
    * Store the files of a folder (or any batch) as one upload with one progress, each under
    * its key (its path in the folder: `raw/2026/img_001.tif`). Small files are committed many
-   * per transaction. Resolves when all are done; files that fail are named in the queue.
+   * per transaction, in path order. Resolves when all are done; files that fail are named in
+   * the queue.
    */
-  async addFolder(files: readonly FolderFile[]): Promise<void> {
-    if (files.length === 0) return;
+  async addFolder(picked: readonly FolderFile[]): Promise<void> {
+    if (picked.length === 0) return;
+    // Browsers list a folder in no particular order: store it in path order.
+    const files = [...picked].sort((a, b) => byName.compare(a.key, b.key));
     const roots = [...new Set(files.map((f) => (f.key.includes('/') ? `${f.key.split('/')[0]}/` : f.key)))];
     const label = `${roots.length === 1 ? roots[0] : `${roots.length} items`} (${files.length} file${files.length === 1 ? '' : 's'})`;
     const item: TrackedUpload = {
