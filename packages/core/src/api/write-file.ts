@@ -188,9 +188,9 @@ function hashed(outcome: HashOutcome | undefined): HashedSource {
 /**
  * Write a Blob source that fits in one chunk as its own stored Blob, not a slice of it
  * (Chromium copies a whole Blob handed to IndexedDB in the browser process, far faster than
- * the same bytes as a slice), while the byte pipeline hashes it. A small source is hashed
- * first and staged for the commit transaction. Larger sources go through the worker's
- * chunked write.
+ * the same bytes as a slice). Below {@link ONE_TRANSACTION_BELOW} it is hashed first, by the
+ * byte pipeline, and staged for the commit transaction; above, it is stored while it is
+ * hashed. Sources larger than a chunk go through the worker's chunked write instead.
  */
 async function writeBlob(
   context: CofferContext,
