@@ -8,6 +8,10 @@
 #   scripts/s3-gateway.sh stop [D]  stop the gateway in folder D (default $COFFER_S3_GATEWAY_DIR)
 #                                   by PID, wait for every daemon to exit, remove the folder
 #   scripts/s3-gateway.sh env [D]   print the export lines of a running gateway again
+#   scripts/s3-gateway.sh restart-rgw [D]
+#                                   start radosgw again (stopping it first if it runs) in the
+#                                   gateway of folder D, same config and port; mon and OSD stay
+#                                   (the OSD is a memstore: restarting it would lose the data)
 #   scripts/s3-gateway.sh run       start, make a versioned bucket with the sync CORS rule
 #                                   (COFFER_S3_DEV_BUCKET, default coffer), print, stay in the
 #                                   foreground until Ctrl-C, then stop
@@ -221,6 +225,27 @@ EOF
   print_env "$dir"
 }
 
+# radosgw alone, again: for tests that stop the gateway mid-sync and bring it back.
+cmd_restart_rgw() {
+  local dir=${1:-${COFFER_S3_GATEWAY_DIR:-}}
+  [[ -n $dir ]] || die "restart-rgw: which gateway? pass its folder or set COFFER_S3_GATEWAY_DIR"
+  [[ -f $dir/ceph.conf && -d $dir/run ]] || die "restart-rgw: $dir is not a gateway folder"
+  CONF=$dir/ceph.conf
+  local port
+  port=$(sed -n 's/^rgw frontends = beast endpoint=.*:\([0-9][0-9]*\)$/\1/p' "$CONF")
+  [[ -n $port ]] || die "restart-rgw: no radosgw port in $CONF"
+  stop_pidfile "$dir/run/client.rgw.a.pid"
+  rm -f -- "$dir/run/client.rgw.a.pid"
+  local started=$SECONDS
+  radosgw -c "$CONF" -n client.rgw.a --pid-file "$dir/run/client.rgw.a.pid"
+  local deadline=$((SECONDS + READY_TIMEOUT))
+  until http_ok "$port"; do
+    ((SECONDS < deadline)) || die "radosgw did not answer GET / on $HOST:$port within ${READY_TIMEOUT} s"
+    sleep 0.1
+  done
+  log "radosgw restarted in $((SECONDS - started)) s: http://$HOST:$port"
+}
+
 cmd_run() {
   local out dir
   out=$(cmd_start)
@@ -244,10 +269,11 @@ cmd_run() {
 case ${1:-} in
 start) cmd_start ;;
 stop) cmd_stop "${2:-}" ;;
+restart-rgw) cmd_restart_rgw "${2:-}" ;;
 env) print_env "${2:-${COFFER_S3_GATEWAY_DIR:?pass the gateway folder}}" ;;
 run) cmd_run ;;
 *)
-  sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//' >&2
+  sed -n '2,26p' "$0" | sed 's/^# \{0,1\}//' >&2
   exit 2
   ;;
 esac
