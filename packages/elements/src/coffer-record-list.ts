@@ -150,10 +150,13 @@ export class CofferRecordList extends CofferElement {
     listElementStyles,
     css`
       .tools {
-        display: grid;
-        grid-template-columns: 1fr auto;
+        display: flex;
+        flex-wrap: wrap;
         gap: var(--_space-2);
         margin-bottom: var(--_space-3);
+      }
+      .tools .search {
+        flex: 1 1 200px;
       }
       .search {
         position: relative;
@@ -170,6 +173,7 @@ export class CofferRecordList extends CofferElement {
       }
       select {
         width: auto;
+        max-width: 100%;
       }
       ul {
         gap: var(--_space-1);

@@ -108,6 +108,12 @@ export class CofferUploadQueue extends LitElement {
       }
     `,
     middleEllipsisStyles,
+    css`
+      /* A flex item drops the white space at its edges: keep the space in "raw/ (3 files)". */
+      .mid-name > span {
+        white-space: pre;
+      }
+    `,
   ];
 
   /** The uploads, oldest first. */
