@@ -17,6 +17,7 @@ import {
   inCommitTransaction,
   type PutOptions,
   type SourceOptions,
+  storesAtCommit,
   writeFile,
   writeMany,
 } from './write-file.js';
@@ -280,7 +281,8 @@ export class BucketObjects {
    *   subclasses for the quota and the maximum file size; {@link AbortError}.
    */
   async put(key: string, source: ByteSource, options: PutOptions = {}): Promise<ObjectVersion> {
-    return withWriteLock(this.context, () => this.commitWrite(key, source, options));
+    const write = () => this.commitWrite(key, source, options);
+    return storesAtCommit(this.context, source) ? write() : withWriteLock(this.context, write);
   }
 
   private async commitWrite(key: string, source: ByteSource, options: PutOptions): Promise<ObjectVersion> {

@@ -32,6 +32,7 @@ import {
   commitOrDiscard,
   type PutOptions,
   type SourceOptions,
+  storesAtCommit,
   writeFile,
   writeMany,
 } from './write-file.js';
@@ -166,7 +167,11 @@ export class RecordFiles {
     if (metadata !== undefined) patchMetadata({}, metadata);
     // Like `bucket.objects.put`: hold the coffer's shared write lock from the first chunk to
     // the commit, so that gc in any tab sees this unfinished write as live, not abandoned.
-    return withWriteLock(this.records.context, () => this.setLocked(key, source, put, metadata));
+    // (A write that stores nothing before its commit needs no lock.)
+    const write = () => this.setLocked(key, source, put, metadata);
+    return storesAtCommit(this.records.context, source)
+      ? write()
+      : withWriteLock(this.records.context, write);
   }
 
   private async setLocked(

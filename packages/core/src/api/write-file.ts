@@ -156,6 +156,21 @@ export type WrittenContent = VersionContent & { kind: 'written'; staged?: Staged
  */
 export const ONE_TRANSACTION_BELOW = 64 * 1024 * 1024;
 
+/** {@link ONE_TRANSACTION_BELOW}, or `oneTransactionBelow` in the settings (for the benchmarks only). */
+const oneTransactionBelow = (context: CofferContext): number =>
+  (context.settings as { oneTransactionBelow?: number }).oneTransactionBelow ?? ONE_TRANSACTION_BELOW;
+
+/**
+ * Whether a write of `source` stores nothing before its commit transaction (a Blob that fits
+ * in one chunk, hashed first): such a write leaves no unfinished rows for garbage collection
+ * to mistake, so it needs no write lock.
+ */
+export const storesAtCommit = (context: CofferContext, source: unknown): boolean =>
+  source instanceof Blob &&
+  context.settings.chunkStorage === 'blob' &&
+  source.size <= context.settings.chunkSize &&
+  source.size < oneTransactionBelow(context);
+
 /** The file instance and chunk of a Blob source hashed before it is stored. */
 function stagedRows(context: CofferContext, fileId: FileId, source: Blob, outcome: HashedSource): StagedRows {
   const { size } = outcome.result;
@@ -200,9 +215,7 @@ async function writeBlob(
 ): Promise<WrittenContent> {
   const { settings, db, pipeline } = context;
   const request = { sources: [source], sha256: settings.sha256, bytesBelow: settings.inlineBelow };
-  // `oneTransactionBelow` in the settings overrides the threshold, for the benchmarks only.
-  const below = (settings as { oneTransactionBelow?: number }).oneTransactionBelow ?? ONE_TRANSACTION_BELOW;
-  if (source.size < below) {
+  if (source.size < oneTransactionBelow(context)) {
     const outcome = hashed((await pipeline.hashSources(request, hooks))[0]);
     return {
       kind: 'written',
