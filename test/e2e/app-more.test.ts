@@ -143,7 +143,7 @@ afterAll(async () => {
 describe('the Coffer app: find, act on many, undo, folders, activity', () => {
   it('finds records by any field and by keyword chips', async () => {
     await expect.poll(titles).toEqual(['Site scans', 'Trench notes', 'Chapel survey']);
-    const search = page.getByRole('searchbox', { name: /Search titles, people/ });
+    const search = page.getByRole('searchbox', { name: 'Search records and their files' });
 
     await search.fill('lovelace');
     await expect.poll(titles).toEqual(['Chapel survey']);

@@ -388,7 +388,7 @@ export class CofferRecordList extends CofferElement {
       <div class="tools" role="search" aria-label=${this.trash ? 'Search the trash' : 'Search records'}>
         <div class="search">
           ${icons.search}
-          <label class="visually-hidden" for="search">Search titles, people, keywords, descriptions and file names</label>
+          <label class="visually-hidden" for="search">Search records and their files</label>
           <input
             id="search"
             type="search"
