@@ -15,7 +15,7 @@ async function type(list: CofferRecordList, value: string): Promise<void> {
 }
 
 describe('coffer-record-list: find', () => {
-  it('finds records by creator, keyword, description and file name, and says where a file matched', async ({
+  it('finds records by creator, keyword, description, file name and any other field, and says where a file matched', async ({
     coffer,
   }) => {
     await coffer.records.create({ title: 'Alpha', creators: [{ name: 'Ada Lovelace' }] });
@@ -34,6 +34,16 @@ describe('coffer-record-list: find', () => {
     await type(list, 'img_001');
     expect(rows(list)).toEqual(['Gamma']);
     expect(text(list)).toContain('Found: file raw/img_001.tif');
+    await coffer.records.create({
+      title: 'Delta',
+      dates: [{ date: '1911-05-02', type: 'collected' }],
+      site: { code: 'XQ-7' },
+    });
+    await type(list, 'xq-7');
+    await until(() => rows(list).length === 1);
+    expect(rows(list)).toEqual(['Delta']);
+    await type(list, '1911');
+    expect(rows(list)).toEqual(['Delta']);
     await type(list, 'nothing like it');
     expect(text(list)).toContain('No record matches.');
     list.remove();

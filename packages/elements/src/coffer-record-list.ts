@@ -6,7 +6,7 @@ import { CofferElement } from './base-element.js';
 import { LiveQueryController } from './controllers/live-query-controller.js';
 import { formatAgo, formatDateTime } from './format.js';
 import { icons } from './icons.js';
-import { readFields } from './record-fields.js';
+import { readFields, userData } from './record-fields.js';
 import { baseStyles, listElementStyles } from './styles.js';
 import { type CofferDoneDetail, saveBlob } from './undo.js';
 
@@ -38,9 +38,18 @@ export interface RecordSummary {
   created: Date;
   updated: Date;
   record: CofferRecord;
-  /** Title, description, creators, keywords, file names and descriptions, lower-cased. */
+  /** Every text and number of its data (title, description, creators, keywords, dates, any other field), its file names and file descriptions, lower-cased. */
   text: string;
 }
+
+/** Every string and number in `value`, however deep: what "any field" searches. */
+const leaves = (value: unknown, out: string[] = []): string[] => {
+  if (typeof value === 'string') out.push(value);
+  else if (typeof value === 'number') out.push(String(value));
+  else if (Array.isArray(value)) for (const item of value) leaves(item, out);
+  else if (value && typeof value === 'object') for (const item of Object.values(value)) leaves(item, out);
+  return out;
+};
 
 const strings = (value: unknown): string[] =>
   Array.isArray(value) ? value.filter((k): k is string => typeof k === 'string') : [];
@@ -67,7 +76,7 @@ export const summarize = (record: CofferRecord): RecordSummary => {
     created: record.created,
     updated: record.updated,
     record,
-    text: [title, fields.description, ...creators, ...fields.keywords, ...fileKeys, ...fileText]
+    text: [title, ...creators, ...fileKeys, ...fileText, ...leaves(userData(data))]
       .join('\n')
       .toLocaleLowerCase(),
   };
