@@ -1,6 +1,6 @@
 import '@coffer/elements';
 import type { CofferFiles } from '@coffer/elements';
-import { folderFilesFromInput, uploadTracker } from '@coffer/elements';
+import { filesOfEntries, folderFilesFromInput, uploadTracker } from '@coffer/elements';
 import { describe, expect } from 'vitest';
 import { it } from '../helpers/coffer.js';
 import { mount, until } from '../helpers/elements.js';
@@ -72,5 +72,40 @@ describe('coffer-files: folders', () => {
 
     expect(opened).toBe(1);
     files.remove();
+  });
+
+  it('reads every file of a dropped folder, past the 100 entries one directory read answers', async () => {
+    type Entry = { isFile: boolean; isDirectory: boolean; fullPath: string };
+    const file = (fullPath: string): Entry & { file(ok: (f: File) => void): void } => ({
+      isFile: true,
+      isDirectory: false,
+      fullPath,
+      file: (ok) => ok(new File([fullPath], fullPath.split('/').pop()!)),
+    });
+    const folder = (fullPath: string, children: Entry[]): Entry & { createReader(): unknown } => ({
+      isFile: false,
+      isDirectory: true,
+      fullPath,
+      createReader: () => {
+        let at = 0;
+        return {
+          readEntries: (ok: (batch: Entry[]) => void) => {
+            ok(children.slice(at, at + 100));
+            at += 100;
+          },
+        };
+      },
+    });
+    const many = Array.from({ length: 150 }, (_, i) => file(`/raw/2026/img_${i}.tif`));
+    const dropped = [
+      folder('/raw', [folder('/raw/2026', many), file('/raw/notes.txt')]),
+      file('/readme.txt'),
+    ];
+
+    const files = await filesOfEntries(dropped as unknown as FileSystemEntry[]);
+
+    expect(files).toHaveLength(152);
+    expect(files[0]!.key).toBe('raw/2026/img_0.tif');
+    expect(files.slice(-2).map((f) => f.key)).toEqual(['raw/notes.txt', 'readme.txt']);
   });
 });

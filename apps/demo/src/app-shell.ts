@@ -536,7 +536,7 @@ export class CofferApp extends LitElement {
         }
         <div role="status" aria-live="polite" style="display:grid;gap:8px">
           ${this.toasts.map(
-            (t) => html`<div class="toast ${t.kind}">
+            (t) => html`<div class="toast ${t.kind}" data-toast=${t.id}>
               <p>${t.text}</p>
               ${t.undo ? html`<button class="primary" @click=${() => this._undo(t)}>Undo</button>` : ''}
               <button aria-label="Dismiss" @click=${() => this._dismiss(t.id)}>Dismiss</button>
@@ -708,7 +708,13 @@ export class CofferApp extends LitElement {
   private _toast(text: string, kind: Toast['kind'] = 'info', undo?: Toast['undo']): void {
     const id = this.nextToast++;
     this.toasts = [...this.toasts.slice(-2), { id, text, kind, undo }];
-    setTimeout(() => this._dismiss(id), kind === 'error' || undo ? 10_000 : 4000);
+    const later = () => {
+      // A toast being read or used (pointer over it, focus in it) stays until it is left.
+      const element = this.renderRoot.querySelector(`[data-toast="${id}"]`);
+      if (element?.matches(':hover, :focus-within')) setTimeout(later, 2000);
+      else this._dismiss(id);
+    };
+    setTimeout(later, kind === 'error' || undo ? 10_000 : 4000);
   }
 
   private async _undo(toast: Toast): Promise<void> {
