@@ -83,7 +83,11 @@ export interface Remote {
   /** Read one version (the current one when `versionId` is absent), whole or a byte range. */
   getObject(
     key: string,
-    options?: RemoteRequestOptions & { versionId?: string | undefined; range?: { start: number; end: number } },
+    options?: RemoteRequestOptions & {
+      versionId?: string | undefined;
+      /** Bytes `start` up to `end` exclusive, as `Blob.slice`. */
+      range?: { start: number; end: number };
+    },
   ): Promise<RemoteBody>;
   /** One page of keys (current versions only). */
   list(options: ListOptions): Promise<ListPage>;
