@@ -205,6 +205,9 @@ describe('the Coffer app: find, act on many, undo, folders, activity', () => {
     await list.getByRole('button', { name: 'Delete', exact: true }).click();
     await list.getByRole('button', { name: 'Confirm: delete 2' }).click();
     await expect.poll(keys).toEqual(['raw/2026/img_001.tif', 'raw/2026/img_002.tif']);
+    await expect
+      .poll(() => list.evaluate((el) => el.shadowRoot?.activeElement?.textContent?.trim()))
+      .toBe('Select all');
     await shot('33-undo-toast');
 
     await toast('2 files deleted.').getByRole('button', { name: 'Undo' }).click();

@@ -463,6 +463,12 @@ export class CofferFiles extends CofferElement {
       this.checked = new Set();
       this.status = done.message;
       this.emit<CofferDoneDetail>('coffer-done', done);
+      // The Delete button that had focus is disabled now: keep focus in the list's controls.
+      await this.updateComplete;
+      const next =
+        this.renderRoot.querySelector<HTMLElement>('.bulk button:not([disabled])') ??
+        this.renderRoot.querySelector<HTMLElement>('.dropzone button');
+      next?.focus();
     } catch (error) {
       this.alert = this.report(error, { shown: true });
     }

@@ -574,6 +574,9 @@ export class CofferRecordList extends CofferElement {
       this.report(error);
     }
     this._select([]);
+    // The button that had focus is disabled now: keep focus in the selection bar.
+    await this.updateComplete;
+    this.renderRoot.querySelector<HTMLElement>('.selection button:not([disabled])')?.focus();
     if (done.length === 0) return;
     const message = `${done.length} record${done.length === 1 ? '' : 's'} moved to the trash.`;
     this.status = message;
