@@ -313,6 +313,9 @@ describe('the Coffer app: find, act on many, undo, folders, activity', () => {
     await phone.locator('coffer-files').getByRole('button', { name: 'Select', exact: true }).click();
     await phone.locator('coffer-file-row').first().getByRole('checkbox').check();
     await shot('36-phone-files-selecting', phone);
+    await phone.emulateMedia({ colorScheme: 'dark' });
+    await shot('38-phone-files-selecting-dark', phone);
+    await phone.emulateMedia({ colorScheme: 'light' });
     const findings = await check('320 px files selecting', phone);
     await phone.goto(`${url}#/`);
     await phone.locator('coffer-record-list a.item').first().waitFor();
