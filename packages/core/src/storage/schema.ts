@@ -1,4 +1,13 @@
-import { Dexie, type EntityTable, type Table } from 'dexie';
+import {
+  type DBCore,
+  type DBCoreKeyRange,
+  type DBCoreMutateRequest,
+  type DBCoreTransaction,
+  Dexie,
+  type EntityTable,
+  type Middleware,
+  type Table,
+} from 'dexie';
 import type { BucketId, FileId, RecordId, UploadId, VersionId } from '../ids.js';
 
 /** IndexedDB cannot index booleans: flags are stored as 0 or 1. */
@@ -270,6 +279,104 @@ export interface SyncInboxRow {
   created: number;
 }
 
+// --- Schema version 3: record writes in order, so that a push finds dirty records in O(changed). ---
+
+/**
+ * The last write of one record (add, put or delete, by any code, in any tab): `seq` is
+ * monotonic across the database and unique, given inside the writing transaction (see
+ * {@link recordWrites}). A push captures the records with `seq` above the one it captured
+ * last; no clock decides anything.
+ */
+export interface RecordWriteRow {
+  recordId: RecordId;
+  seq: number;
+}
+
+/** `DBCoreRangeType.Any` (a const enum, which isolated modules cannot read). */
+const ANY_KEY = { type: 3 } as unknown as DBCoreKeyRange;
+
+/**
+ * A DBCore middleware that gives every write of `records` a row in `recordWrites`, in the same
+ * transaction: a transaction that may write `records` also takes `recordWrites`, and each
+ * mutation puts `{ recordId, seq }` with the next seq (the greatest stored one + 1, counted in
+ * memory within one transaction, so seqs never repeat). Whatever writes records (the API, an
+ * import, a pulled change, a purge) is covered without knowing about sync. Its own writes are
+ * not observed by `liveQuery` (nothing shows `recordWrites`).
+ */
+export const recordWrites: Middleware<DBCore> = {
+  stack: 'dbcore',
+  name: 'coffer-record-writes',
+  // Below Dexie's own middlewares (hooks, cache, observability: levels -1 to 2), right on
+  // IndexedDB: this one awaits between requests, which would lose the zone those depend on.
+  level: -2,
+  create(down) {
+    const next = new WeakMap<DBCoreTransaction, Promise<number>>();
+    const writes = () => down.table('recordWrites');
+    /** The next `count` seqs of this transaction, the first returned. */
+    const take = (trans: DBCoreTransaction, count: number): Promise<number> => {
+      const previous =
+        next.get(trans) ??
+        (async () => {
+          const table = writes();
+          const index = table.schema.indexes.find((i) => i.name === 'seq');
+          const cursor = await table.openCursor({
+            trans,
+            values: false,
+            reverse: true,
+            query: { index: index!, range: ANY_KEY },
+          });
+          return cursor ? (cursor.key as number) + 1 : 1;
+        })();
+      next.set(
+        trans,
+        previous.then((first) => first + count),
+      );
+      return previous;
+    };
+    const idsOf = async (table: ReturnType<typeof down.table>, req: DBCoreMutateRequest) => {
+      if (req.type === 'deleteRange') {
+        const found = await table.query({
+          trans: req.trans,
+          values: false,
+          query: { index: table.schema.primaryKey, range: req.range },
+        });
+        return found.result as unknown[];
+      }
+      if (req.type === 'delete') return req.keys;
+      const ids = [...(req.keys ?? []), ...req.values.map((value) => (value as { id?: unknown })?.id)];
+      if (req.type === 'put' && req.updates) ids.push(...req.updates.keys);
+      return ids;
+    };
+    return {
+      ...down,
+      transaction(stores, mode, options) {
+        const widen = mode === 'readwrite' && stores.includes('records') && !stores.includes('recordWrites');
+        return down.transaction(widen ? [...stores, 'recordWrites'] : stores, mode, options);
+      },
+      table(name) {
+        const table = down.table(name);
+        if (name !== 'records') return table;
+        return {
+          ...table,
+          async mutate(req) {
+            const ids = [...new Set((await idsOf(table, req)).filter((id) => typeof id === 'string'))];
+            const result = await table.mutate(req);
+            if (ids.length > 0) {
+              const first = await take(req.trans, ids.length);
+              await writes().mutate({
+                type: 'put',
+                trans: req.trans,
+                values: ids.map((recordId, i) => ({ recordId, seq: first + i })),
+              });
+            }
+            return result;
+          },
+        };
+      },
+    };
+  },
+};
+
 /** The Dexie database of one coffer. Schema versions are migrations: never edit an old one. */
 export class CofferDb extends Dexie {
   locations!: EntityTable<LocationRow, 'name'>;
@@ -295,6 +402,7 @@ export class CofferDb extends Dexie {
   syncUploads!: EntityTable<SyncUploadRow, 'versionId'>;
   syncOutbox!: EntityTable<SyncOutboxRow, 'seq'>;
   syncInbox!: EntityTable<SyncInboxRow, 'id'>;
+  recordWrites!: EntityTable<RecordWriteRow, 'recordId'>;
 
   constructor(name: string) {
     super(name);
@@ -327,5 +435,20 @@ export class CofferDb extends Dexie {
       syncOutbox: 'seq',
       syncInbox: 'id, recordId',
     });
+    // Version 3: every record write gets a seq (the `recordWrites` middleware), so that a push
+    // reads only the records written since its last capture. Existing records (and records
+    // sync knows that are gone) get one each, so the first push after the upgrade looks at
+    // every one of them once.
+    this.version(3)
+      .stores({ recordWrites: 'recordId, seq' })
+      .upgrade(async (tx) => {
+        const ids = new Set<string>([
+          ...((await tx.table('records').toCollection().primaryKeys()) as string[]),
+          ...((await tx.table('syncRecords').toCollection().primaryKeys()) as string[]),
+        ]);
+        let seq = 0;
+        await tx.table('recordWrites').bulkPut([...ids].map((recordId) => ({ recordId, seq: ++seq })));
+      });
+    this.use(recordWrites);
   }
 }

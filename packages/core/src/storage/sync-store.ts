@@ -97,6 +97,9 @@ const IDLE_STATUS: SyncStatusRow = {
 
 const flag = (value: boolean): Flag => (value ? 1 : 0);
 
+/** Records a push captures per transaction. */
+const CAPTURE_BATCH = 200;
+
 /** `syncState` keys of records with pulled changes not yet settled. */
 const UNSETTLED = 'unsettled:';
 
@@ -349,30 +352,46 @@ export class SyncStore {
    * Turn every dirty record into a change (parents: the change it stands at) waiting to be
    * pushed. A record whose stripped data and deleted flag equal its head's only moves its
    * synced revision. A hard-deleted record becomes a trashed change. Returns the changes made.
+   *
+   * Only records written since the last capture are read: `recordWrites` (schema version 3)
+   * gives every write of a record a database-wide seq, and `capturedWriteSeq` is the last one
+   * captured; each batch reads, captures and advances in one transaction, which writers of
+   * `records` (they also take `recordWrites`) cannot interleave.
    */
   async captureDirty(): Promise<number> {
     const { db } = this;
-    const ids = await mapErrors(async () => {
-      const recordIds = await db.records.toCollection().primaryKeys();
-      const syncIds = await db.syncRecords.toCollection().primaryKeys();
-      return [...new Set<RecordId>([...recordIds, ...syncIds])];
-    });
     let made = 0;
-    for (let i = 0; i < ids.length; i += 200) {
-      const slice = ids.slice(i, i + 200);
-      made += await mapErrors(() =>
-        db.transaction('rw', [db.records, db.syncRecords, db.syncChanges, db.syncState], async () => {
-          let count = 0;
-          const rows = await db.records.bulkGet(slice);
-          const syncs = await db.syncRecords.bulkGet(slice);
-          for (let j = 0; j < slice.length; j++) {
-            if (await this.captureOne(slice[j] as RecordId, rows[j], syncs[j])) count++;
-          }
-          return count;
-        }),
+    for (;;) {
+      const batch = await mapErrors(() =>
+        db.transaction(
+          'rw',
+          [db.records, db.syncRecords, db.syncChanges, db.syncState, db.recordWrites],
+          async () => {
+            const from = await this.number('capturedWriteSeq');
+            const writes = await db.recordWrites.where('seq').above(from).limit(CAPTURE_BATCH).toArray();
+            if (writes.length === 0) return undefined;
+            const ids = writes.map((w) => w.recordId);
+            const rows = await db.records.bulkGet(ids);
+            const syncs = await db.syncRecords.bulkGet(ids);
+            await db.syncState.put({
+              key: 'capturedWriteSeq',
+              value: (writes.at(-1) as { seq: number }).seq,
+            });
+            let count = 0;
+            for (let j = 0; j < ids.length; j++) {
+              // Clean ones are skipped without an await: a long run of awaits that touch no
+              // table would let the transaction commit under Dexie.
+              if (!isDirty(rows[j], syncs[j])) continue;
+              if (await this.captureOne(ids[j] as RecordId, rows[j], syncs[j])) count++;
+            }
+            return { count, more: writes.length === CAPTURE_BATCH };
+          },
+        ),
       );
+      if (!batch) return made;
+      made += batch.count;
+      if (!batch.more) return made;
     }
-    return made;
   }
 
   /** Capture one record's local edit as a change; joins the caller's transaction. */
@@ -1044,6 +1063,10 @@ export class SyncStore {
           const updated = Math.max(Date.now(), row.updated);
           await db.records.put({ ...row, data, revisionId, updated });
           await db.recordRevisions.add({ recordId: row.id, revisionId, data, created: updated });
+        } else {
+          // No row to change: a write all the same (a delete of nothing), so that recordWrites
+          // gives the record a seq and the next push captures the resolution.
+          await db.records.delete(conflict.recordId);
         }
         const sync = await db.syncRecords.get(conflict.recordId);
         if (sync) await db.syncRecords.put({ ...sync, resolving: 1 });
