@@ -27,6 +27,15 @@ const claimBucket = (bucketId: string) => (json: Record<string, unknown>) => {
   }
 };
 
+/** `bag` forged so that its record and its bucket document take `mine`'s bucket (its id and every reference). */
+const takingBucketOf = (bag: ExportedBag, mine: CofferRecord): Blob =>
+  forged(bag, {
+    record: claimBucket(mine.bucketId!),
+    bucket: (json) => {
+      json.id = mine.bucketId;
+    },
+  });
+
 /** The bystander's file still reads back, and its record still lists it. */
 async function expectUntouched(target: Coffer, record: CofferRecord): Promise<void> {
   const again = await target.records.get(record.id);
@@ -104,13 +113,7 @@ describe('import and bucket ownership', { timeout: 30_000 }, () => {
     target,
   }) => {
     const mine = await bystander(target);
-    const bag = await oneRecordBag(coffer);
-    const hostile = forged(bag, {
-      record: claimBucket(mine.bucketId!),
-      bucket: (json) => {
-        json.id = mine.bucketId;
-      },
-    });
+    const hostile = takingBucketOf(await oneRecordBag(coffer), mine);
     const before = await counts(target);
 
     const error = await caught(() => target.import(hostile, { onConflict: 'replace' }));
@@ -156,13 +159,7 @@ describe('import and bucket ownership', { timeout: 30_000 }, () => {
     target,
   }) => {
     const mine = await bystander(target);
-    const bag = await oneRecordBag(coffer);
-    const hostile = forged(bag, {
-      record: claimBucket(mine.bucketId!),
-      bucket: (json) => {
-        json.id = mine.bucketId;
-      },
-    });
+    const hostile = takingBucketOf(await oneRecordBag(coffer), mine);
 
     const report = await target.import(hostile);
 
