@@ -82,6 +82,32 @@ export const newBucketRow = (
   updated: now,
 });
 
+/**
+ * The row of a new head version of `key`, numbered `seq` and written at `now`: it holds `file`,
+ * or is a delete marker without one.
+ */
+const newHeadRow = (
+  bucketId: BucketId,
+  key: string,
+  mimetype: string | null,
+  file: Pick<FileRow, 'id' | 'size' | 'checksum'> | undefined,
+  seq: number,
+  now: number,
+): ObjectVersionRow => ({
+  versionId: newId<VersionId>(),
+  bucketId,
+  key,
+  fileId: file?.id ?? null,
+  size: file?.size ?? 0,
+  checksum: file?.checksum ?? null,
+  mimetype,
+  isHead: 1,
+  seq,
+  rank: -seq,
+  created: now,
+  updated: now,
+});
+
 /** The parts of a stored bucket that the model's write rules read. */
 export const toLimits = (row: BucketRow): BucketLimits => ({
   id: row.id,
@@ -341,20 +367,7 @@ export class BucketStore {
 
         const now = Date.now();
         const seq = ((seqRow?.value as number | undefined) ?? 0) + 1;
-        const row: ObjectVersionRow = {
-          versionId: newId<VersionId>(),
-          bucketId: bucket.id,
-          key: version.key,
-          fileId: file?.id ?? null,
-          size: file?.size ?? 0,
-          checksum: file?.checksum ?? null,
-          mimetype: version.mimetype,
-          isHead: 1,
-          seq,
-          rank: -seq,
-          created: now,
-          updated: now,
-        };
+        const row = newHeadRow(bucket.id, version.key, version.mimetype, file, seq, now);
         const updatedBucket = resized(bucket, row.size, now);
         const tags = Object.entries(version.tags).map(([key, value]) => ({
           versionId: row.versionId,
@@ -501,20 +514,7 @@ export class BucketStore {
             chunks.push(...staged.chunks);
           }
           seq++;
-          const row: ObjectVersionRow = {
-            versionId: newId<VersionId>(),
-            bucketId,
-            key: version.key,
-            fileId: file.id,
-            size: file.size,
-            checksum: file.checksum,
-            mimetype: version.mimetype,
-            isHead: 1,
-            seq,
-            rank: -seq,
-            created: now,
-            updated: now,
-          };
+          const row = newHeadRow(bucketId, version.key, version.mimetype, file, seq, now);
           const previous = headOf.get(version.key);
           if (previous !== undefined) {
             const pending = rows.get(previous);
