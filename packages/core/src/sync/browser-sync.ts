@@ -31,6 +31,7 @@ import type { RemoteCheck } from './remote.js';
 import { readRemote, type StoredRemote, type SyncRemoteConfig } from './remote-config.js';
 import type { S3Presign } from './s3-remote.js';
 import type { SyncWorkerApi } from './sync.worker.js';
+import { toConflict, toSyncStatus } from './views.js';
 
 /** Options of {@link openBrowserSync}. */
 export interface BrowserSyncOptions {
@@ -113,15 +114,7 @@ export class BrowserSync extends EventTarget {
 
   /** The stored status: works in any tab with `liveQuery(() => sync.status())`. */
   async status(): Promise<SyncStatus> {
-    const row = await this.store.status();
-    return {
-      phase: row.phase,
-      filesToGo: row.filesToGo,
-      bytesToGo: row.bytesToGo,
-      lastSuccess: row.lastSuccess === null ? undefined : new Date(row.lastSuccess),
-      lastErrorCode: row.lastErrorCode ?? undefined,
-      lastErrorMessage: row.lastErrorMessage ?? undefined,
-    };
+    return toSyncStatus(await this.store.status());
   }
 
   /** Where a record stands: `synced`, `pending`, `conflict` or `error` (see `CofferSync`). */
@@ -131,16 +124,7 @@ export class BrowserSync extends EventTarget {
 
   /** Open conflicts, of one record or of all. */
   async conflicts(recordId?: string): Promise<SyncConflict[]> {
-    return (await this.store.conflicts(recordId)).map((row) => ({
-      id: row.id,
-      recordId: row.recordId,
-      path: [...row.path],
-      base: row.base,
-      local: row.local,
-      remote: row.remote,
-      winner: row.winner,
-      created: new Date(row.created),
-    }));
+    return (await this.store.conflicts(recordId)).map(toConflict);
   }
 
   // --- Commands: run by the leader's worker ---

@@ -20,12 +20,13 @@ import {
 import { type FileId, newId } from '../ids.js';
 import { type JournalEntry, MAX_JOURNAL_OPS, parseJournalEntry, SYNC_FORMAT } from '../model/sync-journal.js';
 import { md5Hex } from '../model/sync-merge.js';
-import type { SyncChangeRow, SyncConflictRow, SyncVersionRow } from '../storage/schema.js';
+import type { SyncChangeRow, SyncVersionRow } from '../storage/schema.js';
 import type { PendingVersion, PulledContent } from '../storage/sync-store.js';
 import { type SyncStatusRow, SyncStore } from '../storage/sync-store.js';
 import { RemoteError } from './errors.js';
 import { deviceOf, entrySeq, fileKey, JOURNAL_PREFIX, journalKey, journalPrefix } from './layout.js';
 import type { ListOptions, ListPage, Remote, RemoteVersion } from './remote.js';
+import { toConflict, toSyncStatus } from './views.js';
 
 const MiB = 1024 * 1024;
 
@@ -368,15 +369,7 @@ export class CofferSync {
 
   /** The stored status: works in any tab with `liveQuery(() => sync.status())`. */
   async status(): Promise<SyncStatus> {
-    const row = await this.store.status();
-    return {
-      phase: row.phase,
-      filesToGo: row.filesToGo,
-      bytesToGo: row.bytesToGo,
-      lastSuccess: row.lastSuccess === null ? undefined : new Date(row.lastSuccess),
-      lastErrorCode: row.lastErrorCode ?? undefined,
-      lastErrorMessage: row.lastErrorMessage ?? undefined,
-    };
+    return toSyncStatus(await this.store.status());
   }
 
   /**
@@ -972,17 +965,6 @@ const recordOp = (change: SyncChangeRow) => ({
   parents: change.parents,
   deleted: change.deleted === 1,
   data: change.data,
-});
-
-const toConflict = (row: SyncConflictRow): SyncConflict => ({
-  id: row.id,
-  recordId: row.recordId,
-  path: [...row.path],
-  base: row.base,
-  local: row.local,
-  remote: row.remote,
-  winner: row.winner,
-  created: new Date(row.created),
 });
 
 const closedError = () => new AbortError('This sync is closed.');
