@@ -173,6 +173,60 @@ const HASH_WINDOW = 32 * MiB;
 /** Hashing gives other tasks a turn after this many bytes. */
 const YIELD_EVERY = 4 * MiB;
 
+/**
+ * A pace for hashing: called with the bytes hashed so far, it returns a turn of the event loop
+ * to wait for once every {@link YIELD_EVERY} bytes. This lets messages in (an abort, progress
+ * acknowledgements): reads that are already buffered resolve without giving them a turn.
+ */
+function pacer(): (position: number) => Promise<void> | undefined {
+  let yielded = 0;
+  return (position) => {
+    if (position - yielded < YIELD_EVERY) return undefined;
+    yielded = position;
+    return yieldToEventLoop();
+  };
+}
+
+/**
+ * Hash `source` into `digests` through one stream per `window` bytes. `beforeRead` runs before
+ * each read (to throw on an abort); `afterRead` after each, with the bytes of `source` hashed so
+ * far, and what it returns is waited for. Returns the bytes hashed.
+ */
+async function hashInWindows(
+  source: Blob,
+  window: number,
+  digests: Digests,
+  beforeRead: () => void,
+  afterRead: (loaded: number) => Promise<void> | undefined,
+): Promise<number> {
+  let loaded = 0;
+  for (let offset = 0; offset < source.size; offset += window) {
+    const reader = source
+      .slice(offset, offset + window)
+      .stream()
+      .getReader();
+    let ended = false;
+    try {
+      for (;;) {
+        beforeRead();
+        const { done, value } = await reader.read();
+        if (done) {
+          ended = true;
+          break;
+        }
+        digests.update(value);
+        loaded += value.length;
+        const wait = afterRead(loaded);
+        if (wait) await wait;
+      }
+    } finally {
+      if (!ended) await reader.cancel().catch(() => undefined);
+      reader.releaseLock();
+    }
+  }
+  return loaded;
+}
+
 /** Resolve in a new task (a message to self: no timer clamping). */
 function yieldToEventLoop(): Promise<void> {
   return new Promise((resolve) => {
@@ -330,38 +384,20 @@ export async function writeData(
         const data = slice.size >= request.inlineBelow ? slice : await slice.arrayBuffer();
         writer.add({ dataId: request.dataId, offset, size: slice.size, data }, false);
       }
-      const window = Math.max(request.chunkSize, HASH_WINDOW);
-      let yielded = 0;
-      for (let offset = 0; offset < source.size; offset += window) {
-        const reader = source
-          .slice(offset, offset + window)
-          .stream()
-          .getReader();
-        let ended = false;
-        try {
-          for (;;) {
-            throwIfAborted(signal);
-            writer.throwIfFailed();
-            const { done, value } = await reader.read();
-            if (done) {
-              ended = true;
-              break;
-            }
-            digests.update(value);
-            loaded += value.length;
-            onProgress?.({ loaded, total });
-            // Let messages in (an abort, progress acknowledgements) every few MiB: reads
-            // that are already buffered resolve without giving them a turn.
-            if (loaded - yielded >= YIELD_EVERY) {
-              yielded = loaded;
-              await yieldToEventLoop();
-            }
-          }
-        } finally {
-          if (!ended) await reader.cancel().catch(() => undefined);
-          reader.releaseLock();
-        }
-      }
+      const pace = pacer();
+      loaded = await hashInWindows(
+        source,
+        Math.max(request.chunkSize, HASH_WINDOW),
+        digests,
+        () => {
+          throwIfAborted(signal);
+          writer.throwIfFailed();
+        },
+        (read) => {
+          onProgress?.({ loaded: read, total });
+          return pace(read);
+        },
+      );
       if (loaded !== source.size) {
         // The slices stored and the bytes hashed must be the same bytes.
         throw new UnexpectedFileSizeError('The source changed while it was read.', {
@@ -511,7 +547,7 @@ async function hashEach(
   const outcomes: HashOutcome[] = [];
   const read = smallReads(request.sources, request.bytesBelow);
   let done = 0;
-  let yielded = 0;
+  const pace = pacer();
   for (const [index, source] of request.sources.entries()) {
     throwIfAborted(signal);
     digests.reset();
@@ -529,35 +565,16 @@ async function hashEach(
         digests.update(whole);
         loaded = whole.length;
       } else {
-        for (let offset = 0; offset < source.size; offset += HASH_WINDOW) {
-          const reader = source
-            .slice(offset, offset + HASH_WINDOW)
-            .stream()
-            .getReader();
-          let ended = false;
-          try {
-            for (;;) {
-              throwIfAborted(signal);
-              const { done: end, value } = await reader.read();
-              if (end) {
-                ended = true;
-                break;
-              }
-              digests.update(value);
-              loaded += value.length;
-              onProgress?.({ loaded: done + loaded, total });
-              // Let messages in (an abort, progress acknowledgements) every few MiB: reads
-              // that are already buffered resolve without giving them a turn.
-              if (done + loaded - yielded >= YIELD_EVERY) {
-                yielded = done + loaded;
-                await yieldToEventLoop();
-              }
-            }
-          } finally {
-            if (!ended) await reader.cancel().catch(() => undefined);
-            reader.releaseLock();
-          }
-        }
+        loaded = await hashInWindows(
+          source,
+          HASH_WINDOW,
+          digests,
+          () => throwIfAborted(signal),
+          (read) => {
+            onProgress?.({ loaded: done + read, total });
+            return pace(done + read);
+          },
+        );
       }
       if (loaded !== source.size) {
         throw new UnexpectedFileSizeError('The source changed while it was read.', {
