@@ -5,14 +5,13 @@ import {
   buildEntries,
   type FileEntry,
   filesField,
-  type HeadSummary,
   type OrderedEntry,
   orderOf,
   type RecordData,
 } from '../model/record.js';
 import { type BucketStore, bucketNotFound } from './bucket-store.js';
 import { mapErrors } from './map-storage-error.js';
-import { deleteRecordRows, startingWith, versionTables } from './rows.js';
+import { deleteRecordRows, startingWith, toHead, versionTables } from './rows.js';
 import type { BucketRow, CofferDb, ObjectVersionRow, RecordRevisionRow, RecordRow } from './schema.js';
 
 /** Options of a record listing. */
@@ -42,15 +41,6 @@ export interface RecordWrite<T = undefined> {
 
 /** Checks the data a write is about to store (JSON Schema validation); throws to refuse. */
 export type DataCheck = (data: RecordData) => void;
-
-const toHead = (row: ObjectVersionRow): HeadSummary & { fileId: string } => ({
-  bucketId: row.bucketId,
-  key: row.key,
-  versionId: row.versionId,
-  fileId: row.fileId as string,
-  size: row.size,
-  checksum: row.checksum,
-});
 
 export const recordNotFound = (recordId: string): NotFoundError =>
   Object.assign(new NotFoundError(`Record ${recordId} does not exist.`, { recordId }), {

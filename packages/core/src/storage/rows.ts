@@ -1,7 +1,8 @@
 import { type Collection, Dexie, type IndexableType, type Table } from 'dexie';
 import type { BucketId, FileId, RecordId } from '../ids.js';
+import type { HeadSummary } from '../model/record.js';
 import { deleteData } from './chunks.js';
-import type { BucketRow, CofferDb, Extent, FileRow } from './schema.js';
+import type { BucketRow, CofferDb, Extent, FileRow, ObjectVersionRow } from './schema.js';
 
 /** The bounds of every compound key that begins with `prefix`, for `Collection.between`. */
 export const prefixRange = (...prefix: IndexableType[]) =>
@@ -25,6 +26,16 @@ export const startingWith = <T, K, I>(
 ): Collection<T, K, I> => table.where(index).between(...prefixRange(...prefix));
 
 /** `bucket` with `delta` bytes added to its size (never below 0), updated at `now`. */
+/** A live head version (one with a file) as a record's file list reads it. */
+export const toHead = (row: ObjectVersionRow): HeadSummary & { fileId: string } => ({
+  bucketId: row.bucketId,
+  key: row.key,
+  versionId: row.versionId,
+  fileId: row.fileId as string,
+  size: row.size,
+  checksum: row.checksum,
+});
+
 export const resized = (bucket: BucketRow, delta: number, now = Date.now()): BucketRow => ({
   ...bucket,
   size: Math.max(bucket.size + delta, 0),

@@ -10,14 +10,7 @@ import { Dexie } from 'dexie';
 import { InvalidOperationError, NotFoundError, SyncError } from '../errors.js';
 import type { BucketId, FileId, RecordId, VersionId } from '../ids.js';
 import { assertFits } from '../model/limits.js';
-import {
-  buildEntries,
-  copyJson,
-  filesField,
-  type HeadSummary,
-  orderOf,
-  type RecordData,
-} from '../model/record.js';
+import { buildEntries, copyJson, filesField, orderOf, type RecordData } from '../model/record.js';
 import type { JournalOp, RecordOp, VersionOp } from '../model/sync-journal.js';
 import {
   type ChangeNode,
@@ -35,7 +28,7 @@ import { chooseHead, leaves, parentsFor, type VersionNode } from '../model/sync-
 import { toLimits } from './bucket-store.js';
 import { readBlob } from './chunks.js';
 import { mapErrors } from './map-storage-error.js';
-import { discardWrittenFile, resized, startingWith, versionTables } from './rows.js';
+import { discardWrittenFile, resized, startingWith, toHead, versionTables } from './rows.js';
 import type {
   BucketRow,
   CofferDb,
@@ -1151,15 +1144,6 @@ function isDirty(row: RecordRow | undefined, sync: SyncRecordRow | undefined): b
 
 const bucketOf = (data: Record<string, unknown>): BucketId | null =>
   typeof data._bucket === 'string' && data._bucket !== '' ? (data._bucket as BucketId) : null;
-
-const toHead = (row: ObjectVersionRow): HeadSummary => ({
-  bucketId: row.bucketId,
-  key: row.key,
-  versionId: row.versionId,
-  fileId: row.fileId as string,
-  size: row.size,
-  checksum: row.checksum,
-});
 
 /** An op that names a bucket of another record: the whole entry is refused. */
 const ownership = (bucketId: string, recordId: string): SyncError =>
