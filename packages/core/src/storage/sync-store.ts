@@ -399,14 +399,17 @@ export class SyncStore {
     const data = row ? strip(row.data) : (head?.data ?? {});
     const deleted = row ? row.deleted : 1;
     const bucketId = row ? bucketOf(row.data) : (head?.bucketId ?? null);
-    if (head && sameJson(head.data, data) && head.deleted === deleted && !sync?.resolving) {
-      await db.syncRecords.put({
+    /** The record's sync state, now at change `at`, which covers its current revision. */
+    const settle = (at: string) =>
+      db.syncRecords.put({
         recordId,
-        head: head.change,
+        head: at,
         revisionId: row?.revisionId ?? sync?.revisionId ?? 0,
         deleted,
         resolving: 0,
       });
+    if (head && sameJson(head.data, data) && head.deleted === deleted && !sync?.resolving) {
+      await settle(head.change);
       return undefined;
     }
     const change: SyncChangeRow = {
@@ -420,13 +423,7 @@ export class SyncStore {
       seq: await this.next('changeSeq'),
     };
     await db.syncChanges.add(change);
-    await db.syncRecords.put({
-      recordId,
-      head: change.change,
-      revisionId: row?.revisionId ?? sync?.revisionId ?? 0,
-      deleted,
-      resolving: 0,
-    });
+    await settle(change.change);
     return change;
   }
 
