@@ -512,7 +512,10 @@ export class CofferRecord {
 
   private keepBucket(data: RecordData): void {
     const named = this.records.loadBucket(data);
-    if (this.bucketId === undefined) return refuseForeignBucket(this.id, named);
+    if (this.bucketId === undefined) {
+      refuseForeignBucket(this.id, named);
+      return;
+    }
     if (named === this.bucketId) return;
     this.records.dumpBucket(data, this.ownBucket ?? ({ id: this.bucketId } as Bucket));
   }
