@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdir, mkdtemp, stat, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import type { Server } from 'node:http';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
@@ -7,13 +7,11 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { serve } from '../../scripts/serve.mjs';
-import { launchChromium } from '../helpers/chromium.js';
+import { startDemoApp, stopDemoApp } from '../helpers/demo-app.js';
 
 // Find, act on many, undo, folders and file activity, end to end in the built app.
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
-const dist = join(root, 'apps/demo/dist');
 const shots = join(root, 'test-results/screenshots');
 const axePath = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
 
@@ -23,38 +21,6 @@ let browser: Browser;
 let context: BrowserContext;
 let page: Page;
 let dir: string;
-
-/** The newest modification time under `path`, in ms. */
-async function newest(path: string): Promise<number> {
-  const { readdir } = await import('node:fs/promises');
-  let latest = 0;
-  for (const entry of await readdir(path, { withFileTypes: true, recursive: true })) {
-    if (entry.isFile()) latest = Math.max(latest, (await stat(join(entry.parentPath, entry.name))).mtimeMs);
-  }
-  return latest;
-}
-
-/** Build the app unless a build newer than every source exists (as app.test.ts does). */
-async function buildIfStale(): Promise<void> {
-  const built = await stat(join(dist, 'sw.js')).then(
-    (s) => s.mtimeMs,
-    () => 0,
-  );
-  const sources = Math.max(
-    ...(await Promise.all(
-      ['apps/demo/src', 'apps/demo/public', 'packages/elements/src', 'packages/core/src'].map((d) =>
-        newest(join(root, d)),
-      ),
-    )),
-  );
-  if (built > sources) return;
-  const result = spawnSync('npx', ['vite', 'build', '-c', 'apps/demo/vite.config.ts', '--logLevel', 'warn'], {
-    cwd: root,
-    encoding: 'utf8',
-    env: { ...process.env, NODE_ENV: 'production' },
-  });
-  if (result.status !== 0) throw new Error(`The app build failed:\n${result.stdout}\n${result.stderr}`);
-}
 
 async function shot(name: string, on: Page = page): Promise<void> {
   await on.waitForTimeout(150);
@@ -100,10 +66,8 @@ const titles = (): Promise<string[]> =>
 let recordId = '';
 
 beforeAll(async () => {
-  await buildIfStale();
   await mkdir(shots, { recursive: true });
-  ({ server, url } = await serve(dist, 0));
-  browser = await launchChromium();
+  ({ server, url, browser } = await startDemoApp());
   context = await browser.newContext({ viewport: { width: 1280, height: 860 }, acceptDownloads: true });
   page = await context.newPage();
   page.on('pageerror', (error) => console.error('page error:', error.message));
@@ -135,9 +99,7 @@ beforeAll(async () => {
 }, 300_000);
 
 afterAll(async () => {
-  await browser?.close();
-  server?.closeAllConnections();
-  server?.close();
+  await stopDemoApp({ server, browser });
 });
 
 describe('the Coffer app: find, act on many, undo, folders, activity', () => {

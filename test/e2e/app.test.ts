@@ -1,6 +1,5 @@
-import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import type { Server } from 'node:http';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
@@ -8,11 +7,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { serve } from '../../scripts/serve.mjs';
-import { launchChromium } from '../helpers/chromium.js';
+import { startDemoApp, stopDemoApp } from '../helpers/demo-app.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
-const dist = join(root, 'apps/demo/dist');
 const shots = join(root, 'test-results/screenshots');
 const MiB = 1024 * 1024;
 const axePath = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
@@ -24,39 +21,6 @@ let browser: Browser;
 let context: BrowserContext;
 let page: Page;
 let files: { image: string; pdf: string; big: string; notes: string; notes2: string };
-
-/** The newest modification time under `dir`, in ms. */
-async function newest(dir: string): Promise<number> {
-  const { readdir } = await import('node:fs/promises');
-  let latest = 0;
-  for (const entry of await readdir(dir, { withFileTypes: true, recursive: true })) {
-    if (entry.isFile()) latest = Math.max(latest, (await stat(join(entry.parentPath, entry.name))).mtimeMs);
-  }
-  return latest;
-}
-
-/** Build the app unless a build newer than every source exists. */
-async function buildIfStale(): Promise<void> {
-  const built = await stat(join(dist, 'sw.js')).then(
-    (s) => s.mtimeMs,
-    () => 0,
-  );
-  const sources = Math.max(
-    ...(await Promise.all(
-      ['apps/demo/src', 'apps/demo/public', 'packages/elements/src', 'packages/core/src'].map((d) =>
-        newest(join(root, d)),
-      ),
-    )),
-  );
-  if (built > sources) return;
-  const result = spawnSync('npx', ['vite', 'build', '-c', 'apps/demo/vite.config.ts', '--logLevel', 'warn'], {
-    cwd: root,
-    encoding: 'utf8',
-    // Vitest sets NODE_ENV=test, which would make a development build (no service worker).
-    env: { ...process.env, NODE_ENV: 'production' },
-  });
-  if (result.status !== 0) throw new Error(`The app build failed:\n${result.stdout}\n${result.stderr}`);
-}
 
 /** A tiny valid PDF with one page of text. */
 function pdf(): Buffer {
@@ -142,11 +106,9 @@ async function openFresh(on: Page, hash = ''): Promise<void> {
 }
 
 beforeAll(async () => {
-  await buildIfStale();
   await mkdir(shots, { recursive: true });
-  ({ server, url } = await serve(dist, 0));
+  ({ server, url, browser } = await startDemoApp());
   port = Number(new URL(url).port);
-  browser = await launchChromium();
   context = await browser.newContext({ viewport: { width: 1280, height: 860 }, acceptDownloads: true });
   await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: url });
   page = await context.newPage();
@@ -172,9 +134,7 @@ beforeAll(async () => {
 }, 300_000);
 
 afterAll(async () => {
-  await browser?.close();
-  server?.closeAllConnections();
-  server?.close();
+  await stopDemoApp({ server, browser });
 });
 
 describe('the Coffer app', () => {

@@ -3,9 +3,8 @@
  * one browser profile syncs to another, and a tab closed in the middle of a multipart upload
  * leaves the upload to the next tab, which continues at the first missing part.
  */
-import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdir, mkdtemp, readdir, stat, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, request, type Server, type ServerResponse } from 'node:http';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
@@ -13,12 +12,10 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { serve } from '../../scripts/serve.mjs';
-import { launchChromium } from '../helpers/chromium.js';
+import { startDemoApp, stopDemoApp } from '../helpers/demo-app.js';
 import { freshS3Bucket, s3Versions, type TestS3Options } from '../helpers/s3.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
-const dist = join(root, 'apps/demo/dist');
 const screenshots = join(root, 'docs/screenshots');
 const MiB = 1024 * 1024;
 const axePath = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
@@ -27,37 +24,6 @@ let server: Server;
 let url: string;
 let browser: Browser;
 let dir: string;
-
-/** The newest modification time under `path`, in ms. */
-async function newest(path: string): Promise<number> {
-  let latest = 0;
-  for (const entry of await readdir(path, { withFileTypes: true, recursive: true })) {
-    if (entry.isFile()) latest = Math.max(latest, (await stat(join(entry.parentPath, entry.name))).mtimeMs);
-  }
-  return latest;
-}
-
-/** Build the app unless a build newer than every source exists (as app.test.ts does). */
-async function buildIfStale(): Promise<void> {
-  const built = await stat(join(dist, 'sw.js')).then(
-    (s) => s.mtimeMs,
-    () => 0,
-  );
-  const sources = Math.max(
-    ...(await Promise.all(
-      ['apps/demo/src', 'apps/demo/public', 'packages/elements/src', 'packages/core/src'].map((d) =>
-        newest(join(root, d)),
-      ),
-    )),
-  );
-  if (built > sources) return;
-  const result = spawnSync('npx', ['vite', 'build', '-c', 'apps/demo/vite.config.ts', '--logLevel', 'warn'], {
-    cwd: root,
-    encoding: 'utf8',
-    env: { ...process.env, NODE_ENV: 'production' },
-  });
-  if (result.status !== 0) throw new Error(`The app build failed:\n${result.stdout}\n${result.stderr}`);
-}
 
 /** One request the proxy saw: method, the S3 query names that tell the operation, the key. */
 interface Seen {
@@ -190,17 +156,13 @@ async function shot(page: Page, name: string): Promise<void> {
 }
 
 beforeAll(async () => {
-  await buildIfStale();
   await mkdir(screenshots, { recursive: true });
   dir = await mkdtemp(join(tmpdir(), 'coffer-sync-'));
-  ({ server, url } = await serve(dist, 0));
-  browser = await launchChromium();
+  ({ server, url, browser } = await startDemoApp());
 }, 300_000);
 
 afterAll(async () => {
-  await browser?.close();
-  server?.closeAllConnections();
-  server?.close();
+  await stopDemoApp({ server, browser });
 });
 
 describe('sync in the app', () => {
