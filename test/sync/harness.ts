@@ -5,7 +5,7 @@
  */
 import { type Coffer, type CofferOptions, openCoffer } from '@coffer/core';
 import { type CofferSync, openSync, type SyncOptions } from '@coffer/core/sync';
-import { afterEach } from 'vitest';
+import { afterEach, expect } from 'vitest';
 import { RemoteError } from '../../packages/core/src/sync/errors.js';
 import type { Remote } from '../../packages/core/src/sync/remote.js';
 import { S3Remote } from '../../packages/core/src/sync/s3-remote.js';
@@ -140,6 +140,22 @@ export class WrappedRemote implements Remote {
 }
 
 /** A network failure as S3Remote reports it. */
+/**
+ * `device` resumed a multipart upload where it stopped, through `remote`: no new upload, one
+ * ListParts, the `parts` missing parts sent, one complete, and no upload left to resume.
+ */
+export async function expectResumedUpload(
+  remote: WrappedRemote,
+  device: Device,
+  parts: number,
+): Promise<void> {
+  expect(remote.counts.createMultipartUpload).toBeUndefined();
+  expect(remote.counts.listParts).toBe(1);
+  expect(remote.counts.uploadPart).toBe(parts);
+  expect(remote.counts.completeMultipartUpload).toBe(1);
+  expect(await device.coffer.context.db.syncUploads.count()).toBe(0);
+}
+
 export const unreachable = () => new RemoteError('REMOTE_UNREACHABLE', 'The gateway is down (simulated).');
 
 /** A throttled answer as S3Remote reports it. */
