@@ -5,7 +5,7 @@ import { CofferElement } from './base-element.js';
 import { LiveQueryController } from './controllers/live-query-controller.js';
 import { formatAgo, formatBytes, formatDateTime } from './format.js';
 import { describeError } from './messages.js';
-import { baseStyles, listElementStyles } from './styles.js';
+import { baseStyles, listElementStyles, toolsRowStyles } from './styles.js';
 
 /** What happened to a file. */
 export type ActivityKind = 'added' | 'replaced' | 'renamed' | 'deleted' | 'restored';
@@ -108,13 +108,8 @@ export class CofferFileActivity extends CofferElement {
   static override styles = [
     baseStyles,
     listElementStyles,
+    toolsRowStyles,
     css`
-      .tools {
-        display: flex;
-        gap: var(--_space-2);
-        flex-wrap: wrap;
-        margin-bottom: var(--_space-3);
-      }
       .tools input {
         flex: 1 1 160px;
       }

@@ -7,7 +7,7 @@ import { LiveQueryController } from './controllers/live-query-controller.js';
 import { formatAgo, formatDateTime } from './format.js';
 import { icons } from './icons.js';
 import { readFields, userData } from './record-fields.js';
-import { baseStyles, listElementStyles } from './styles.js';
+import { baseStyles, listElementStyles, toolsRowStyles } from './styles.js';
 import { type CofferDoneDetail, saveBlob } from './undo.js';
 
 /** How many keyword chips are offered (the most used ones, and any chosen). */
@@ -157,13 +157,8 @@ export class CofferRecordList extends CofferElement {
   static override styles = [
     baseStyles,
     listElementStyles,
+    toolsRowStyles,
     css`
-      .tools {
-        display: flex;
-        flex-wrap: wrap;
-        gap: var(--_space-2);
-        margin-bottom: var(--_space-3);
-      }
       .tools .search {
         flex: 1 1 200px;
       }

@@ -279,3 +279,21 @@ export const listElementStyles = css`
     gap: var(--_space-2);
   }
 `;
+
+/**
+ * The row of tools above a list (`<div class="tools">`: a search field, filters), wrapping on a
+ * narrow screen. An element's own styles, placed after these, size the tools in it.
+ *
+ * @example
+ * ```ts
+ * static override styles = [baseStyles, listElementStyles, toolsRowStyles, css`.tools input { flex: 1 1 160px; }`];
+ * ```
+ */
+export const toolsRowStyles = css`
+  .tools {
+    display: flex;
+    flex-wrap: wrap;
+    gap: var(--_space-2);
+    margin-bottom: var(--_space-3);
+  }
+`;
