@@ -6,7 +6,7 @@ import './coffer-record-list.js';
 import { formatBytes } from './format.js';
 import { icons } from './icons.js';
 import { describeError } from './messages.js';
-import { baseStyles } from './styles.js';
+import { baseStyles, panelStyles } from './styles.js';
 
 /** A long operation in progress. */
 interface Running {
@@ -150,11 +150,8 @@ export function backupFileName(date = new Date()): string {
 export class CofferBackupPanel extends CofferElement {
   static override styles = [
     baseStyles,
+    panelStyles,
     css`
-      :host {
-        display: grid;
-        gap: var(--_space-4);
-      }
       section {
         display: grid;
         gap: var(--_space-3);

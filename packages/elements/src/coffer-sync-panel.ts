@@ -5,7 +5,7 @@ import { describeSyncError, describeSyncProblem, type SyncProblemText } from './
 import { LiveQueryController } from './controllers/live-query-controller.js';
 import { formatAgo, formatBytes } from './format.js';
 import { describeError } from './messages.js';
-import { baseStyles } from './styles.js';
+import { baseStyles, panelStyles } from './styles.js';
 
 /** The form's fields. */
 interface RemoteForm {
@@ -69,11 +69,8 @@ function preview(value: unknown): string {
 export class CofferSyncPanel extends LitElement {
   static override styles = [
     baseStyles,
+    panelStyles,
     css`
-      :host {
-        display: grid;
-        gap: var(--_space-4);
-      }
       .grid {
         display: grid;
         grid-template-columns: repeat(auto-fit, minmax(220px, 1fr));

@@ -281,6 +281,21 @@ export const listElementStyles = css`
 `;
 
 /**
+ * An element that is a panel: a column of parts (sections, a form, a status) `--_space-4` apart.
+ *
+ * @example
+ * ```ts
+ * static override styles = [baseStyles, panelStyles, css`section { display: grid; }`];
+ * ```
+ */
+export const panelStyles = css`
+  :host {
+    display: grid;
+    gap: var(--_space-4);
+  }
+`;
+
+/**
  * The row of tools above a list (`<div class="tools">`: a search field, filters), wrapping on a
  * narrow screen. An element's own styles, placed after these, size the tools in it.
  *
