@@ -1,19 +1,18 @@
 import { spawnSync } from 'node:child_process';
 import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import type { Server } from 'node:http';
-import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { axeFindings } from '../helpers/axe.js';
 import { startDemoApp, stopDemoApp } from '../helpers/demo-app.js';
 
 // Find, act on many, undo, folders and file activity, end to end in the built app.
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const shots = join(root, 'test-results/screenshots');
-const axePath = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
 
 let server: Server;
 let url: string;
@@ -25,19 +24,6 @@ let dir: string;
 async function shot(name: string, on: Page = page): Promise<void> {
   await on.waitForTimeout(150);
   await on.screenshot({ path: join(shots, `${name}.png`) });
-}
-
-/** axe-core's findings on the page as it is now, one line each. */
-async function axeFindings(on: Page): Promise<string[]> {
-  if (!(await on.evaluate(() => 'axe' in window))) await on.addScriptTag({ path: axePath });
-  return on.evaluate(async () => {
-    const axe = (window as unknown as { axe: { run(c: Document): Promise<AxeResults> } }).axe;
-    type AxeResults = { violations: { id: string; impact: string; nodes: { target: string[] }[] }[] };
-    const { violations } = await axe.run(document);
-    return violations.map(
-      (v) => `${v.impact} ${v.id}: ${v.nodes.map((n) => n.target.join(' > ')).join(', ')}`,
-    );
-  });
 }
 
 /** axe in light and dark, and whether the page is wider than its viewport. */

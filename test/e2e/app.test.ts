@@ -1,18 +1,17 @@
 import { createHash } from 'node:crypto';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import type { Server } from 'node:http';
-import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { axeFindings } from '../helpers/axe.js';
 import { startDemoApp, stopDemoApp } from '../helpers/demo-app.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const shots = join(root, 'test-results/screenshots');
 const MiB = 1024 * 1024;
-const axePath = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
 
 let server: Server;
 let url: string;
@@ -74,19 +73,6 @@ const row = (key: string, on: Page = page): Locator => on.locator(`coffer-file-r
 /** The keys of the file list, in order. */
 const keys = (on: Page = page): Promise<string[]> =>
   on.locator('coffer-file-row').evaluateAll((rows) => rows.map((r) => (r as HTMLElement).dataset.key!));
-
-/** axe-core's findings on the page as it is now (every rule axe runs by default), one line each. */
-async function axeFindings(on: Page): Promise<string[]> {
-  if (!(await on.evaluate(() => 'axe' in window))) await on.addScriptTag({ path: axePath });
-  return on.evaluate(async () => {
-    const axe = (window as unknown as { axe: { run(c: Document): Promise<AxeResults> } }).axe;
-    type AxeResults = { violations: { id: string; impact: string; nodes: { target: string[] }[] }[] };
-    const { violations } = await axe.run(document);
-    return violations.map(
-      (v) => `${v.impact} ${v.id}: ${v.nodes.map((n) => n.target.join(' > ')).join(', ')}`,
-    );
-  });
-}
 
 /** Make Chromium offer the app for install, as it does for an installable site. */
 async function offerInstall(on: Page): Promise<void> {

@@ -6,19 +6,18 @@
 import { createHash } from 'node:crypto';
 import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, request, type Server, type ServerResponse } from 'node:http';
-import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { axeFindings } from '../helpers/axe.js';
 import { startDemoApp, stopDemoApp } from '../helpers/demo-app.js';
 import { freshS3Bucket, s3Versions, type TestS3Options } from '../helpers/s3.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const screenshots = join(root, 'docs/screenshots');
 const MiB = 1024 * 1024;
-const axePath = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
 
 let server: Server;
 let url: string;
@@ -134,19 +133,6 @@ async function fillRemote(page: Page, options: TestS3Options): Promise<void> {
   await panel.getByLabel('Region').fill(options.region ?? '');
   await panel.getByLabel('Access key').fill(options.credentials.accessKeyId);
   await panel.getByLabel('Secret key').fill(options.credentials.secretAccessKey);
-}
-
-/** axe-core's findings on the page as it is now (every rule axe runs by default), one line each. */
-async function axeFindings(on: Page): Promise<string[]> {
-  if (!(await on.evaluate(() => 'axe' in window))) await on.addScriptTag({ path: axePath });
-  return on.evaluate(async () => {
-    type AxeResults = { violations: { id: string; impact: string; nodes: { target: string[] }[] }[] };
-    const axe = (window as unknown as { axe: { run(c: Document): Promise<AxeResults> } }).axe;
-    const { violations } = await axe.run(document);
-    return violations.map(
-      (v) => `${v.impact} ${v.id}: ${v.nodes.map((n) => n.target.join(' > ')).join(', ')}`,
-    );
-  });
 }
 
 async function shot(page: Page, name: string): Promise<void> {

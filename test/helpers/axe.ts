@@ -1,0 +1,17 @@
+import { createRequire } from 'node:module';
+import type { Page } from 'playwright-core';
+
+const axePath = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
+
+/** axe-core's findings on the page as it is now (every rule axe runs by default), one line each. */
+export async function axeFindings(on: Page): Promise<string[]> {
+  if (!(await on.evaluate(() => 'axe' in window))) await on.addScriptTag({ path: axePath });
+  return on.evaluate(async () => {
+    const axe = (window as unknown as { axe: { run(c: Document): Promise<AxeResults> } }).axe;
+    type AxeResults = { violations: { id: string; impact: string; nodes: { target: string[] }[] }[] };
+    const { violations } = await axe.run(document);
+    return violations.map(
+      (v) => `${v.impact} ${v.id}: ${v.nodes.map((n) => n.target.join(' > ')).join(', ')}`,
+    );
+  });
+}
