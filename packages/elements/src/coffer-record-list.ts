@@ -54,7 +54,16 @@ const leaves = (value: unknown, out: string[] = []): string[] => {
 const strings = (value: unknown): string[] =>
   Array.isArray(value) ? value.filter((k): k is string => typeof k === 'string') : [];
 
-/** Read what the list shows and searches from a record, tolerating any shape. */
+/**
+ * Read what the list shows and searches from a record, tolerating any shape.
+ *
+ * @example
+ * ```ts
+ * const rows = (await coffer.records.list()).map(summarize);
+ * rows[0].title;    // its title, or 'Untitled record'
+ * rows[0].fileKeys; // the keys of its files, in the record's order
+ * ```
+ */
 export const summarize = (record: CofferRecord): RecordSummary => {
   const data = record.data as Record<string, unknown>;
   const fields = readFields(data);

@@ -1,6 +1,14 @@
 import { type RemoteCheck, S3_CORS_RULE, type SyncRemoteConfig } from '@coffer/core/sync';
 
-/** The CORS rule a bucket needs for sync from the page at `origin` (S3's JSON shape). */
+/**
+ * The CORS rule a bucket needs for sync from the page at `origin` (S3's JSON shape).
+ *
+ * @example
+ * ```ts
+ * snippet.textContent = corsRuleFor(location.origin);
+ * // {"CORSRules": [{ "AllowedOrigins": ["https://app.example.org"], "AllowedMethods": [...], ... }]}
+ * ```
+ */
 export function corsRuleFor(origin: string): string {
   return JSON.stringify(
     {
@@ -85,7 +93,16 @@ export function describeSyncProblem(
   }
 }
 
-/** What went wrong in the last sync, by the error's `code`, for a person. */
+/**
+ * What went wrong in the last sync, by the error's `code`, for a person.
+ *
+ * @example
+ * ```ts
+ * describeSyncError('REMOTE_AUTH', 'Forbidden'); // 'The server refused the keys. Check them below, then save.'
+ * describeSyncError(undefined, undefined);      // '': no error
+ * describeSyncError('SOMETHING_ELSE', 'Boom');  // 'Boom': an unknown code shows the message
+ * ```
+ */
 export function describeSyncError(code: string | undefined, message: string | undefined): string {
   switch (code) {
     case undefined:

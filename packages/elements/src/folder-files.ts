@@ -5,7 +5,16 @@ export interface FolderFile {
   key: string;
 }
 
-/** The files of a folder input (`webkitdirectory`), keyed by their relative paths. */
+/**
+ * The files of a folder input (`webkitdirectory`), keyed by their relative paths.
+ *
+ * @example
+ * ```ts
+ * input.addEventListener('change', () => {
+ *   const files = folderFilesFromInput(input.files ?? []); // [{ file, key: 'raw/2026/img_001.tif' }, ...]
+ * });
+ * ```
+ */
 export function folderFilesFromInput(files: Iterable<File>): FolderFile[] {
   return [...files].map((file) => ({ file, key: file.webkitRelativePath || file.name }));
 }
@@ -13,6 +22,15 @@ export function folderFilesFromInput(files: Iterable<File>): FolderFile[] {
 /**
  * The dropped items as entries. Call it inside the `drop` handler: the browser empties
  * `dataTransfer` once the handler returns.
+ *
+ * @example
+ * ```ts
+ * zone.addEventListener('drop', async (event) => {
+ *   event.preventDefault();
+ *   const entries = droppedEntries(event.dataTransfer); // now, before any await
+ *   const files = await filesOfEntries(entries);
+ * });
+ * ```
  */
 export function droppedEntries(transfer: DataTransfer | null): FileSystemEntry[] {
   return [...(transfer?.items ?? [])]
@@ -21,7 +39,15 @@ export function droppedEntries(transfer: DataTransfer | null): FileSystemEntry[]
     .filter((entry): entry is FileSystemEntry => entry !== null);
 }
 
-/** Every file under `entries`, depth first, keyed by its path from the dropped item. */
+/**
+ * Every file under `entries`, depth first, keyed by its path from the dropped item.
+ *
+ * @example
+ * ```ts
+ * const files = await filesOfEntries(droppedEntries(event.dataTransfer));
+ * for (const { file, key } of files) await record.files!.set(key, file); // key: 'raw/2026/img_001.tif'
+ * ```
+ */
 export async function filesOfEntries(entries: readonly FileSystemEntry[]): Promise<FolderFile[]> {
   const out: FolderFile[] = [];
   const visit = async (entry: FileSystemEntry): Promise<void> => {

@@ -17,6 +17,11 @@ export interface CofferDoneDetail {
 /**
  * Save `blob` as a download named `name` (a link clicked for the user; the object URL is
  * revoked once the browser has it).
+ *
+ * @example
+ * ```ts
+ * saveBlob(await coffer.export(), 'coffer-backup.zip');
+ * ```
  */
 export function saveBlob(blob: Blob, name: string): void {
   const url = URL.createObjectURL(blob);

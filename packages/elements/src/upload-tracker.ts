@@ -89,5 +89,13 @@ export class UploadTracker extends EventTarget {
   }
 }
 
-/** The page's one {@link UploadTracker}. */
+/**
+ * The page's one {@link UploadTracker}.
+ *
+ * @example
+ * ```ts
+ * const mine = uploadTracker.forRecord(coffer.name, record.id);
+ * for (const upload of mine) uploadTracker.cancel(upload.id);
+ * ```
+ */
 export const uploadTracker = new UploadTracker();

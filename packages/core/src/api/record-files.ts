@@ -302,8 +302,9 @@ export class RecordFiles {
    * Rename `oldKey` to `newKey`: a new head of `newKey` sharing the file and its tags, and a
    * delete marker on `oldKey` (Invenio's storage semantics). The entry keeps its place and its
    * metadata, and records where the file came from: `{ key: oldKey, versionId }` (the version
-   * of `oldKey` the rename copied) goes first in its `renamedFrom` list (see {@link RenamedFrom}),
-   * so that {@link history} follows the file through its renames.
+   * of `oldKey` the rename copied) goes first in its `renamedFrom` list (of such `{ key,
+   * versionId }` items, newest first), so that {@link history} follows the file through its
+   * renames.
    *
    * @throws {KeyExistsError} when `newKey` holds a live file; {@link NotFoundError} when
    *   `oldKey` holds none; {@link InvalidArgumentError} when both are the same;

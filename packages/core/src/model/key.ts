@@ -38,6 +38,13 @@ export const isWellFormed = (text: string): boolean => !LONE_SURROGATE.test(text
  * NUL. The write API, export and import all check keys with this function.
  *
  * @throws {InvalidKeyError} (`key`, and `limit` and `actual` for a key too long) otherwise.
+ *
+ * @example
+ * ```ts
+ * validateKey('scans/page 1.tif'); // passes: `/` and spaces are allowed
+ * validateKey('');                 // throws InvalidKeyError: a key cannot be empty
+ * validateKey('a\0b');             // throws InvalidKeyError: a key cannot contain NUL
+ * ```
  */
 export function validateKey(key: unknown): asserts key is string {
   if (typeof key !== 'string') {

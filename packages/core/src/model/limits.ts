@@ -138,6 +138,12 @@ function validateText(argument: string, value: unknown, limit: number): asserts 
  * well-formed Unicode. Any such type is stored; what is served is sanitized when it is read.
  *
  * @throws {InvalidArgumentError} (`argument: 'mimetype'`, `limit`, `actual`) otherwise.
+ *
+ * @example
+ * ```ts
+ * validateMimetype('image/tiff'); // passes
+ * validateMimetype('');           // throws InvalidArgumentError: mimetype cannot be empty
+ * ```
  */
 export function validateMimetype(mimetype: unknown): asserts mimetype is string {
   validateText('mimetype', mimetype, MAX_MIMETYPE_LENGTH);
@@ -148,6 +154,12 @@ export function validateMimetype(mimetype: unknown): asserts mimetype is string 
  * Unicode.
  *
  * @throws {InvalidArgumentError} (`argument: 'name'`, `limit`, `actual`) otherwise.
+ *
+ * @example
+ * ```ts
+ * validateCofferName('field-notes');                           // passes
+ * validateCofferName('x'.repeat(MAX_COFFER_NAME_LENGTH + 1)); // throws InvalidArgumentError
+ * ```
  */
 export function validateCofferName(name: unknown): asserts name is string {
   validateText('name', name, MAX_COFFER_NAME_LENGTH);

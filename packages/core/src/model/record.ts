@@ -42,6 +42,12 @@ export const MAX_ID_LENGTH = 255;
  *
  * @throws {InvalidArgumentError} (`argument`, `recordId`, and `limit` and `actual` for an id
  *   too long) otherwise.
+ *
+ * @example
+ * ```ts
+ * validateRecordId('10.5281/zenodo.123'); // passes: a DOI, `/` included
+ * validateRecordId('..');                 // throws InvalidArgumentError: no URL path can hold it
+ * ```
  */
 export function validateRecordId(id: unknown, argument = 'id'): asserts id is string {
   validateId(id, argument, 'record', (value) => ({ recordId: value }));
@@ -52,6 +58,12 @@ export function validateRecordId(id: unknown, argument = 'id'): asserts id is st
  * (UUIDs); a bag may bring others.
  *
  * @throws {InvalidArgumentError} (`argument`, `bucketId`, `limit`, `actual`) otherwise.
+ *
+ * @example
+ * ```ts
+ * validateBucketId(crypto.randomUUID()); // passes
+ * validateBucketId(42);                  // throws InvalidArgumentError (`argument: 'bucketId'`)
+ * ```
  */
 export function validateBucketId(id: unknown, argument = 'bucketId'): asserts id is string {
   validateId(id, argument, 'bucket', (value) => ({ bucketId: value }));
@@ -88,6 +100,12 @@ function validateId(
  * Anything else would lose the record's `_bucket` link to its files.
  *
  * @throws {InvalidArgumentError} (`argument`, `actual`: the type found) otherwise.
+ *
+ * @example
+ * ```ts
+ * validateRecordData({ title: 'Field notes' }); // passes
+ * validateRecordData([1, 2]);                   // throws InvalidArgumentError (`actual: 'array'`)
+ * ```
  */
 export function validateRecordData(data: unknown, argument = 'data'): asserts data is RecordData {
   if (typeof data !== 'object' || data === null || Array.isArray(data)) {
