@@ -687,12 +687,14 @@ describe('Properties of the merge', () => {
     );
   });
 
-  it('preserves a change made on one side only, exactly', () => {
+  // Key order is not a change: JSON objects are unordered, so a side that only reordered keys
+  // changed nothing, and the merge may keep the base's order (seed 899279329 found one).
+  it('preserves a change made on one side only, exactly (key order aside)', () => {
     fc.assert(
       fc.property(mergeCase, ({ base, local, remote }) => {
         const unchanged = { change: remote.change, state: clone(base ?? { data: {}, deleted: false }) };
         for (const result of [mergeRecords(base, local, unchanged), mergeRecords(base, unchanged, local)]) {
-          expect(text(result.state)).toBe(text(local.state));
+          expect(result.state).toStrictEqual(local.state);
           expect(result.conflicts).toEqual([]);
         }
       }),

@@ -98,12 +98,17 @@ describe('examples/embed: a page without a build step', () => {
   });
 
   it('keeps each bundle within its gzipped size budget', async () => {
-    // The README reports the measured sizes (`node scripts/build-embed.mjs --sizes`).
+    // The README reports the measured sizes (`node scripts/build-embed.mjs --sizes`). Raised on
+    // 2026-12-04 after measuring why: Coffer's own code in coffer.js grew from 109 to 140 kB
+    // minified (one validation on every path, bulk writes, rename history, bag format 2, import
+    // hardening: 92.3 -> 104.1 kB gzipped; sync stays out, in its own entry point), and the
+    // elements from 115 to 164 kB (the Sync screen, search, selection, undo, folders, activity:
+    // 32.3 -> 46.9 kB gzipped).
     const budgets: Record<string, number> = {
-      'coffer.js': 100_000,
-      'coffer.worker.js': 80_000,
-      'coffer-elements.js': 40_000,
-      'coffer-sw.js': 100_000,
+      'coffer.js': 110_000,
+      'coffer.worker.js': 85_000,
+      'coffer-elements.js': 50_000,
+      'coffer-sw.js': 110_000,
     };
     const sizes: Record<string, number> = {};
     for (const file of Object.keys(budgets)) {
