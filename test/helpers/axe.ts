@@ -5,6 +5,17 @@ const axePath = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
 
 /** axe-core's findings on the page as it is now (every rule axe runs by default), one line each. */
 export async function axeFindings(on: Page): Promise<string[]> {
+  // A passing toast (fixed at the bottom) can lie over the text axe checks, which then reads the
+  // toast's background: let the app's toasts go first (they leave within seconds).
+  await on
+    .waitForFunction(
+      () => !document.querySelector('coffer-app')?.shadowRoot?.querySelector('[data-toast]'),
+      undefined,
+      {
+        timeout: 15_000,
+      },
+    )
+    .catch(() => undefined);
   if (!(await on.evaluate(() => 'axe' in window))) await on.addScriptTag({ path: axePath });
   return on.evaluate(async () => {
     const axe = (window as unknown as { axe: { run(c: Document): Promise<AxeResults> } }).axe;

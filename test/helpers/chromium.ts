@@ -10,6 +10,8 @@ export const chromiumLaunchOptions = {
     '--disable-component-update',
     '--disable-sync',
     '--no-first-run',
+    // Heap bounds in the browser tests read the live heap after a collection (large-blobs.ts).
+    '--js-flags=--expose-gc',
   ],
 } satisfies LaunchOptions;
 
