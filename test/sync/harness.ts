@@ -77,10 +77,20 @@ export async function converge(list: Device[], maxRounds = 8): Promise<number> {
   for (let round = 1; round <= maxRounds; round++) {
     await syncAll(list, 1);
     const states = await Promise.all(list.map((device) => stateOf(device.coffer)));
-    if (states.every((state) => JSON.stringify(state) === JSON.stringify(states[0]))) return round;
+    if (states.every((state) => canonical(state) === canonical(states[0]))) return round;
   }
   return Number.POSITIVE_INFINITY;
 }
+
+/** JSON with object keys sorted: devices that merged in different orders may order keys differently. */
+const canonical = (value: unknown): string =>
+  JSON.stringify(value, (_key, v: unknown) =>
+    v && typeof v === 'object' && !Array.isArray(v)
+      ? Object.fromEntries(
+          Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
+        )
+      : v,
+  );
 
 type Method = keyof Remote;
 
