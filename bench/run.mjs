@@ -4,7 +4,7 @@
  * Chromium headless with playwright-core, print a table and write bench/results/latest.json.
  *
  * Options: `--quick` (small sizes, one run each: for developing the harness),
- * `--only=ingest,ingest-file,small,createmany,fullread,listall,biglist,frames,tune,md5,main-thread,heap,reads,listing,records`,
+ * `--only=ingest,ingest-file,small,createmany,fullread,listall,biglist,frames,tune,md5,main-thread,heap,reads,listing,records,sync-push,sync-pull,sync-requests`,
  * `--out=<file>`.
  */
 import { execFileSync } from 'node:child_process';
@@ -16,6 +16,7 @@ import { extname, join, normalize } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 import { build } from 'vite';
+import { runSyncCases, SYNC_CASES } from './sync.mjs';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 const args = Object.fromEntries(
@@ -639,12 +640,15 @@ if (wanted('ingest-file')) {
   for (const [sizeMiB, runs] of plan.ingestFile) {
     log(`ingest of a File, ${sizeMiB} MiB × ${runs}, load ${round(os.loadavg()[0])}`);
     await source(sizeMiB, true);
-    const methods = ['ingestCoffer', 'hashSource', 'ingestRawWhole'];
+    // `slices`: the File stored as 32 MiB slices, the layout of Blob sources before
+    // `blobChunkSize` (issue 14's "before", in the same run).
+    const methods = ['ingestCoffer', 'hashSource', 'ingestRawWhole', 'slices'];
+    const calls = { slices: () => call('ingestCoffer', { blobChunkSize: 32 * MiB }) };
     const times = Object.fromEntries(methods.map((m) => [m, []]));
     for (let i = 0; i < runs; i++) {
       for (let j = 0; j < methods.length; j++) {
         const method = methods[(i + j) % methods.length];
-        times[method].push(await call(method));
+        times[method].push(await (calls[method]?.() ?? call(method)));
       }
     }
     const ms = Object.fromEntries(methods.map((m) => [m, median(times[m])]));
@@ -659,6 +663,15 @@ if (wanted('ingest-file')) {
       r,
       '≥ 0.9',
       r >= 0.9,
+    );
+    row(
+      `ingest of a File ${sizeMiB} MiB as 32 MiB slices (before)`,
+      speed.slices,
+      'MiB/s',
+      `md5 alone over the same File ${round(speed.hashSource)}`,
+      speed.slices / speed.hashSource,
+      '—',
+      undefined,
     );
     row(
       `ingest of a File ${sizeMiB} MiB`,
@@ -733,7 +746,8 @@ if (wanted('fullread')) {
   log(`full reads ${sizeMiB} MiB × ${runs}`);
   await call('makeSource', sizeMiB);
   const all = [];
-  for (let i = 0; i < runs; i++) all.push(await call('fullReads', i));
+  // Also the reads of the same bytes stored as 32 MiB slices (Blob sources before `blobChunkSize`).
+  for (let i = 0; i < runs; i++) all.push(await call('fullReads', i, 32));
   const pick = (k) => mibps(sizeMiB, median(all.map((r) => r[k])));
   results.fullRead = { sizeMiB, runs, all, load: os.loadavg() };
   for (const [mine, raw, label, rawLabel] of [
@@ -744,6 +758,13 @@ if (wanted('fullread')) {
       'raw IDB get + arrayBuffer() of the same Blob',
     ],
     ['cofferStream', 'rawStream', 'stream()', 'raw IDB get + stream() of the same Blob'],
+    [
+      'slicedArrayBuffer',
+      'rawArrayBuffer',
+      'blob().arrayBuffer(), 32 MiB slices (before)',
+      'raw IDB get + arrayBuffer() of the same Blob',
+    ],
+    ['slicedStream', 'rawStream', 'stream(), 32 MiB slices (before)', 'raw IDB get + stream() of the same Blob'],
   ]) {
     const r = pick(mine) / pick(raw);
     row(
@@ -864,16 +885,18 @@ if (only?.has('onetx')) {
 }
 
 if (only?.has('bigchunk')) {
-  // A Blob larger than the default chunk: as 32 MiB slices (default) or as one stored Blob
-  // (chunkSize = its size), against the raw put of the same Blob and md5 alone.
+  // A Blob (with --file, a disk-backed File) larger than the default chunk: as 32 MiB slices
+  // (the layout before `blobChunkSize`), with the default `blobChunkSize` (slices of 1 GiB), or
+  // as one stored Blob (`blobChunkSize` = its size), against the raw put and md5 alone.
   const reps = Number(args.reps ?? 3);
   for (const sizeMiB of String(args.sizes ?? '64,256')
     .split(',')
     .map(Number)) {
-    await call('makeSource', sizeMiB);
+    await source(sizeMiB, Boolean(args.file));
     const runs = {
-      slices: () => call('ingestCoffer'),
-      oneBlob: () => call('ingestCoffer', { chunkSize: sizeMiB * MiB }),
+      slices: () => call('ingestCoffer', { blobChunkSize: 32 * MiB }),
+      ...(sizeMiB > 1024 ? { default: () => call('ingestCoffer') } : {}),
+      oneBlob: () => call('ingestCoffer', { blobChunkSize: sizeMiB * MiB }),
       rawPut: () => call('ingestRawWhole'),
       md5Alone: () => call('hashSource'),
     };
@@ -890,6 +913,11 @@ if (only?.has('bigchunk')) {
     );
     results.bigchunk = { ...results.bigchunk, [sizeMiB]: times };
   }
+}
+
+// Issue 13's sync cases: their own module, with their own gateway.
+if (SYNC_CASES.some(wanted)) {
+  await runSyncCases({ call, wanted, quick, row, results, log, round, median, mibps });
 }
 
 // ------------------------------------------------------------ report

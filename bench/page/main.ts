@@ -7,6 +7,7 @@ import { createMD5 } from 'hash-wasm';
 import PouchDB from 'pouchdb-browser';
 import { CofferDb } from '../../packages/core/src/storage/schema.js';
 import type { Md5Job } from './md5.worker.js';
+import { syncCases } from './sync.js';
 
 const MiB = 1024 * 1024;
 const KiB = 1024;
@@ -526,9 +527,12 @@ const cases = {
     }
   },
 
-  /** Full reads and 64 KiB range reads of the source stored by Coffer and as one raw Blob. */
-  async reads(ranges: number, round = 0) {
-    const coffer = await freshCoffer();
+  /**
+   * Full reads and 64 KiB range reads of the source stored by Coffer (opened with `options`)
+   * and as one raw Blob.
+   */
+  async reads(ranges: number, round = 0, options: Partial<CofferOptions> = {}) {
+    const coffer = await freshCoffer(options);
     const name = `raw-${uid()}`;
     const db = await openRaw(name);
     try {
@@ -540,6 +544,7 @@ const cases = {
       const rawBlob = () =>
         request(db.transaction('blobs').objectStore('blobs').get('file.bin')) as Promise<Blob>;
       const size = version.size;
+      const storedChunk = (await coffer.context.db.files.get(version.fileId!))!.extents[0]!.chunkSize;
 
       // The three full reads, in an order that rotates with `round`.
       const full: Record<string, () => Promise<ReadableStream<Uint8Array>>> = {
@@ -576,7 +581,7 @@ const cases = {
         const a = await range.arrayBuffer();
         cofferRange.push(performance.now() - t);
         // The first read in a chunk gets its row; later ones reuse the chunk's Blob handle.
-        const chunk = Math.floor(start / coffer.context.settings.chunkSize);
+        const chunk = Math.floor(start / storedChunk);
         if (!touched.has(chunk)) cofferRangeCold.push(performance.now() - t);
         touched.add(chunk);
         t = performance.now();
@@ -927,14 +932,18 @@ const more = {
   /**
    * Full reads of the source stored by Coffer (`blob().arrayBuffer()`, `stream()`) and as one
    * raw IndexedDB Blob (get + `arrayBuffer()`, get + `stream()`), in an order rotating with `round`.
+   * With `slicedMiB`, also the same reads of the source stored as slices of that many MiB (the
+   * layout of Blob sources before `blobChunkSize`), as `sliced…`.
    */
-  async fullReads(round: number) {
+  async fullReads(round: number, slicedMiB?: number) {
     const coffer = await freshCoffer();
+    const sliced = slicedMiB ? await freshCoffer({ blobChunkSize: slicedMiB * MiB }) : undefined;
     const name = `raw-${uid()}`;
     const db = await openRaw(name);
     try {
       const bucket = await coffer.buckets.create();
       const version = await bucket.objects.put('file.bin', theSource());
+      const slicedVersion = await (await sliced?.buckets.create())?.objects.put('file.bin', theSource());
       const tx = db.transaction('blobs', 'readwrite');
       tx.objectStore('blobs').put(theSource(), 'file.bin');
       await done(tx);
@@ -946,6 +955,12 @@ const more = {
         rawArrayBuffer: async () => (await (await rawBlob()).arrayBuffer()).byteLength,
         cofferStream: async () => consume(await version.stream()),
         rawStream: async () => consume((await rawBlob()).stream()),
+        ...(slicedVersion
+          ? {
+              slicedArrayBuffer: async () => (await (await slicedVersion.blob()).arrayBuffer()).byteLength,
+              slicedStream: async () => consume(await slicedVersion.stream()),
+            }
+          : {}),
       };
       const out: Record<string, number> = {};
       const names = Object.keys(reads);
@@ -960,6 +975,7 @@ const more = {
       db.close();
       await deleteDatabase(name);
       await disposeCoffer(coffer);
+      if (sliced) await disposeCoffer(sliced);
     }
   },
 
@@ -1255,6 +1271,6 @@ const more = {
 };
 
 /** The cases, for `page.evaluate`. */
-export type BenchCases = typeof cases & typeof more;
-(globalThis as unknown as { bench: BenchCases }).bench = { ...cases, ...more };
+export type BenchCases = typeof cases & typeof more & typeof syncCases;
+(globalThis as unknown as { bench: BenchCases }).bench = { ...cases, ...more, ...syncCases };
 document.title = 'ready';

@@ -1,0 +1,315 @@
+/**
+ * Issue 13's sync cases, driven by `bench/sync.mjs`: push and pull of one large file through
+ * `openSync` + `S3Remote` against plain signed `fetch` requests of the same bytes to the same
+ * gateway, and the requests a sync of many small records sends. Each call runs once and
+ * returns milliseconds (or counts); the Node side repeats, rotates, takes medians.
+ */
+import { type Coffer, openCoffer } from '@coffer/core';
+import { openSync, S3Remote, type S3RemoteOptions, type SyncReport } from '@coffer/core/sync';
+import { AwsV4Signer } from 'aws4fetch';
+
+const MiB = 1024 * 1024;
+
+/** The gateway and bucket, as `bench/sync.mjs` made them. */
+export interface SyncBenchTarget {
+  endpoint: string;
+  region: string;
+  bucket: string;
+  accessKeyId: string;
+  secretAccessKey: string;
+}
+
+let target: SyncBenchTarget | undefined;
+let source: Blob | undefined;
+
+const uid = () => crypto.randomUUID().slice(0, 8);
+
+function configured(): SyncBenchTarget {
+  if (!target) throw new Error('syncTarget() was not called');
+  return target;
+}
+
+function theSource(): Blob {
+  if (!source) throw new Error('syncSource() was not called');
+  return source;
+}
+
+function remoteOptions(prefix: string, fetcher?: typeof fetch): S3RemoteOptions {
+  const { endpoint, region, bucket, accessKeyId, secretAccessKey } = configured();
+  return {
+    endpoint,
+    region,
+    bucket,
+    prefix,
+    credentials: { accessKeyId, secretAccessKey },
+    ...(fetcher ? { fetch: fetcher } : {}),
+  };
+}
+
+function deleteDatabase(name: string): Promise<void> {
+  return new Promise((resolve) => {
+    const r = indexedDB.deleteDatabase(name);
+    r.onsuccess = r.onerror = r.onblocked = () => resolve();
+  });
+}
+
+async function disposeCoffer(coffer: Coffer): Promise<void> {
+  coffer.close();
+  await deleteDatabase(coffer.name);
+}
+
+/** A plain signed request, as an app without Coffer would send it (aws4fetch, unsigned payload). */
+async function plain(
+  method: string,
+  key: string,
+  query = '',
+  body?: Blob | string,
+  headers: Record<string, string> = {},
+): Promise<Response> {
+  const { endpoint, region, bucket, accessKeyId, secretAccessKey } = configured();
+  const path = key
+    .split('/')
+    .map((s) => encodeURIComponent(s))
+    .join('/');
+  const signer = new AwsV4Signer({
+    method,
+    url: `${endpoint}/${bucket}/${path}${query ? `?${query}` : ''}`,
+    headers,
+    accessKeyId,
+    secretAccessKey,
+    service: 's3',
+    region,
+  });
+  const signed = await signer.sign();
+  const response = await fetch(signed.url, {
+    method,
+    headers: signed.headers,
+    body: body ?? null,
+    cache: 'no-store',
+  });
+  if (!response.ok)
+    throw new Error(`${method} ${key}?${query}: HTTP ${response.status} ${await response.text()}`);
+  return response;
+}
+
+async function consume(stream: ReadableStream<Uint8Array> | null): Promise<number> {
+  if (!stream) return 0;
+  let bytes = 0;
+  const reader = stream.getReader();
+  for (let next = await reader.read(); !next.done; next = await reader.read()) bytes += next.value.length;
+  return bytes;
+}
+
+/** Run `task(0..count-1)` with at most `width` running at once. */
+async function inFlight(count: number, width: number, task: (i: number) => Promise<unknown>): Promise<void> {
+  let next = 0;
+  const lanes = Array.from({ length: Math.min(width, count) }, async () => {
+    while (next < count) await task(next++);
+  });
+  await Promise.all(lanes);
+}
+
+/** A `fetch` that counts requests by method (and by what they address). */
+function countingFetch() {
+  const counts: Record<string, number> = {};
+  const fetcher: typeof fetch = (input, init) => {
+    const url = new URL(typeof input === 'string' ? input : input instanceof URL ? input.href : input.url);
+    const method = init?.method ?? 'GET';
+    const what = url.searchParams.has('uploads')
+      ? 'create upload'
+      : url.searchParams.has('partNumber')
+        ? 'part'
+        : url.searchParams.has('uploadId')
+          ? method === 'POST'
+            ? 'complete upload'
+            : 'upload'
+          : url.searchParams.has('list-type') || url.searchParams.has('versions')
+            ? 'list'
+            : url.pathname.includes('/journal/')
+              ? 'journal'
+              : url.pathname.includes('/files/')
+                ? 'file'
+                : 'other';
+    const name = `${method} ${what}`;
+    counts[name] = (counts[name] ?? 0) + 1;
+    return fetch(input, init);
+  };
+  return { fetcher, counts };
+}
+
+/** A coffer with one record holding the source as `big.bin` (not timed). */
+async function cofferWithSource(): Promise<{ coffer: Coffer; recordId: string }> {
+  const coffer = await openCoffer({ name: `bench-sync-${uid()}` });
+  const record = await coffer.records.create({ title: 'Sync benchmark' });
+  await record.files!.set('big.bin', theSource());
+  return { coffer, recordId: record.id };
+}
+
+async function timedSync(
+  coffer: Coffer,
+  prefix: string,
+  options: { partSize?: number; fetcher?: typeof fetch } = {},
+): Promise<{ ms: number; report: SyncReport }> {
+  const sync = openSync(coffer, {
+    remote: new S3Remote(remoteOptions(prefix, options.fetcher)),
+    ...(options.partSize ? { partSize: options.partSize, multipartThreshold: options.partSize } : {}),
+  });
+  try {
+    const started = performance.now();
+    const report = await sync.now();
+    return { ms: performance.now() - started, report };
+  } finally {
+    await sync.close();
+  }
+}
+
+export const syncCases = {
+  /** Where the gateway and bucket are. */
+  syncTarget(next: SyncBenchTarget) {
+    target = next;
+  },
+
+  /** Random bytes as a Blob (built 1 MiB at a time), read once so the blob store has settled them. */
+  async syncSource(sizeMiB: number) {
+    source = undefined;
+    const parts: Uint8Array<ArrayBuffer>[] = [];
+    for (let offset = 0; offset < sizeMiB * MiB; offset += MiB) {
+      const part = new Uint8Array(MiB);
+      for (let at = 0; at < part.length; at += 65536) crypto.getRandomValues(part.subarray(at, at + 65536));
+      parts.push(part);
+    }
+    source = new Blob(parts, { type: 'application/octet-stream' });
+    await consume(source.stream());
+    return source.size;
+  },
+
+  /**
+   * Coffer's push: a fresh coffer holding the source in one record, `sync.now()` timed (the
+   * file as a multipart upload, the journal entry, the pull's listing). Returns the file's key.
+   */
+  async syncPushCoffer(prefix: string, partSize?: number) {
+    const { coffer, recordId } = await cofferWithSource();
+    try {
+      const { ms, report } = await timedSync(coffer, prefix, partSize ? { partSize } : {});
+      if (report.versionsPushed !== 1 || report.bytesPushed !== theSource().size) {
+        throw new Error(`push sent ${report.versionsPushed} versions, ${report.bytesPushed} bytes`);
+      }
+      return { ms, requests: report.requests, key: `${prefix}records/${recordId}/files/big.bin` };
+    } finally {
+      await disposeCoffer(coffer);
+    }
+  },
+
+  /** The ceiling: one plain signed `fetch` PUT of the same Blob. */
+  async syncPushPlain(key: string) {
+    const started = performance.now();
+    await plain('PUT', key, '', theSource());
+    return performance.now() - started;
+  },
+
+  /**
+   * A plain multipart upload of the same Blob: `partSize` parts, `width` in flight, no
+   * Content-MD5 (the ETags from the answers).
+   */
+  async syncPushMultipart(key: string, partSize: number, width: number) {
+    const blob = theSource();
+    const started = performance.now();
+    const created = await (await plain('POST', key, 'uploads=')).text();
+    const uploadId = /<UploadId>([^<]+)<\/UploadId>/.exec(created)?.[1];
+    if (!uploadId) throw new Error(`no UploadId in ${created}`);
+    const count = Math.ceil(blob.size / partSize);
+    const etags: string[] = [];
+    await inFlight(count, width, async (i) => {
+      const part = blob.slice(i * partSize, Math.min(blob.size, (i + 1) * partSize));
+      const response = await plain(
+        'PUT',
+        key,
+        `partNumber=${i + 1}&uploadId=${encodeURIComponent(uploadId)}`,
+        part,
+      );
+      etags[i] = response.headers.get('etag') ?? '';
+    });
+    const xml = `<CompleteMultipartUpload>${etags
+      .map((etag, i) => `<Part><PartNumber>${i + 1}</PartNumber><ETag>${etag}</ETag></Part>`)
+      .join('')}</CompleteMultipartUpload>`;
+    await (await plain('POST', key, `uploadId=${encodeURIComponent(uploadId)}`, xml)).text();
+    return performance.now() - started;
+  },
+
+  /**
+   * Coffer's pull: a fresh coffer, `sync.now()` on the prefix another device pushed to, timed
+   * (listing, journal entry, the file streamed into chunked storage and checked by md5).
+   */
+  async syncPullCoffer(prefix: string, size: number) {
+    const coffer = await openCoffer({ name: `bench-sync-${uid()}` });
+    try {
+      // Start the worker outside the timing, in a bucket no record owns (never synced).
+      await (await coffer.buckets.create()).objects.put('warm-up', new Blob(['warm']));
+      const { ms, report } = await timedSync(coffer, prefix);
+      if (report.versionsPulled !== 1 || report.bytesPulled !== size) {
+        throw new Error(`pull got ${report.versionsPulled} versions, ${report.bytesPulled} bytes`);
+      }
+      return { ms, requests: report.requests };
+    } finally {
+      await disposeCoffer(coffer);
+    }
+  },
+
+  /** The ceiling: one plain signed `fetch` GET of the same object, its body read to the end. */
+  async syncPullPlain(key: string, size: number) {
+    const started = performance.now();
+    const response = await plain('GET', key);
+    const bytes = await consume(response.body);
+    if (bytes !== size) throw new Error(`GET read ${bytes} bytes, expected ${size}`);
+    return performance.now() - started;
+  },
+
+  /** The same GET with `arrayBuffer()`. */
+  async syncPullPlainArrayBuffer(key: string, size: number) {
+    const started = performance.now();
+    const response = await plain('GET', key);
+    const bytes = (await response.arrayBuffer()).byteLength;
+    if (bytes !== size) throw new Error(`GET read ${bytes} bytes, expected ${size}`);
+    return performance.now() - started;
+  },
+
+  /**
+   * `count` records (each with one file of `fileBytes` bytes when `fileBytes` > 0) pushed by one
+   * coffer and pulled by another, counting the requests of each by method.
+   */
+  async syncRequests(prefix: string, count: number, fileBytes: number) {
+    const a = await openCoffer({ name: `bench-sync-${uid()}` });
+    const b = await openCoffer({ name: `bench-sync-${uid()}` });
+    try {
+      const data = Array.from({ length: count }, (_, i) => ({ title: `Record ${i}`, n: i }));
+      const records = await a.records.createMany(data, { withBucket: fileBytes > 0 });
+      if (fileBytes > 0) {
+        const bytes = new Uint8Array(fileBytes);
+        await inFlight(records.length, 16, async (i) => {
+          crypto.getRandomValues(bytes);
+          await records[i]!.files!.set('note.txt', new Blob([bytes]));
+        });
+      }
+      const pushCount = countingFetch();
+      const push = await timedSync(a, prefix, { fetcher: pushCount.fetcher });
+      const pullCount = countingFetch();
+      const pull = await timedSync(b, prefix, { fetcher: pullCount.fetcher });
+      const expectFiles = fileBytes > 0 ? count : 0;
+      if (push.report.recordsPushed !== count || push.report.versionsPushed !== expectFiles) {
+        throw new Error(
+          `push sent ${push.report.recordsPushed} records, ${push.report.versionsPushed} files`,
+        );
+      }
+      if (pull.report.recordsPulled !== count || pull.report.versionsPulled !== expectFiles) {
+        throw new Error(`pull got ${pull.report.recordsPulled} records, ${pull.report.versionsPulled} files`);
+      }
+      return {
+        push: { ms: push.ms, requests: push.report.requests, byMethod: pushCount.counts },
+        pull: { ms: pull.ms, requests: pull.report.requests, byMethod: pullCount.counts },
+      };
+    } finally {
+      await disposeCoffer(a);
+      await disposeCoffer(b);
+    }
+  },
+};

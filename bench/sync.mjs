@@ -1,0 +1,396 @@
+/**
+ * Issue 13's sync cases of `npm run bench` (`--only=sync-push,sync-pull,sync-requests`):
+ *
+ * - sync-push: a coffer's `sync.now()` of one large file (`openSync` + `S3Remote`, a multipart
+ *   upload) against a plain signed `fetch` PUT of the same Blob to the same gateway (the
+ *   ceiling, target ≥ 0.8×), and plain multipart uploads of the same Blob with Coffer's part
+ *   size, one part in flight and four;
+ * - sync-pull: another coffer's `sync.now()` pulling that file against a plain signed GET of
+ *   the same object read to its end (stream, and `arrayBuffer()`);
+ * - sync-requests: 1,000 small records, without files and with one small file each, pushed by
+ *   one coffer and pulled by another, requests counted by method.
+ *
+ * The gateway: `COFFER_S3_ENDPOINT` & co. when set, else its own Ceph radosgw started with
+ * `scripts/s3-gateway.sh start` on free ports and stopped by its PID files when the cases end,
+ * fail, or the process exits. One versioned bucket with the sync CORS rule, emptied as it goes.
+ */
+import { execFile, execFileSync } from 'node:child_process';
+import { createServer } from 'node:net';
+import os from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { AwsV4Signer } from 'aws4fetch';
+
+const MiB = 1024 * 1024;
+const script = fileURLToPath(new URL('../scripts/s3-gateway.sh', import.meta.url));
+
+/** The cases of this module, for `--only`. */
+export const SYNC_CASES = ['sync-push', 'sync-pull', 'sync-requests'];
+
+/** Coffer's default part size (engine.ts `partSize`). */
+const PART_SIZE = 8 * MiB;
+
+/** Sizes and repetitions. */
+const plans = {
+  quick: { push: [32, 1], pull: 1, requests: [100, 1024] },
+  full: { push: [256, 3], pull: 3, requests: [1_000, 1024] },
+};
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+function parseEnv(text) {
+  const env = {};
+  for (const line of text.split('\n')) {
+    const match = /^export ([A-Z0-9_]+)=(.*)$/.exec(line.trim());
+    if (match) env[match[1]] = match[2];
+  }
+  return env;
+}
+
+/**
+ * The gateway to use: the environment's, or one started here. `stop()` stops ours (by the PID
+ * files in its folder); an `exit`, SIGINT or SIGTERM handler stops it when the run dies first.
+ */
+async function gateway(storeMiB, log) {
+  const env = process.env;
+  if (env.COFFER_S3_ENDPOINT) {
+    return { env, dir: undefined, stop: async () => {} };
+  }
+  const [port, monPort] = [await freePort(), await freePort()];
+  log(`starting a Ceph S3 gateway on 127.0.0.1:${port} (memstore ${storeMiB} MiB)`);
+  const out = await new Promise((resolve, reject) =>
+    execFile(
+      'bash',
+      [script, 'start'],
+      {
+        env: {
+          ...env,
+          COFFER_S3_PORT: String(port),
+          COFFER_S3_MON_PORT: String(monPort),
+          COFFER_S3_STORE_MIB: String(storeMiB),
+        },
+        timeout: 180_000,
+      },
+      (error, stdout, stderr) =>
+        error
+          ? reject(new Error(`scripts/s3-gateway.sh start failed:\n${stderr}`, { cause: error }))
+          : resolve(stdout),
+    ),
+  );
+  const started = parseEnv(out);
+  const dir = started.COFFER_S3_GATEWAY_DIR;
+  if (!dir) throw new Error(`scripts/s3-gateway.sh start printed no COFFER_S3_GATEWAY_DIR:\n${out}`);
+  let stopped = false;
+  const stopNow = () => {
+    if (stopped) return;
+    stopped = true;
+    execFileSync('bash', [script, 'stop', dir], { stdio: 'ignore' });
+  };
+  const onSignal = (signal) => {
+    stopNow();
+    process.exit(signal === 'SIGINT' ? 130 : 143);
+  };
+  process.once('exit', stopNow);
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  return {
+    env: started,
+    dir,
+    stop: async () => {
+      process.off('exit', stopNow);
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+      if (stopped) return;
+      stopped = true;
+      await new Promise((resolve, reject) =>
+        execFile('bash', [script, 'stop', dir], { timeout: 120_000 }, (error, _o, stderr) =>
+          error
+            ? reject(new Error(`scripts/s3-gateway.sh stop failed:\n${stderr}`, { cause: error }))
+            : resolve(),
+        ),
+      );
+      log('gateway stopped');
+    },
+  };
+}
+
+/** Signed requests from Node, for making, emptying and removing the bucket. */
+function admin(target) {
+  const request = async (method, path, query = '', body) => {
+    const url = `${target.endpoint}${path}${query ? `?${query}` : ''}`;
+    const signed = await new AwsV4Signer({
+      method,
+      url,
+      accessKeyId: target.accessKeyId,
+      secretAccessKey: target.secretAccessKey,
+      service: 's3',
+      region: target.region,
+      ...(body === undefined ? {} : { body }),
+    }).sign();
+    const response = await fetch(signed.url, { method, headers: signed.headers, body: body ?? null });
+    const text = await response.text();
+    if (!response.ok) throw new Error(`${method} ${path}?${query}: HTTP ${response.status} ${text}`);
+    return text;
+  };
+  const bucketPath = `/${target.bucket}`;
+  const encodeKey = (key) =>
+    key
+      .split('/')
+      .map((s) => encodeURIComponent(s))
+      .join('/');
+  return {
+    async create() {
+      await request('PUT', bucketPath);
+      await request(
+        'PUT',
+        bucketPath,
+        'versioning',
+        '<VersioningConfiguration><Status>Enabled</Status></VersioningConfiguration>',
+      );
+      const cors =
+        '<CORSConfiguration><CORSRule><AllowedOrigin>*</AllowedOrigin>' +
+        ['GET', 'PUT', 'POST', 'DELETE', 'HEAD'].map((m) => `<AllowedMethod>${m}</AllowedMethod>`).join('') +
+        '<AllowedHeader>*</AllowedHeader>' +
+        ['ETag', 'x-amz-version-id', 'x-amz-delete-marker', 'x-amz-meta-md5']
+          .map((h) => `<ExposeHeader>${h}</ExposeHeader>`)
+          .join('') +
+        '<MaxAgeSeconds>600</MaxAgeSeconds></CORSRule></CORSConfiguration>';
+      await request('PUT', bucketPath, 'cors', cors);
+    },
+    /** Every version, delete marker and unfinished upload under `prefix`, removed for good. */
+    async empty(prefix = '') {
+      const uploads = await request('GET', bucketPath, `prefix=${encodeURIComponent(prefix)}&uploads`);
+      for (const [, body] of uploads.matchAll(/<Upload>([\s\S]*?)<\/Upload>/g)) {
+        const key = /<Key>([^<]*)<\/Key>/.exec(body)[1];
+        const id = /<UploadId>([^<]*)<\/UploadId>/.exec(body)[1];
+        await request('DELETE', `${bucketPath}/${encodeKey(key)}`, `uploadId=${encodeURIComponent(id)}`);
+      }
+      for (;;) {
+        const listed = await request(
+          'GET',
+          bucketPath,
+          `encoding-type=url&prefix=${encodeURIComponent(prefix)}&versions`,
+        );
+        const entries = [
+          ...listed.matchAll(/<(?:Version|DeleteMarker)>([\s\S]*?)<\/(?:Version|DeleteMarker)>/g),
+        ];
+        if (entries.length === 0) return;
+        for (const [, body] of entries) {
+          const key = decodeURIComponent(/<Key>([^<]*)<\/Key>/.exec(body)[1].replace(/\+/g, '%20'));
+          const id = /<VersionId>([^<]*)<\/VersionId>/.exec(body)[1];
+          await request('DELETE', `${bucketPath}/${encodeKey(key)}`, `versionId=${encodeURIComponent(id)}`);
+        }
+      }
+    },
+    async remove() {
+      await request('DELETE', bucketPath);
+    },
+  };
+}
+
+/**
+ * Runs the wanted sync cases. `bench` is run.mjs's toolkit: `call` (a page case), `wanted`,
+ * `quick`, `row`, `results`, `log`, `round`, `median`, `mibps`.
+ */
+export async function runSyncCases(bench) {
+  const { call, wanted, quick, row, results, log, round, median, mibps } = bench;
+  const plan = quick ? plans.quick : plans.full;
+  const [sizeMiB, pushRuns] = plan.push;
+  // Every upload of a repetition (4 × the file) plus the one kept for the pull, with room.
+  const server = await gateway(Math.max(2048, 8 * sizeMiB), log);
+  const env = server.env;
+  const target = {
+    endpoint: env.COFFER_S3_ENDPOINT.replace(/\/+$/, ''),
+    region: env.COFFER_S3_REGION || 'us-east-1',
+    accessKeyId: env.COFFER_S3_ACCESS_KEY,
+    secretAccessKey: env.COFFER_S3_SECRET_KEY,
+    bucket: `bench-sync-${Date.now().toString(36)}`,
+  };
+  const bucket = admin(target);
+  /** Free the gateway's memory: deleted data is garbage-collected at once where the gateway is ours. */
+  const collect = () => {
+    if (!server.dir) return;
+    try {
+      execFileSync('radosgw-admin', ['-c', `${server.dir}/ceph.conf`, 'gc', 'process', '--include-all'], {
+        stdio: 'ignore',
+        timeout: 120_000,
+      });
+    } catch (error) {
+      log(`radosgw-admin gc process failed (${error.message}); going on`);
+    }
+  };
+  try {
+    await bucket.create();
+    await call('syncTarget', target);
+    const size = sizeMiB * MiB;
+    let pullSource;
+
+    if (wanted('sync-push') || wanted('sync-pull')) {
+      log(`sync: source of ${sizeMiB} MiB`);
+      await call('syncSource', sizeMiB);
+    }
+
+    if (wanted('sync-push') || wanted('sync-pull')) {
+      const runs = wanted('sync-push') ? pushRuns : 1;
+      const methods = wanted('sync-push') ? ['coffer', 'plainPut', 'multipart1', 'multipart4'] : ['coffer'];
+      const times = Object.fromEntries(methods.map((m) => [m, []]));
+      const requests = [];
+      for (let i = 0; i < runs; i++) {
+        for (let j = 0; j < methods.length; j++) {
+          const method = methods[(i + j) % methods.length];
+          const key = `plain/${method}-${i}.bin`;
+          if (method === 'coffer') {
+            const prefix = `coffer-${i}/`;
+            const r = await call('syncPushCoffer', prefix);
+            times.coffer.push(r.ms);
+            requests.push(r.requests);
+            if (pullSource) await bucket.empty(pullSource.prefix);
+            pullSource = { prefix, key: r.key };
+          } else if (method === 'plainPut') times.plainPut.push(await call('syncPushPlain', key));
+          else times[method].push(await call('syncPushMultipart', key, PART_SIZE, Number(method.slice(9))));
+        }
+        await bucket.empty('plain/');
+        collect();
+        log(`sync push, rep ${i + 1}/${runs}, load ${round(os.loadavg()[0])}`);
+      }
+      if (wanted('sync-push')) {
+        const speed = Object.fromEntries(methods.map((m) => [m, mibps(sizeMiB, median(times[m]))]));
+        results.syncPush = {
+          sizeMiB,
+          runs,
+          partSize: PART_SIZE,
+          mibps: speed,
+          all: times,
+          requests,
+          load: os.loadavg(),
+        };
+        const name = `sync push ${sizeMiB} MiB`;
+        const ratio = speed.coffer / speed.plainPut;
+        row(
+          name,
+          speed.coffer,
+          'MiB/s',
+          `plain fetch PUT of the same Blob ${round(speed.plainPut)}`,
+          ratio,
+          '≥ 0.8',
+          ratio >= 0.8,
+        );
+        row(
+          name,
+          speed.coffer,
+          'MiB/s',
+          `plain multipart, ${PART_SIZE / MiB} MiB parts, 1 in flight ${round(speed.multipart1)}`,
+          speed.coffer / speed.multipart1,
+          '—',
+          undefined,
+        );
+        row(
+          name,
+          speed.coffer,
+          'MiB/s',
+          `plain multipart, ${PART_SIZE / MiB} MiB parts, 4 in flight ${round(speed.multipart4)}`,
+          speed.coffer / speed.multipart4,
+          '—',
+          undefined,
+        );
+      }
+    }
+
+    if (wanted('sync-pull')) {
+      const runs = plan.pull;
+      const methods = ['coffer', 'plainStream', 'plainArrayBuffer'];
+      const times = Object.fromEntries(methods.map((m) => [m, []]));
+      for (let i = 0; i < runs; i++) {
+        for (let j = 0; j < methods.length; j++) {
+          const method = methods[(i + j) % methods.length];
+          if (method === 'coffer')
+            times.coffer.push((await call('syncPullCoffer', pullSource.prefix, size)).ms);
+          else if (method === 'plainStream')
+            times.plainStream.push(await call('syncPullPlain', pullSource.key, size));
+          else times.plainArrayBuffer.push(await call('syncPullPlainArrayBuffer', pullSource.key, size));
+        }
+        log(`sync pull, rep ${i + 1}/${runs}, load ${round(os.loadavg()[0])}`);
+      }
+      const speed = Object.fromEntries(methods.map((m) => [m, mibps(sizeMiB, median(times[m]))]));
+      results.syncPull = { sizeMiB, runs, mibps: speed, all: times, load: os.loadavg() };
+      const name = `sync pull ${sizeMiB} MiB`;
+      const ratio = speed.coffer / speed.plainStream;
+      row(
+        name,
+        speed.coffer,
+        'MiB/s',
+        `plain fetch GET of the same object, body streamed to its end ${round(speed.plainStream)}`,
+        ratio,
+        '≥ 0.8',
+        ratio >= 0.8,
+      );
+      row(
+        name,
+        speed.coffer,
+        'MiB/s',
+        `plain fetch GET + arrayBuffer() ${round(speed.plainArrayBuffer)}`,
+        speed.coffer / speed.plainArrayBuffer,
+        '—',
+        undefined,
+      );
+    }
+    if (pullSource) await bucket.empty(pullSource.prefix);
+    collect();
+
+    if (wanted('sync-requests')) {
+      const [count, fileBytes] = plan.requests;
+      results.syncRequests = { count, fileBytes, load: os.loadavg() };
+      for (const [label, bytes] of [
+        ['without files', 0],
+        [`with one ${fileBytes} B file each`, fileBytes],
+      ]) {
+        log(`sync requests: ${count} records ${label}, load ${round(os.loadavg()[0])}`);
+        const prefix = `requests-${bytes}/`;
+        const r = await call('syncRequests', prefix, count, bytes);
+        await bucket.empty(prefix);
+        results.syncRequests[bytes ? 'withFiles' : 'withoutFiles'] = r;
+        const files = bytes ? count : 0;
+        // docs/sync-protocol.md: per file 1 PUT / 1 GET; records ride in journal entries of at
+        // most 500 version ops and 1,000 ops; the push LISTs once, the pull twice (devices,
+        // the one journal).
+        const entries = Math.ceil(files / 500) + Math.ceil(count / 1000);
+        const pushBound = files + entries + 1;
+        const pullBound = files + entries + 2;
+        const describe = (byMethod) =>
+          Object.entries(byMethod)
+            .sort()
+            .map(([k, v]) => `${v} ${k}`)
+            .join(', ');
+        for (const [phase, result, bound] of [
+          ['push', r.push, pushBound],
+          ['pull', r.pull, pullBound],
+        ]) {
+          const total = Object.values(result.byMethod).reduce((a, b) => a + b, 0);
+          row(
+            `sync ${phase} of ${count} records ${label}`,
+            total,
+            'requests',
+            `${describe(result.byMethod)}; ${round(total / count, 3)} per record${files ? `, ${round(total / files, 3)} per file` : ''}; ${round(result.ms / 1000)} s`,
+            undefined,
+            `≤ ${bound}`,
+            total <= bound,
+          );
+        }
+      }
+    }
+  } finally {
+    await bucket
+      .empty()
+      .then(() => bucket.remove())
+      .catch((error) => log(`could not remove bucket ${target.bucket}: ${error.message}`));
+    await server.stop();
+  }
+}
