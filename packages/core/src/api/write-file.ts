@@ -14,7 +14,7 @@ import { discardWrittenFile, versionTables, writableFileRow } from '../storage/r
 import type { BucketRow, ChunkRow, CofferDb, FileRow, ObjectVersionRow } from '../storage/schema.js';
 import type { ByteSource, HashOutcome, OperationHooks } from '../worker/protocol.js';
 import { fromWire } from '../worker/transfer.js';
-import { sourceSize } from '../worker/write-data.js';
+import { sourceSize, storedChunkSize } from '../worker/write-data.js';
 import type { CofferContext } from './context.js';
 
 /**
@@ -113,15 +113,14 @@ export async function writeFile(
 
   const { settings } = context;
   const fileId = newId<FileId>();
-  if (source instanceof Blob && settings.chunkStorage === 'blob' && source.size <= settings.chunkSize) {
-    return writeBlob(context, fileId, source, options);
-  }
+  if (storedWhole(settings, source)) return writeBlob(context, fileId, source, options);
   const written = await context.pipeline.ingestFile(
     {
       fileId,
       location: settings.location,
       source: sourceToWrite(source, options.transfer),
       chunkSize: settings.chunkSize,
+      blobChunkSize: settings.blobChunkSize,
       chunkStorage: settings.chunkStorage,
       inlineBelow: settings.inlineBelow,
       sha256: settings.sha256,
@@ -133,6 +132,15 @@ export async function writeFile(
   );
   return { kind: 'written', fileId, ...written };
 }
+
+/**
+ * Whether `source` is stored as one stored Blob, itself: a Blob source, with Blob chunks, no
+ * larger than a stored chunk of a Blob source (`blobChunkSize`).
+ */
+const storedWhole = (settings: CofferContext['settings'], source: unknown): source is Blob =>
+  source instanceof Blob &&
+  settings.chunkStorage === 'blob' &&
+  source.size <= storedChunkSize(settings, source);
 
 /**
  * The rows of a file that was hashed before anything of it was stored: its file instance
@@ -148,8 +156,8 @@ export type WrittenContent = VersionContent & { kind: 'written'; staged?: Staged
 
 /**
  * Blob sources below this size are hashed first and then stored, file row, chunk and version,
- * in the one commit transaction; larger ones (only with a `chunkSize` above it) are stored
- * while they are hashed and committed after. Measured in Chromium (`bench --only=onetx`,
+ * in the one commit transaction; larger ones are stored while they are hashed and committed
+ * after. Measured in Chromium (`bench --only=onetx`,
  * BENCHMARKS.md): one transaction was 10–20 % faster from 256 KiB to 16 MiB for a settled Blob
  * (its copy into IndexedDB costs next to nothing, so overlapping it gains nothing and the
  * second transaction costs), and even for a freshly built one up to 64 MiB.
@@ -166,16 +174,13 @@ const oneTransactionBelow = (context: CofferContext): number =>
  * to mistake, so it needs no write lock.
  */
 export const storesAtCommit = (context: CofferContext, source: unknown): boolean =>
-  source instanceof Blob &&
-  context.settings.chunkStorage === 'blob' &&
-  source.size <= context.settings.chunkSize &&
-  source.size < oneTransactionBelow(context);
+  storedWhole(context.settings, source) && source.size < oneTransactionBelow(context);
 
 /** The file instance and chunk of a Blob source hashed before it is stored. */
 function stagedRows(context: CofferContext, fileId: FileId, source: Blob, outcome: HashedSource): StagedRows {
   const { size } = outcome.result;
   return {
-    file: blobFileRow(context, fileId),
+    file: blobFileRow(context, fileId, source),
     // The bytes came back from hashing when the file is stored inline (an ArrayBuffer row);
     // otherwise the source itself is the stored Blob.
     chunks: size === 0 ? [] : [{ dataId: fileId, offset: 0, size, data: outcome.bytes ?? source }],
@@ -183,12 +188,12 @@ function stagedRows(context: CofferContext, fileId: FileId, source: Blob, outcom
 }
 
 /** A writable file instance whose bytes are one stored chunk (a Blob source stored whole). */
-const blobFileRow = (context: CofferContext, fileId: FileId): FileRow =>
+const blobFileRow = (context: CofferContext, fileId: FileId, source: Blob): FileRow =>
   writableFileRow({
     id: fileId,
     location: context.settings.location,
     size: 0,
-    extents: [{ dataId: fileId, size: 0, chunkSize: context.settings.chunkSize }],
+    extents: [{ dataId: fileId, size: 0, chunkSize: storedChunkSize(context.settings, source) }],
   });
 
 type HashedSource = Extract<HashOutcome, { ok: true }>;
@@ -201,11 +206,11 @@ function hashed(outcome: HashOutcome | undefined): HashedSource {
 }
 
 /**
- * Write a Blob source that fits in one chunk as its own stored Blob, not a slice of it
+ * Write a Blob source no larger than `blobChunkSize` as its own stored Blob, not a slice of it
  * (Chromium copies a whole Blob handed to IndexedDB in the browser process, far faster than
- * the same bytes as a slice). Below {@link ONE_TRANSACTION_BELOW} it is hashed first, by the
+ * the same bytes as slices). Below {@link ONE_TRANSACTION_BELOW} it is hashed first, by the
  * byte pipeline, and staged for the commit transaction; above, it is stored while it is
- * hashed. Sources larger than a chunk go through the worker's chunked write instead.
+ * hashed. Larger sources go through the worker's chunked write, in slices of `blobChunkSize`.
  */
 async function writeBlob(
   context: CofferContext,
@@ -229,7 +234,7 @@ async function writeBlob(
   const signal = hooks.signal ? AbortSignal.any([hooks.signal, stop.signal]) : stop.signal;
   const storing = mapErrors(() =>
     db.transaction('rw', db.files, db.chunks, async () => {
-      await db.files.add(blobFileRow(context, fileId));
+      await db.files.add(blobFileRow(context, fileId, source));
       await db.chunks.add({ dataId: fileId, offset: 0, size: source.size, data: source });
     }),
   );
@@ -392,7 +397,7 @@ export async function writeMany<T>(
     const blob = source instanceof Blob ? source : undefined;
     if (
       !blob ||
-      blob.size > settings.chunkSize ||
+      blob.size > storedChunkSize(settings, blob) ||
       blob.size >= (settings.chunkStorage === 'blob' ? BATCHED_BELOW : settings.inlineBelow)
     ) {
       group = undefined;

@@ -23,6 +23,13 @@ export interface OperationHooks {
 /** How the bytes are laid out and checked while they are written. */
 export interface WriteSettings {
   chunkSize: number;
+  /**
+   * With Blob chunks, a Blob or File source is stored as slices of this many bytes instead of
+   * `chunkSize` (absent: `chunkSize`): such a source is already in the browser's blob store, so
+   * larger stored Blobs cost no memory and write faster. Streams and bytes in memory keep
+   * `chunkSize`.
+   */
+  blobChunkSize?: number | undefined;
   chunkStorage: ChunkStorage;
   /** Chunks smaller than this are stored inline as ArrayBuffers even in Blob mode. */
   inlineBelow: number;

@@ -15,6 +15,7 @@ import type {
   OperationHooks,
   WriteDataRequest,
   WriteResult,
+  WriteSettings,
 } from './protocol.js';
 import { toWire } from './transfer.js';
 
@@ -45,6 +46,16 @@ export interface WriteTuning {
 }
 
 export const defaultTuning: WriteTuning = { txBytes: 32 * MiB, heartbeatMs: 1000, hashRead: 'whole' };
+
+/**
+ * The bytes per stored chunk of `source` written with `settings`: `blobChunkSize` for a Blob
+ * source stored as Blob chunks (slices are handles, so their size costs no memory), else
+ * `chunkSize`.
+ */
+export const storedChunkSize = (settings: WriteSettings, source: unknown): number =>
+  source instanceof Blob && settings.chunkStorage === 'blob'
+    ? (settings.blobChunkSize ?? settings.chunkSize)
+    : settings.chunkSize;
 
 /** Cut a source into chunks of `chunkSize` bytes (the last may be shorter). */
 async function* chunksOf(source: ByteSource, chunkSize: number): AsyncGenerator<SourceChunk> {
@@ -168,7 +179,7 @@ class Digests {
   }
 }
 
-/** The digests read a Blob source in slices of this many bytes (or of one chunk, if larger). */
+/** The digests read a Blob source in slices of this many bytes, one stream each, whatever its chunks. */
 const HASH_WINDOW = 32 * MiB;
 /** Hashing gives other tasks a turn after this many bytes. */
 const YIELD_EVERY = 4 * MiB;
@@ -370,24 +381,25 @@ export async function writeData(
 
   const tuning: WriteTuning = { ...defaultTuning, ...(request as { tuning?: Partial<WriteTuning> }).tuning };
   const writer = new ChunkWriter(db, tuning, request.heartbeat);
+  const source = request.source;
+  const chunkSize = storedChunkSize(request, source);
   try {
     throwIfAborted(signal);
     const digests = await Digests.create(request.sha256);
     let loaded = 0;
-    const source = request.source;
     const whole = source instanceof Blob && request.chunkStorage === 'blob' && tuning.hashRead === 'whole';
     if (whole) {
       // Every chunk is a slice (a handle), known before any byte is read: the writer stores
       // them while the digests read the source in windows of one stream each.
-      for (let offset = 0; offset < source.size; offset += request.chunkSize) {
-        const slice = source.slice(offset, offset + request.chunkSize);
+      for (let offset = 0; offset < source.size; offset += chunkSize) {
+        const slice = source.slice(offset, offset + chunkSize);
         const data = slice.size >= request.inlineBelow ? slice : await slice.arrayBuffer();
         writer.add({ dataId: request.dataId, offset, size: slice.size, data }, false);
       }
       const pace = pacer();
       loaded = await hashInWindows(
         source,
-        Math.max(request.chunkSize, HASH_WINDOW),
+        HASH_WINDOW,
         digests,
         () => {
           throwIfAborted(signal);
@@ -407,7 +419,7 @@ export async function writeData(
         });
       }
     }
-    for await (const chunk of whole ? [] : chunksOf(source, request.chunkSize)) {
+    for await (const chunk of whole ? [] : chunksOf(source, chunkSize)) {
       throwIfAborted(signal);
       writer.throwIfFailed();
       const offset = loaded;
@@ -471,7 +483,7 @@ export async function ingestFile(
       id: request.fileId,
       location: request.location,
       size: 0,
-      extents: [{ dataId: request.fileId, size: 0, chunkSize: request.chunkSize }],
+      extents: [{ dataId: request.fileId, size: 0, chunkSize: storedChunkSize(request, request.source) }],
     }),
   );
   try {
