@@ -917,7 +917,7 @@ if (only?.has('bigchunk')) {
 
 // Issue 13's sync cases: their own module, with their own gateway.
 if (SYNC_CASES.some(wanted)) {
-  await runSyncCases({ call, wanted, quick, row, results, log, round, median, mibps });
+  await runSyncCases({ call, wanted, only, args, quick, row, results, log, round, median, mibps });
 }
 
 // ------------------------------------------------------------ report

@@ -5,8 +5,15 @@
  * returns milliseconds (or counts); the Node side repeats, rotates, takes medians.
  */
 import { type Coffer, openCoffer } from '@coffer/core';
-import { openSync, S3Remote, type S3RemoteOptions, type SyncReport } from '@coffer/core/sync';
+import {
+  openSync,
+  type RemotePart,
+  S3Remote,
+  type S3RemoteOptions,
+  type SyncReport,
+} from '@coffer/core/sync';
 import { AwsV4Signer } from 'aws4fetch';
+import { createMD5 } from 'hash-wasm';
 
 const MiB = 1024 * 1024;
 
@@ -200,6 +207,114 @@ export const syncCases = {
     }
   },
 
+  /**
+   * A tool (`--only=sync-profile`): Coffer's push of the source with every request's start and
+   * end (after its body was read) on one clock, to see where the time between requests goes.
+   */
+  async syncPushTimeline(prefix: string, partSize?: number) {
+    const { coffer } = await cofferWithSource();
+    const events: { what: string; start: number; end: number; bytes: number }[] = [];
+    const counted = countingFetch();
+    const fetcher: typeof fetch = async (input, init) => {
+      const start = performance.now();
+      const before = { ...counted.counts };
+      const response = await counted.fetcher(input, init);
+      const what = Object.keys(counted.counts).find((k) => counted.counts[k] !== before[k]) ?? '?';
+      const body = init?.body;
+      events.push({ what, start, end: performance.now(), bytes: body instanceof Blob ? body.size : 0 });
+      return response;
+    };
+    try {
+      const started = performance.now();
+      const { ms } = await timedSync(coffer, prefix, { fetcher, ...(partSize ? { partSize } : {}) });
+      return { ms, events: events.map((e) => ({ ...e, start: e.start - started, end: e.end - started })) };
+    } finally {
+      await disposeCoffer(coffer);
+    }
+  },
+
+  /**
+   * A tool (`--only=sync-profile`): the pull's parts one by one, each timed on the same object:
+   * a plain GET read to the end (and its chunk count), `S3Remote.getObject` read to the end,
+   * a plain GET's body stored with `objects.put`, `S3Remote.getObject`'s body stored so.
+   */
+  async syncPullProfile(key: string, size: number) {
+    const coffer = await openCoffer({ name: `bench-sync-${uid()}` });
+    const out: Record<string, number> = {};
+    try {
+      const bucket = await coffer.buckets.create();
+      await bucket.objects.put('warm-up', new Blob(['warm']));
+      const remote = new S3Remote(remoteOptions(''));
+      let t = performance.now();
+      const response = await plain('GET', key);
+      const reader = response.body!.getReader();
+      let chunks = 0;
+      let bytes = 0;
+      for (let next = await reader.read(); !next.done; next = await reader.read()) {
+        chunks++;
+        bytes += next.value.length;
+      }
+      out.plainStream = performance.now() - t;
+      out.chunkKiB = bytes / chunks / 1024;
+      t = performance.now();
+      await consume((await remote.getObject(key)).stream);
+      out.remoteStream = performance.now() - t;
+      t = performance.now();
+      await bucket.objects.put('plain.bin', (await plain('GET', key)).body!);
+      out.plainIngest = performance.now() - t;
+      t = performance.now();
+      await bucket.objects.put('remote.bin', (await remote.getObject(key)).stream);
+      out.remoteIngest = performance.now() - t;
+      t = performance.now();
+      await bucket.objects.put('blob.bin', theSource());
+      out.blobIngest = performance.now() - t;
+      t = performance.now();
+      await bucket.objects.put('stream.bin', theSource().stream());
+      out.memoryStreamIngest = performance.now() - t;
+      for (const chunkKiB of [64, 1024, 4096]) {
+        const blob = theSource();
+        let at = 0;
+        const chunked = new ReadableStream<Uint8Array>({
+          async pull(controller) {
+            if (at >= blob.size) return controller.close();
+            const end = Math.min(blob.size, at + chunkKiB * 1024);
+            controller.enqueue(new Uint8Array(await blob.slice(at, end).arrayBuffer()));
+            at = end;
+          },
+        });
+        t = performance.now();
+        await bucket.objects.put(`chunks-${chunkKiB}.bin`, chunked);
+        out[`streamIngest${chunkKiB}KiB`] = performance.now() - t;
+      }
+      if (bytes !== size) throw new Error(`read ${bytes} bytes, expected ${size}`);
+      return out;
+    } finally {
+      await disposeCoffer(coffer);
+    }
+  },
+
+  /**
+   * Untimed: the gateway's first writes create its data pools (a second or more), so one small
+   * PUT, GET and a two-part multipart upload go before any timing.
+   */
+  async syncWarmUp(key: string) {
+    const blob = new Blob([new Uint8Array(5 * MiB)]);
+    await plain('PUT', key, '', blob);
+    await consume((await plain('GET', key)).body);
+    const created = await (await plain('POST', key, 'uploads=')).text();
+    const uploadId = encodeURIComponent(/<UploadId>([^<]+)<\/UploadId>/.exec(created)![1]!);
+    const etags: string[] = [];
+    for (const n of [1, 2]) {
+      etags.push(
+        (await plain('PUT', key, `partNumber=${n}&uploadId=${uploadId}`, blob)).headers.get('etag')!,
+      );
+    }
+    const xml = `<CompleteMultipartUpload>${etags
+      .map((etag, i) => `<Part><PartNumber>${i + 1}</PartNumber><ETag>${etag}</ETag></Part>`)
+      .join('')}</CompleteMultipartUpload>`;
+    await (await plain('POST', key, `uploadId=${uploadId}`, xml)).text();
+  },
+
   /** The ceiling: one plain signed `fetch` PUT of the same Blob. */
   async syncPushPlain(key: string) {
     const started = performance.now();
@@ -234,6 +349,39 @@ export const syncCases = {
       .join('')}</CompleteMultipartUpload>`;
     await (await plain('POST', key, `uploadId=${encodeURIComponent(uploadId)}`, xml)).text();
     return performance.now() - started;
+  },
+
+  /**
+   * What the engine's multipart loop does, without its bookkeeping, and with `width` parts in
+   * flight: the stored file's Blob cut into `partSize` parts, each hashed (md5, hash-wasm, this
+   * thread) and sent with `S3Remote.uploadPart` (Content-MD5), then completed. Timed from the
+   * create to the complete.
+   */
+  async syncPushRemoteParts(prefix: string, partSize: number, width: number) {
+    const { coffer, recordId } = await cofferWithSource();
+    try {
+      const record = await coffer.records.get(recordId);
+      const blob = await (await record!.files!.get('big.bin'))!.blob();
+      const remote = new S3Remote(remoteOptions(prefix));
+      const key = 'big.bin';
+      const started = performance.now();
+      const uploadId = await remote.createMultipartUpload(key, { md5: '0'.repeat(32) });
+      const count = Math.ceil(blob.size / partSize);
+      const parts: RemotePart[] = [];
+      await inFlight(count, width, async (i) => {
+        const part = blob.slice(i * partSize, Math.min(blob.size, (i + 1) * partSize));
+        const hasher = await createMD5();
+        hasher.init();
+        const reader = part.stream().getReader();
+        for (let next = await reader.read(); !next.done; next = await reader.read())
+          hasher.update(next.value);
+        parts[i] = await remote.uploadPart(key, uploadId, i + 1, part, { md5: hasher.digest('hex') });
+      });
+      await remote.completeMultipartUpload(key, uploadId, parts);
+      return performance.now() - started;
+    } finally {
+      await disposeCoffer(coffer);
+    }
   },
 
   /**
