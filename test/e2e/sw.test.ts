@@ -18,9 +18,28 @@ let context: BrowserContext;
 let page: Page;
 let urls: Awaited<ReturnType<typeof seed>>;
 
+/** A WAV file of one second of silence: 8 kHz, 8-bit, mono. */
+function silentWav(): number[] {
+  const samples = 8000;
+  const header = Buffer.alloc(44);
+  header.write('RIFF', 0);
+  header.writeUInt32LE(36 + samples, 4);
+  header.write('WAVEfmt ', 8);
+  header.writeUInt32LE(16, 16);
+  header.writeUInt16LE(1, 20);
+  header.writeUInt16LE(1, 22);
+  header.writeUInt32LE(samples, 24);
+  header.writeUInt32LE(samples, 28);
+  header.writeUInt16LE(1, 32);
+  header.writeUInt16LE(8, 34);
+  header.write('data', 36);
+  header.writeUInt32LE(samples, 40);
+  return [...header, ...new Array<number>(samples).fill(128)];
+}
+
 /** Store the test files through the page; returns their URLs. */
 function seed(page: Page) {
-  return page.evaluate(async () => {
+  return page.evaluate(async (wav) => {
     const coffer = await swFixture.openCoffer();
     const bucket = await coffer.buckets.create();
     const put = (key: string, content: BlobPart | Blob) =>
@@ -30,7 +49,12 @@ function seed(page: Page) {
       'page.html',
       '<h1>hi</h1><script>parent.executed = true; window.executed = true;</script>',
     );
+    const svg = await put(
+      'drawing.svg',
+      '<svg xmlns="http://www.w3.org/2000/svg"><script>window.executed = true;</script></svg>',
+    );
     const png = await put('pixel.png', await swFixture.png(7, 5));
+    const audio = await put('tone.wav', new Uint8Array(wav));
     const video = await put('clip.webm', await swFixture.webm(6));
     const unicode = await put('données/żółć résumé.txt', 'ünïcödé');
     const pdf = await put('paper.pdf', '%PDF-1.4\n%%EOF\n');
@@ -52,7 +76,9 @@ function seed(page: Page) {
       text: text.url,
       textChecksum: text.checksum,
       html: html.url,
+      svg: svg.url,
       png: png.url,
+      audio: audio.url,
       video: video.url,
       videoSize: video.size,
       unicode: unicode.url,
@@ -68,7 +94,7 @@ function seed(page: Page) {
       closedRecord: closedFile.url,
       closedRecordBucket: closedFile.version.url,
     };
-  });
+  }, silentWav());
 }
 
 /** Fetch `url` in the page; status, headers and text of the answer. */
@@ -112,7 +138,8 @@ describe('service-worker file routes in Chromium', () => {
       'content-type': 'text/plain; charset=utf-8',
       'content-length': '17',
       'content-disposition': 'inline; filename=hello.txt',
-      'content-security-policy': "default-src 'none'; frame-ancestors 'self'",
+      'content-security-policy':
+        "default-src 'none'; style-src 'unsafe-inline'; media-src 'self'; frame-ancestors 'self'",
       'x-content-type-options': 'nosniff',
       'x-frame-options': 'sameorigin',
       'accept-ranges': 'bytes',
@@ -245,7 +272,51 @@ describe('service-worker file routes in Chromium', () => {
     expect(await readFile((await download.path())!, 'utf8')).toBe('ünïcödé');
   });
 
-  it('serves an HTML file as text/plain and never runs it', async () => {
+  it('opens an image, a video, audio, a PDF and text in a tab of their own without a console error', async () => {
+    const opened = [];
+    for (const url of [urls.png, urls.video, urls.audio, urls.pdf, urls.text]) {
+      const tab = await context.newPage();
+      const errors: string[] = [];
+      tab.on('console', (message) => message.type() === 'error' && errors.push(message.text()));
+      tab.on('pageerror', (error) => errors.push(error.message));
+      const navigation = await tab.goto(origin + url);
+      const shown = await tab.evaluate(async () => {
+        const media = document.querySelector('video, audio');
+        if (media instanceof HTMLMediaElement && media.readyState < HTMLMediaElement.HAVE_METADATA) {
+          await new Promise((resolve) => {
+            media.addEventListener('loadedmetadata', resolve, { once: true });
+            media.addEventListener('error', resolve, { once: true });
+            // A media load that the policy blocks fires neither event.
+            setTimeout(resolve, 5000);
+          });
+        }
+        const image = document.querySelector('img');
+        if (image) await image.decode().catch(() => undefined);
+        return {
+          type: document.contentType,
+          media:
+            media instanceof HTMLMediaElement
+              ? media.readyState >= HTMLMediaElement.HAVE_METADATA
+              : undefined,
+          image: image ? image.naturalWidth > 0 : undefined,
+        };
+      });
+      // Chromium reports a blocked inline style or media load a moment after the document loads.
+      await tab.waitForTimeout(300);
+      opened.push({ url, status: navigation?.status(), ...shown, errors });
+      await tab.close();
+    }
+
+    expect(opened).toEqual([
+      { url: urls.png, status: 200, type: 'image/png', media: undefined, image: true, errors: [] },
+      { url: urls.video, status: 200, type: 'video/webm', media: true, image: undefined, errors: [] },
+      { url: urls.audio, status: 200, type: 'audio/wav', media: true, image: undefined, errors: [] },
+      { url: urls.pdf, status: 200, type: 'application/pdf', media: undefined, image: undefined, errors: [] },
+      { url: urls.text, status: 200, type: 'text/plain', media: undefined, image: undefined, errors: [] },
+    ]);
+  });
+
+  it('serves HTML and SVG files as text/plain and never runs them', async () => {
     const framed = await page.evaluate(async (src) => {
       const frame = document.createElement('iframe');
       frame.src = src;
@@ -258,21 +329,29 @@ describe('service-worker file routes in Chromium', () => {
         executed: (window as { executed?: boolean }).executed ?? false,
       };
     }, urls.html);
-    const tab = await context.newPage();
-    const navigation = await tab.goto(origin + urls.html);
-    const inTab = await tab.evaluate(() => ({
-      type: document.contentType,
-      executed: (window as { executed?: boolean }).executed ?? false,
-    }));
-    await tab.close();
+    const inTabs = [];
+    for (const url of [urls.html, urls.svg]) {
+      const tab = await context.newPage();
+      const navigation = await tab.goto(origin + url);
+      inTabs.push({
+        served: navigation?.headers()['content-type'],
+        ...(await tab.evaluate(() => ({
+          type: document.contentType,
+          executed: (window as { executed?: boolean }).executed ?? false,
+        }))),
+      });
+      await tab.close();
+    }
 
     expect(framed).toEqual({
       type: 'text/plain',
       text: '<h1>hi</h1><script>parent.executed = true; window.executed = true;</script>',
       executed: false,
     });
-    expect(navigation?.headers()['content-type']).toBe('text/plain; charset=utf-8');
-    expect(inTab).toEqual({ type: 'text/plain', executed: false });
+    expect(inTabs).toEqual([
+      { served: 'text/plain; charset=utf-8', type: 'text/plain', executed: false },
+      { served: 'text/plain; charset=utf-8', type: 'text/plain', executed: false },
+    ]);
   });
 
   it('reopens its coffer after the page deletes the database under it', async () => {

@@ -219,11 +219,18 @@ export function rangeStillValid(headers: Headers, validators: Validators): boole
 
 /**
  * The security headers of every served file, as Invenio sends them for untrusted content,
- * except that frames are allowed from the same origin (the app previews PDFs and images in an
- * `<iframe>`), where Invenio denies every frame.
+ * except for two things. Frames are allowed from the same origin (the app previews PDFs and
+ * images in an `<iframe>`), where Invenio denies every frame. And the policy lets the browser's
+ * own viewers work when a file is opened in a tab of its own: Chromium's image and media
+ * documents style themselves inline, and its media document loads the file from its own URL
+ * (`style-src 'unsafe-inline'; media-src 'self'`). Script and everything from elsewhere stay
+ * denied, and markup is never served as such ({@link servedMimetype}). GitHub's user content
+ * adds `sandbox`; that makes a media document's origin opaque, so it can no longer load the
+ * file it shows.
  */
 export const SECURITY_HEADERS: Readonly<Record<string, string>> = {
-  'Content-Security-Policy': "default-src 'none'; frame-ancestors 'self'",
+  'Content-Security-Policy':
+    "default-src 'none'; style-src 'unsafe-inline'; media-src 'self'; frame-ancestors 'self'",
   'X-Content-Type-Options': 'nosniff',
   'X-Download-Options': 'noopen',
   'X-Permitted-Cross-Domain-Policies': 'none',

@@ -93,9 +93,10 @@ const notFound = (): Response => plain(404, 'Not Found');
  *   {@link FileRouteOptions.canRead} denies; `canRead` gets the record that owns the file on
  *   both routes.
  * - `Content-Type` sanitized (see {@link FileRouteOptions.inlineTypes}), `text/*` with
- *   `charset=utf-8`; `Content-Security-Policy: default-src 'none'`, `nosniff` and Invenio's other
- *   security headers; `Content-Disposition` `attachment` with `?download` or for
- *   `application/octet-stream`, else `inline`, naming the key's basename (RFC 6266);
+ *   `charset=utf-8`; `Content-Security-Policy: default-src 'none'` (plus what the browser's own
+ *   viewers need, see {@link SECURITY_HEADERS}), `nosniff` and Invenio's other security headers;
+ *   `Content-Disposition` `attachment` with `?download` or for `application/octet-stream`, else
+ *   `inline`, naming the key's basename (RFC 6266);
  *   `ETag: "md5:<hex>"`, `Last-Modified`, `Cache-Control: no-cache`, `Accept-Ranges: bytes`.
  * - `If-None-Match` / `If-Modified-Since` → `304`; `Range` (`a-b`, `a-`, `-n`, honouring
  *   `If-Range`) → `206` with `Content-Range`, unsatisfiable → `416`.
