@@ -215,6 +215,59 @@ describe('chunk boundaries (4-byte chunks)', () => {
   });
 });
 
+describe('blobChunkSize: the stored chunks of a Blob or File source', () => {
+  it('stores a Blob source in slices of blobChunkSize, and a stream of the same bytes in chunkSize chunks', async () => {
+    await withCoffer({ chunkSize: 4, blobChunkSize: 10, inlineBelow: 0, dedupe: false }, async (coffer) => {
+      const bucket = await coffer.buckets.create();
+
+      const fromBlob = await bucket.objects.put('blob', blob(ALPHABET));
+      const fromStream = await bucket.objects.put('stream', streamOf([ALPHABET]));
+
+      expect(await chunkLayout(coffer, fromBlob.fileId)).toEqual([
+        [0, 10],
+        [10, 3],
+      ]);
+      expect(await chunkLayout(coffer, fromStream.fileId)).toEqual([
+        [0, 4],
+        [4, 4],
+        [8, 4],
+        [12, 1],
+      ]);
+      expect(await (await fromBlob.slice(8, 12)).text()).toBe('ijkl');
+      expect(fromBlob.checksum).toBe(fromStream.checksum);
+    });
+  });
+
+  it('cuts Blob sources by an explicit chunkSize when blobChunkSize is not given', async ({ coffer }) => {
+    const bucket = await coffer.buckets.create();
+
+    const v = await bucket.objects.put('a', blob('abcdefghij'));
+
+    expect(await chunkLayout(coffer, v.fileId)).toEqual([
+      [0, 4],
+      [4, 4],
+      [8, 2],
+    ]);
+  });
+
+  it('stores a Blob source of any size up to 1 GiB as one chunk by default', async () => {
+    await withCoffer({ chunkStorage: 'blob' }, async (coffer) => {
+      const bucket = await coffer.buckets.create();
+
+      const v = await bucket.objects.put('a', new Blob([new Uint8Array(33 * 1024 * 1024)]));
+
+      expect(await chunkLayout(coffer, v.fileId)).toEqual([[0, 33 * 1024 * 1024]]);
+      expect(coffer.context.settings.blobChunkSize).toBe(1024 * 1024 * 1024);
+    });
+  });
+
+  it.for([0, -1, 1.5, Number.NaN, '8'])('rejects a blobChunkSize of %s at open', async (blobChunkSize) => {
+    const error = await caught(() => freshCoffer({ blobChunkSize: blobChunkSize as number }));
+
+    expect(error).toMatchObject({ code: 'INVALID_ARGUMENT', argument: 'blobChunkSize' });
+  });
+});
+
 describe('sources', () => {
   it('rejects a source that is not bytes, before writing anything', async ({ coffer }) => {
     const bucket = await coffer.buckets.create();
