@@ -204,7 +204,7 @@ export async function runSyncCases(bench) {
   const { call, wanted, quick, row, results, log, round, median, mibps } = bench;
   const plan = quick ? plans.quick : plans.full;
   const [sizeMiB, pushRuns] = plan.push;
-  // Every upload of a repetition (7 × the file) plus the one kept for the pull, with room.
+  // Every upload of a repetition (8 × the file) plus the one kept for the pull, with room.
   const server = await gateway(Math.max(2048, 12 * sizeMiB), log);
   const env = server.env;
   const target = {
@@ -284,10 +284,11 @@ export async function runSyncCases(bench) {
     if (wanted('sync-push') || wanted('sync-pull')) {
       const runs = wanted('sync-push') ? pushRuns : 1;
       // coffer: Coffer's defaults; coffer32: its `partSize` option at 32 MiB; plainPut: the
-      // ceiling; multipartN: plain multipart, N parts in flight; partsN: the engine's loop
+      // ceiling; plainPutStored: the same PUT of the Blob Coffer stored; multipartN: plain
+      // multipart, N parts in flight; partsN: the engine's loop
       // (stored Blob, md5 per part, S3Remote) without its bookkeeping, N parts in flight.
       const methods = wanted('sync-push')
-        ? ['coffer', 'plainPut', 'multipart1', 'multipart4', 'parts1', 'parts4', 'coffer32']
+        ? ['coffer', 'plainPut', 'plainPutStored', 'multipart1', 'multipart4', 'parts1', 'parts4', 'coffer32']
         : ['coffer'];
       const times = Object.fromEntries(methods.map((m) => [m, []]));
       const requests = [];
@@ -305,6 +306,8 @@ export async function runSyncCases(bench) {
           } else if (method === 'coffer32') {
             times.coffer32.push((await call('syncPushCoffer', `plain/coffer32-${i}/`, 32 * MiB)).ms);
           } else if (method === 'plainPut') times.plainPut.push(await call('syncPushPlain', key));
+          else if (method === 'plainPutStored')
+            times.plainPutStored.push(await call('syncPushPlainStored', key));
           else if (method.startsWith('multipart')) {
             times[method].push(await call('syncPushMultipart', key, PART_SIZE, Number(method.slice(9))));
           } else {
@@ -331,6 +334,7 @@ export async function runSyncCases(bench) {
         const part = `${PART_SIZE / MiB} MiB parts`;
         const versus = [
           ['coffer', 'plainPut', 'plain fetch PUT of the same Blob', '≥ 0.8'],
+          ['coffer', 'plainPutStored', "plain fetch PUT of the Blob Coffer stored (IndexedDB's)"],
           ['coffer', 'multipart1', `plain multipart, ${part}, 1 in flight`],
           ['coffer', 'multipart4', `plain multipart, ${part}, 4 in flight`],
           [
@@ -363,7 +367,7 @@ export async function runSyncCases(bench) {
 
     if (wanted('sync-pull')) {
       const runs = plan.pull;
-      const methods = ['coffer', 'plainStream', 'plainArrayBuffer'];
+      const methods = ['coffer', 'plainStream', 'plainArrayBuffer', 'plainIngest'];
       const times = Object.fromEntries(methods.map((m) => [m, []]));
       for (let i = 0; i < runs; i++) {
         for (let j = 0; j < methods.length; j++) {
@@ -372,7 +376,9 @@ export async function runSyncCases(bench) {
             times.coffer.push((await call('syncPullCoffer', pullSource.prefix, size)).ms);
           else if (method === 'plainStream')
             times.plainStream.push(await call('syncPullPlain', pullSource.key, size));
-          else times.plainArrayBuffer.push(await call('syncPullPlainArrayBuffer', pullSource.key, size));
+          else if (method === 'plainArrayBuffer')
+            times.plainArrayBuffer.push(await call('syncPullPlainArrayBuffer', pullSource.key, size));
+          else times.plainIngest.push(await call('syncPullPlainIngest', pullSource.key, size));
         }
         log(`sync pull, rep ${i + 1}/${runs}, load ${round(os.loadavg()[0])}`);
       }
@@ -395,6 +401,24 @@ export async function runSyncCases(bench) {
         'MiB/s',
         `plain fetch GET + arrayBuffer() ${round(speed.plainArrayBuffer)}`,
         speed.coffer / speed.plainArrayBuffer,
+        '—',
+        undefined,
+      );
+      row(
+        name,
+        speed.coffer,
+        'MiB/s',
+        `plain fetch GET, body stored with objects.put (the pipeline's stream ingest) ${round(speed.plainIngest)}`,
+        speed.coffer / speed.plainIngest,
+        '—',
+        undefined,
+      );
+      row(
+        `sync pull ${sizeMiB} MiB: bound`,
+        speed.plainIngest,
+        'MiB/s',
+        `GET + objects.put vs GET alone ${round(speed.plainStream)}`,
+        speed.plainIngest / speed.plainStream,
         '—',
         undefined,
       );

@@ -323,6 +323,23 @@ export const syncCases = {
   },
 
   /**
+   * One plain signed `fetch` PUT of the file as Coffer stores it: the Blob that
+   * `files.get().blob()` returns (IndexedDB's chunks, read from disk), not the source in memory.
+   */
+  async syncPushPlainStored(key: string) {
+    const { coffer, recordId } = await cofferWithSource();
+    try {
+      const record = await coffer.records.get(recordId);
+      const blob = await (await record.files!.get('big.bin'))!.blob();
+      const started = performance.now();
+      await plain('PUT', key, '', blob);
+      return performance.now() - started;
+    } finally {
+      await disposeCoffer(coffer);
+    }
+  },
+
+  /**
    * A plain multipart upload of the same Blob: `partSize` parts, `width` in flight, no
    * Content-MD5 (the ETags from the answers).
    */
@@ -361,7 +378,7 @@ export const syncCases = {
     const { coffer, recordId } = await cofferWithSource();
     try {
       const record = await coffer.records.get(recordId);
-      const blob = await (await record!.files!.get('big.bin'))!.blob();
+      const blob = await (await record.files!.get('big.bin'))!.blob();
       const remote = new S3Remote(remoteOptions(prefix));
       const key = 'big.bin';
       const started = performance.now();
@@ -410,6 +427,26 @@ export const syncCases = {
     const bytes = await consume(response.body);
     if (bytes !== size) throw new Error(`GET read ${bytes} bytes, expected ${size}`);
     return performance.now() - started;
+  },
+
+  /**
+   * The bound of any pull into Coffer: the same plain GET, its body stored with
+   * `objects.put` (the byte pipeline's stream ingest: worker, chunks, md5), no sync around it.
+   */
+  async syncPullPlainIngest(key: string, size: number) {
+    const coffer = await openCoffer({ name: `bench-sync-${uid()}` });
+    try {
+      const bucket = await coffer.buckets.create();
+      await bucket.objects.put('warm-up', new Blob(['warm']));
+      const started = performance.now();
+      const response = await plain('GET', key);
+      const version = await bucket.objects.put('pulled.bin', response.body!);
+      const ms = performance.now() - started;
+      if (version.size !== size) throw new Error(`stored ${version.size} bytes, expected ${size}`);
+      return ms;
+    } finally {
+      await disposeCoffer(coffer);
+    }
   },
 
   /** The same GET with `arrayBuffer()`. */
