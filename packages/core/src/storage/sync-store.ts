@@ -32,6 +32,7 @@ import { discardWrittenFile, resized, startingWith, toHead, versionTables } from
 import type {
   BucketRow,
   CofferDb,
+  FileRow,
   Flag,
   ObjectVersionRow,
   RecordRow,
@@ -101,6 +102,22 @@ const strip = (data: Record<string, unknown>): Record<string, unknown> =>
   stripFiles(copyJson(data)) as Record<string, unknown>;
 
 const sameJson = (a: unknown, b: unknown): boolean => JSON.stringify(a) === JSON.stringify(b);
+
+/**
+ * What one apply reads once and writes back once, instead of once per version: the versions
+ * already here, the file instances the entry's bytes are in, the buckets it touches (their
+ * ownership checked, their size kept up to date), the version seq, the inbox's ids.
+ */
+interface ApplyScope {
+  now: number;
+  known: Set<string>;
+  files: Map<FileId, FileRow | undefined>;
+  buckets: Map<BucketId, { recordId: RecordId; row: BucketRow }>;
+  resizedBuckets: Set<BucketId>;
+  /** The last version seq taken; `undefined` until the first. */
+  seq: number | undefined;
+  inbox: Set<string>;
+}
 
 /** The working state of one record while an entry is applied. */
 interface WorkingRecord {
@@ -492,9 +509,10 @@ export class SyncStore {
     return (await mapErrors(() => this.db.syncCheckpoints.get(device)))?.lastKey;
   }
 
-  /** Whether a version is here already. */
-  async hasVersion(versionId: string): Promise<boolean> {
-    return (await mapErrors(() => this.db.objects.get(versionId as VersionId))) !== undefined;
+  /** Which of these versions are here already, in one read. */
+  async knownVersions(versionIds: readonly string[]): Promise<Set<string>> {
+    const rows = await mapErrors(() => this.db.objects.bulkGet(versionIds as VersionId[]));
+    return new Set(rows.flatMap((row) => (row ? [row.versionId] : [])));
   }
 
   /** Whether a record change is known here. */
@@ -502,16 +520,28 @@ export class SyncStore {
     return (await mapErrors(() => this.db.syncChanges.get(change))) !== undefined;
   }
 
-  /** A readable local file instance with these bytes whose last fixity check did not fail. */
-  async linkable(size: number, checksum: string): Promise<FileId | undefined> {
-    const file = await mapErrors(() =>
+  /**
+   * For each of these contents, a readable local file instance with the same bytes whose last
+   * fixity check did not fail, in one read: a map from `"<size>:<checksum>"` to its id.
+   */
+  async linkable(
+    contents: readonly { size: number; checksum: string | null }[],
+  ): Promise<Map<string, FileId>> {
+    const found = new Map<string, FileId>();
+    const keys = contents.flatMap(({ size, checksum }) => (checksum === null ? [] : [[size, checksum]]));
+    if (keys.length === 0) return found;
+    const files = await mapErrors(() =>
       this.db.files
         .where('[size+checksum]')
-        .equals([size, checksum])
+        .anyOf(keys)
         .filter((f) => f.readable === 1 && f.lastCheck !== false && f.location === this.settings.location)
-        .first(),
+        .toArray(),
     );
-    return file?.id;
+    for (const file of files) {
+      const key = `${file.size}:${file.checksum}`;
+      if (!found.has(key)) found.set(key, file.id);
+    }
+    return found;
   }
 
   /** Drop bytes written for an entry that was not applied. */
@@ -544,9 +574,25 @@ export class SyncStore {
         const keys = new Map<BucketId, Set<string>>();
         const working = new Map<RecordId, WorkingRecord>();
         const now = Date.now();
+        const versionIds = ops.flatMap((op) => (op.op === 'version' ? [op.versionId as VersionId] : []));
+        const fileIds = [...new Set([...contents.values()].map((content) => content.fileId))];
+        const [known, files, inbox] = await Promise.all([
+          db.objects.bulkGet(versionIds),
+          db.files.bulkGet(fileIds),
+          db.syncInbox.toCollection().primaryKeys(),
+        ]);
+        const scope: ApplyScope = {
+          now,
+          known: new Set(known.flatMap((row) => (row ? [row.versionId] : []))),
+          files: new Map(fileIds.map((id, i) => [id, files[i]])),
+          buckets: new Map(),
+          resizedBuckets: new Set(),
+          seq: undefined,
+          inbox: new Set(inbox),
+        };
         for (const op of ops) {
           if (op.op === 'version') {
-            const outcome = await this.applyVersion(op, contents.get(op.versionId), { device, seq }, now);
+            const outcome = await this.applyVersion(op, contents.get(op.versionId), { device, seq }, scope);
             if (outcome === 'refused') result.refused++;
             if (outcome === 'applied') {
               result.versions++;
@@ -554,9 +600,13 @@ export class SyncStore {
               set.add(op.key);
               keys.set(op.bucketId as BucketId, set);
             }
-          } else if (await this.applyRecord(op, now)) {
+          } else if (await this.applyRecord(op, scope)) {
             result.records++;
           }
+        }
+        if (scope.seq !== undefined) await db.meta.put({ key: 'seq', value: scope.seq });
+        for (const id of scope.resizedBuckets) {
+          await db.buckets.put((scope.buckets.get(id) as { row: BucketRow }).row);
         }
         for (const [bucketId, set] of keys) for (const key of set) await this.settleHead(bucketId, key, now);
         // Records whose bucket changed get their `_files` rebuilt too.
@@ -578,11 +628,12 @@ export class SyncStore {
     op: VersionOp,
     content: PulledContent | undefined,
     from: { device: string; seq: number },
-    now: number,
+    scope: ApplyScope,
   ): Promise<'applied' | 'known' | 'refused'> {
     const { db } = this;
-    if (await db.objects.get(op.versionId as VersionId)) return 'known';
-    const bucket = await this.ensureBucket(op.bucketId as BucketId, op.recordId as RecordId, now);
+    const { now } = scope;
+    if (scope.known.has(op.versionId)) return 'known';
+    const bucket = await this.ensureBucket(op.bucketId as BucketId, op.recordId as RecordId, scope);
     let file: { id: FileId; size: number; checksum: string } | undefined;
     try {
       if (bucket.deleted)
@@ -599,13 +650,13 @@ export class SyncStore {
         if (!content)
           throw new NotFoundError(`No bytes for version ${op.versionId}.`, { versionId: op.versionId });
         assertFits(toLimits(bucket), op.size, op.key);
-        file = await this.readableFile(content, op);
+        file = await this.readableFile(content, op, scope);
       }
     } catch (error) {
       await this.toInbox(op, from, error, now);
       return 'refused';
     }
-    const seq = await this.nextVersionSeq();
+    const seq = await this.nextVersionSeq(scope);
     const row: ObjectVersionRow = {
       versionId: op.versionId as VersionId,
       bucketId: bucket.id,
@@ -621,7 +672,9 @@ export class SyncStore {
       updated: now,
     };
     await db.objects.add(row);
-    await db.buckets.put(resized(bucket, row.size, now));
+    scope.known.add(row.versionId);
+    (scope.buckets.get(bucket.id) as { row: BucketRow }).row = resized(bucket, row.size, now);
+    scope.resizedBuckets.add(bucket.id);
     await db.syncVersions.put({
       versionId: row.versionId,
       bucketId: bucket.id,
@@ -635,7 +688,8 @@ export class SyncStore {
       remoteVersionId: op.remote.versionId,
       state: 'pulled',
     });
-    await db.syncInbox.delete(`version:${op.versionId}`);
+    const refusedBefore = `version:${op.versionId}`;
+    if (scope.inbox.has(refusedBefore)) await db.syncInbox.delete(refusedBefore);
     return 'applied';
   }
 
@@ -643,15 +697,18 @@ export class SyncStore {
   private async readableFile(
     content: PulledContent,
     op: VersionOp,
+    scope: ApplyScope,
   ): Promise<{ id: FileId; size: number; checksum: string }> {
     const { db } = this;
-    const file = await db.files.get(content.fileId);
+    const file = scope.files.has(content.fileId)
+      ? scope.files.get(content.fileId)
+      : await db.files.get(content.fileId);
     if (!file) throw new NotFoundError(`File ${content.fileId} is gone.`, { fileId: content.fileId });
     if (file.readable) return { id: file.id, size: file.size, checksum: file.checksum as string };
     if (content.kind !== 'written') {
       throw new NotFoundError(`File ${content.fileId} is not readable.`, { fileId: content.fileId });
     }
-    await db.files.put({
+    const readable: FileRow = {
       ...file,
       size: content.size,
       checksum: content.checksum,
@@ -659,19 +716,36 @@ export class SyncStore {
       writable: 0,
       extents: file.extents.map((e) => ({ ...e, size: content.size })),
       updated: Date.now(),
-    });
+    };
+    await db.files.put(readable);
+    scope.files.set(file.id, readable);
     return { id: file.id, size: content.size, checksum: op.checksum ?? content.checksum };
   }
 
-  private async nextVersionSeq(): Promise<number> {
-    const row = await this.db.meta.get('seq');
-    const seq = ((row?.value as number | undefined) ?? 0) + 1;
-    await this.db.meta.put({ key: 'seq', value: seq });
-    return seq;
+  /** The next version seq: read once per apply, written back at its end. */
+  private async nextVersionSeq(scope: ApplyScope): Promise<number> {
+    if (scope.seq === undefined) {
+      const row = await this.db.meta.get('seq');
+      scope.seq = (row?.value as number | undefined) ?? 0;
+    }
+    scope.seq++;
+    return scope.seq;
   }
 
-  /** The bucket of a pulled record, created with default settings when new here. */
-  private async ensureBucket(bucketId: BucketId, recordId: RecordId, now: number): Promise<BucketRow> {
+  /**
+   * The bucket of a pulled record, created with default settings when new here; checked and
+   * read once per apply.
+   */
+  private async ensureBucket(bucketId: BucketId, recordId: RecordId, scope: ApplyScope): Promise<BucketRow> {
+    const seen = scope.buckets.get(bucketId);
+    if (seen?.recordId === recordId) return seen.row;
+    const row = await this.findBucket(bucketId, recordId, scope.now);
+    if (seen) return seen.row;
+    scope.buckets.set(bucketId, { recordId, row });
+    return row;
+  }
+
+  private async findBucket(bucketId: BucketId, recordId: RecordId, now: number): Promise<BucketRow> {
     const { db } = this;
     const owner = await db.recordsBuckets.where('bucketId').equals(bucketId).first();
     if (owner && owner.recordId !== recordId) throw ownership(bucketId, recordId);
@@ -720,8 +794,11 @@ export class SyncStore {
     const best = chooseHead(leaves(nodes));
     const current = await db.heads.get([bucketId, key]);
     if (!best || current?.versionId === best.versionId) return;
-    if (current) await db.objects.update(current.versionId, { isHead: 0, updated: now });
-    await db.objects.update(best.versionId as VersionId, { isHead: 1, updated: now });
+    const rowOf = (versionId: string) => nodes.find((node) => node.versionId === versionId)?.row;
+    const was = current && rowOf(current.versionId);
+    if (was) await db.objects.put({ ...was, isHead: 0, updated: now });
+    else if (current) await db.objects.update(current.versionId, { isHead: 0, updated: now });
+    await db.objects.put({ ...best.row, isHead: 1, updated: now });
     await db.heads.put({ bucketId, key, versionId: best.versionId as VersionId });
   }
 
@@ -762,7 +839,8 @@ export class SyncStore {
    * per pull, to the merge of all their leaves, so that devices that pull in different orders
    * reach the same merges.
    */
-  private async applyRecord(op: RecordOp, now: number): Promise<boolean> {
+  private async applyRecord(op: RecordOp, scope: ApplyScope): Promise<boolean> {
+    const { now } = scope;
     const { db } = this;
     const seen = await db.syncChanges.get(op.change);
     if (seen) {
@@ -771,7 +849,7 @@ export class SyncStore {
       return false;
     }
     const recordId = op.recordId as RecordId;
-    if (op.bucketId !== null) await this.ensureBucket(op.bucketId as BucketId, recordId, now);
+    if (op.bucketId !== null) await this.ensureBucket(op.bucketId as BucketId, recordId, scope);
     await db.syncChanges.add({
       change: op.change,
       recordId,

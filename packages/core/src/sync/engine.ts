@@ -18,7 +18,13 @@ import {
   SyncError,
 } from '../errors.js';
 import { type FileId, newId } from '../ids.js';
-import { type JournalEntry, MAX_JOURNAL_OPS, parseJournalEntry, SYNC_FORMAT } from '../model/sync-journal.js';
+import {
+  type JournalEntry,
+  MAX_JOURNAL_OPS,
+  parseJournalEntry,
+  SYNC_FORMAT,
+  type VersionOp,
+} from '../model/sync-journal.js';
 import { md5Hex } from '../model/sync-merge.js';
 import type { SyncChangeRow, SyncVersionRow } from '../storage/schema.js';
 import type { PendingVersion, PulledContent } from '../storage/sync-store.js';
@@ -70,6 +76,11 @@ export interface SyncOptions {
   partSize?: number;
   /** Backoff of retryable failures (tests shorten it). */
   retry?: RetryOptions;
+  /**
+   * File requests (PUTs, copies, deletes, GETs) in flight at once (default 8; 1 sends them one
+   * at a time). Journal entries still go one at a time and in order.
+   */
+  concurrency?: number;
 }
 
 /** What one sync did. */
@@ -148,6 +159,32 @@ const emptyReport = (): SyncReport => ({
   bytesPulled: 0,
   requests: 0,
 });
+
+/** The shortest time between two writes of the stored status during a push, in ms. */
+const STATUS_EVERY = 250;
+
+/**
+ * Run `task` on every item, at most `limit` at once; the results in item order. After a
+ * failure no new task starts, the running ones finish, then the first failure is thrown.
+ */
+async function inPool<T, R>(items: readonly T[], limit: number, task: (item: T) => Promise<R>): Promise<R[]> {
+  const results = new Array<R>(items.length);
+  let next = 0;
+  let failure: { error: unknown } | undefined;
+  const lane = async () => {
+    while (!failure && next < items.length) {
+      const index = next++;
+      try {
+        results[index] = await task(items[index] as T);
+      } catch (error) {
+        failure ??= { error };
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
+  if (failure) throw failure.error;
+  return results;
+}
 
 /** The md5 of a Blob, hex, reading it as a stream (never whole in memory). */
 async function md5OfBlob(blob: Blob, signal: AbortSignal | undefined): Promise<string> {
@@ -277,6 +314,7 @@ export class CofferSync {
   private readonly threshold: number;
   private readonly partSize: number;
   private readonly retry: Required<RetryOptions>;
+  private readonly concurrency: number;
   private interval: number;
   private running: Promise<SyncReport> | undefined;
   private closed = false;
@@ -301,6 +339,13 @@ export class CofferSync {
         },
       );
     }
+    const concurrency = options.concurrency ?? 8;
+    if (!Number.isSafeInteger(concurrency) || concurrency < 1) {
+      throw Object.assign(
+        new InvalidArgumentError('concurrency must be a positive integer.', { actual: concurrency }),
+        { argument: 'concurrency' },
+      );
+    }
     if (!Number.isSafeInteger(threshold) || threshold < partSize) {
       throw Object.assign(
         new InvalidArgumentError('multipartThreshold must be an integer of at least partSize.', {
@@ -314,6 +359,7 @@ export class CofferSync {
     this.remote = options.remote;
     this.threshold = threshold;
     this.partSize = partSize;
+    this.concurrency = concurrency;
     this.interval = options.interval ?? 60_000;
     this.retry = {
       attempts: options.retry?.attempts ?? 6,
@@ -527,20 +573,39 @@ export class CofferSync {
     if (pending) await this.sendEntry(run, pending);
     await store.captureDirty();
     let bytesToGo = toGo.bytes;
+    let statusAt = 0;
+    const showStatus = () =>
+      store.setStatus({ filesToGo: Math.max(0, run.files.total - run.files.done), bytesToGo });
     for (;;) {
       const batch = await store.collectVersions(VERSIONS_PER_ENTRY);
-      const versionOps: Record<string, unknown>[] = [];
-      for (const version of batch.pending) {
-        const sync = version.uploaded ?? (await this.upload(run, version));
-        versionOps.push(versionOp(sync, version.row.mimetype));
-        if (!version.uploaded) {
+      // Versions of the same bytes go one after the other, so that the later ones find the
+      // first on the remote and copy it there.
+      const sameBytes = new Map<string, Promise<unknown>>();
+      const synced = await inPool(batch.pending, this.concurrency, async (version) => {
+        const { row } = version;
+        let sync = version.uploaded;
+        if (!sync) {
+          const same = row.fileId === null ? undefined : `${row.size}:${row.checksum}`;
+          const before = same === undefined ? undefined : sameBytes.get(same);
+          const uploading = (async () => {
+            await before?.catch(() => undefined);
+            return this.upload(run, version);
+          })();
+          if (same !== undefined) sameBytes.set(same, uploading);
+          sync = await uploading;
           run.report.versionsPushed++;
-          bytesToGo = Math.max(0, bytesToGo - version.row.size);
+          bytesToGo = Math.max(0, bytesToGo - row.size);
         }
         run.files.done++;
-        await store.setStatus({ filesToGo: Math.max(0, run.files.total - run.files.done), bytesToGo });
+        if (Date.now() - statusAt >= STATUS_EVERY) {
+          statusAt = Date.now();
+          await showStatus();
+        }
         this.progress(run, 'pushing', run.report.bytesPushed);
-      }
+        return sync;
+      });
+      if (batch.pending.length > 0) await showStatus();
+      const versionOps = synced.map((sync, i) => versionOp(sync, batch.pending[i]!.row.mimetype));
       const changes: SyncChangeRow[] = [];
       if (batch.done) {
         let chars = versionOps.reduce((n, op) => n + JSON.stringify(op).length, 0);
@@ -845,32 +910,37 @@ export class CofferSync {
   ): Promise<void> {
     const { store } = this;
     const contents = new Map<string, PulledContent>();
-    const byBytes = new Map<string, PulledContent>();
     try {
-      for (const op of entry.ops) {
-        if (op.op !== 'version' || op.marker || (await store.hasVersion(op.versionId))) continue;
+      const files = entry.ops.filter((op): op is VersionOp => op.op === 'version' && !op.marker);
+      const known = await store.knownVersions(files.map((op) => op.versionId));
+      // The versions of one entry with the same bytes share one download (or one local file).
+      const byBytes = new Map<string, VersionOp[]>();
+      for (const op of files) {
+        if (known.has(op.versionId)) continue;
+        const same = `${op.size}:${op.checksum}`;
+        const group = byBytes.get(same);
+        if (group) group.push(op);
+        else byBytes.set(same, [op]);
+      }
+      const groups = [...byBytes.values()];
+      const linked = await store.linkable(groups.map((group) => group[0] as VersionOp));
+      await inPool(groups, this.concurrency, async (group) => {
+        const op = group[0] as VersionOp;
         const checksum = op.checksum as string;
-        const same = `${op.size}:${checksum}`;
-        const known = byBytes.get(same);
-        if (known) {
-          contents.set(op.versionId, known);
-          continue;
-        }
-        const linked = await store.linkable(op.size, checksum);
-        const content: PulledContent = linked
-          ? { kind: 'linked', fileId: linked }
+        const local = linked.get(`${op.size}:${checksum}`);
+        const content: PulledContent = local
+          ? { kind: 'linked', fileId: local }
           : await this.download(run, op.remote, op.size, checksum, {
               device,
               seq,
               key: op.key,
               versionId: op.versionId,
             });
-        contents.set(op.versionId, content);
-        byBytes.set(same, content);
+        for (const member of group) contents.set(member.versionId, content);
         if (content.kind === 'written') run.report.bytesPulled += op.size;
         run.files.done++;
         this.progress(run, 'pulling', run.report.bytesPulled);
-      }
+      });
       const applied = await store.applyEntry(device, seq, key, entry.ops, contents);
       run.report.versionsPulled += applied.versions;
       run.report.recordsPulled += applied.records;
