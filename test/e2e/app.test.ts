@@ -351,6 +351,39 @@ describe('the Coffer app', () => {
     await page.getByRole('link', { name: 'Files', exact: true }).click();
   });
 
+  it('discards an untouched new record whose tab was closed, seen from another tab and from the next one opened', async () => {
+    const recordPage = page.url();
+    const count = (on: Page) => on.locator('coffer-app aside coffer-record-list a.item').count();
+    const before = await count(page);
+    const openTab = async () => {
+      const tab = await context.newPage();
+      await tab.goto(url);
+      await tab.locator('coffer-app aside coffer-record-list a.item').first().waitFor();
+      return tab;
+    };
+    const createAndClose = async () => {
+      const tab = await openTab();
+      await tab.getByRole('button', { name: '+ New record' }).first().click();
+      await expect.poll(() => tab.locator('h1').textContent()).toBe('Untitled record');
+      await tab.close();
+    };
+
+    await createAndClose();
+    await expect.poll(() => count(page)).toBe(before + 1);
+    await expect.poll(() => count(page), { timeout: 15_000 }).toBe(before);
+
+    // With no tab of the app open when it is closed.
+    await page.goto('about:blank');
+    await createAndClose();
+    const next = await openTab();
+    await expect.poll(() => count(next), { timeout: 15_000 }).toBe(before);
+    expect(await next.locator('coffer-record-list').textContent()).not.toContain('Untitled record');
+    await next.close();
+    await page.goto(recordPage);
+    await expect.poll(() => page.locator('h1').textContent()).toBe('Survey 12: north wall');
+    await expect.poll(() => count(page)).toBe(before);
+  });
+
   it('keeps upload progress and Cancel on every screen until the uploads end', async () => {
     await page.locator('coffer-files').getByRole('button', { name: 'Add files' }).waitFor();
     // Hold the write halfway, like a slow disk: record.files.set reports half the bytes, then

@@ -15,6 +15,7 @@ import { provide } from '@lit/context';
 import { css, html, LitElement } from 'lit';
 import { customElement, state } from 'lit/decorators.js';
 import { COFFER_NAME } from './config.js';
+import { NewRecords } from './new-records.js';
 import { ServiceWorkerUpdateController } from './sw-update.js';
 
 /** Whether an upload is over (stored, failed or cancelled). */
@@ -432,6 +433,8 @@ export class CofferApp extends LitElement {
   private endedAway = new Set<string>();
   /** A record this tab created and has not left yet: discarded when left untouched. */
   private fresh: string | undefined;
+  /** The records app tabs created and still show: those left by a closed tab are discarded too. */
+  private newRecords = new NewRecords((id) => this._discardIfUntouched(id, undefined));
   private sw = new ServiceWorkerUpdateController(this);
 
   private current = new LiveQueryController(this, {
@@ -465,6 +468,7 @@ export class CofferApp extends LitElement {
     window.removeEventListener('offline', this._onConnectivity);
     window.removeEventListener('beforeinstallprompt', this._onInstallPrompt);
     uploadTracker.removeEventListener('change', this._onUploads);
+    this.newRecords.stop();
     void this.sync?.close();
     this.coffer?.close();
   }
@@ -473,6 +477,7 @@ export class CofferApp extends LitElement {
     try {
       this.coffer = await openCoffer({ name: COFFER_NAME });
       this._resumeFresh();
+      this.newRecords.start();
       this.sync = openBrowserSync(this.coffer);
     } catch {
       this.fatal =
@@ -684,6 +689,7 @@ export class CofferApp extends LitElement {
     if (!this.coffer) return;
     try {
       const record = await this.coffer.records.create({ title: UNTITLED });
+      await this.newRecords.hold(record.id);
       this._setFresh(record.id);
       location.hash = `#/records/${encodeURIComponent(record.id)}/details`;
       this.route = parseRoute(location.hash);
@@ -774,6 +780,7 @@ export class CofferApp extends LitElement {
     this.route = next;
     if (left !== undefined && left === this.fresh && (next.view !== 'record' || next.id !== left)) {
       this._setFresh(undefined);
+      this.newRecords.leave(left);
       void this._discardIfUntouched(left, saving);
     }
     window.scrollTo({ top: 0 });
@@ -823,9 +830,11 @@ export class CofferApp extends LitElement {
     if (id === null) return;
     if (this.route.view === 'record' && this.route.id === id) {
       this.fresh = id;
+      void this.newRecords.hold(id);
       return;
     }
     this._setFresh(undefined);
+    this.newRecords.leave(id);
     void this._discardIfUntouched(id, undefined);
   }
 
