@@ -1,7 +1,9 @@
+import { openSync } from '@coffer/core/sync';
 import { describe, expect, it, vi } from 'vitest';
-import { IntegrityError, SyncError } from '../../packages/core/src/errors.js';
+import { IntegrityError, InvalidArgumentError, SyncError } from '../../packages/core/src/errors.js';
 import { md5Hex } from '../../packages/core/src/model/sync-merge.js';
 import { RemoteError } from '../../packages/core/src/sync/errors.js';
+import type { Remote } from '../../packages/core/src/sync/remote.js';
 import { S3Remote } from '../../packages/core/src/sync/s3-remote.js';
 import { freshS3Bucket } from '../helpers/s3.js';
 import { fileText, openDevice, stateOf, throttled, unreachable, WrappedRemote } from './harness.js';
@@ -18,6 +20,34 @@ async function pair() {
   return { bucket, wa, wb, a: await openDevice(wa), b: await openDevice(wb) };
 }
 
+/** The most calls of `method` that were waiting for an answer at once. */
+function inFlight(remote: WrappedRemote, method: 'putObject' | 'getObject') {
+  const seen = { now: 0, most: 0 };
+  const call = remote[method] as (...args: unknown[]) => Promise<unknown>;
+  const counted = async (...args: unknown[]) => {
+    seen.most = Math.max(seen.most, ++seen.now);
+    try {
+      return await call(...args);
+    } finally {
+      seen.now--;
+    }
+  };
+  (remote as unknown as Record<string, unknown>)[method] = counted;
+  return seen;
+}
+
+/** A corrupting stream: the first byte of each chunk flipped. */
+const corrupt = (stream: ReadableStream<Uint8Array>) =>
+  stream.pipeThrough(
+    new TransformStream<Uint8Array, Uint8Array>({
+      transform(chunk, controller) {
+        const copy = chunk.slice();
+        copy[0] = copy[0]! ^ 0xff;
+        controller.enqueue(copy);
+      },
+    }),
+  );
+
 /** A record with three small files on `device`. */
 async function seed(device: Awaited<ReturnType<typeof openDevice>>) {
   const record = await device.coffer.records.create({ title: 'T' });
@@ -30,18 +60,7 @@ describe('sync: failures lose nothing and show nothing half-done', () => {
     const { a, b, wb } = await pair();
     const record = await seed(a);
     await a.sync.now();
-    wb.mapBody = (key, stream) =>
-      key.startsWith('records/')
-        ? stream.pipeThrough(
-            new TransformStream<Uint8Array, Uint8Array>({
-              transform(chunk, controller) {
-                const copy = chunk.slice();
-                copy[0] = copy[0]! ^ 0xff;
-                controller.enqueue(copy);
-              },
-            }),
-          )
-        : stream;
+    wb.mapBody = (key, stream) => (key.startsWith('records/') ? corrupt(stream) : stream);
     const error = await b.sync.now().catch((e: unknown) => e);
     expect(error).toBeInstanceOf(IntegrityError);
     expect(await b.coffer.records.list({ includeDeleted: true })).toEqual([]);
@@ -74,6 +93,45 @@ describe('sync: failures lose nothing and show nothing half-done', () => {
       expect(await stateOf(b.coffer)).toEqual(await stateOf(a.coffer));
       expect(await fileText(b.coffer, record.id, 'c.txt')).toBe('bytes of c.txt');
       expect(await a.sync.recordStatus(record.id)).toBe('synced');
+    }
+  });
+
+  it('sends file requests several at a time but never more than `concurrency`, and one bad body among them shows nothing', async () => {
+    const bucket = await freshS3Bucket({ label: 'fail' });
+    const wa = new WrappedRemote(new S3Remote(bucket));
+    const wb = new WrappedRemote(new S3Remote(bucket));
+    const a = await openDevice(wa, undefined, { concurrency: 3 });
+    const b = await openDevice(wb, undefined, { concurrency: 3 });
+    const record = await a.coffer.records.create({ title: 'T' });
+    await record.files!.setMany(
+      Array.from({ length: 12 }, (_, i) => ({ key: `f${i}.txt`, source: text(`file number ${i}`) })),
+    );
+    const puts = inFlight(wa, 'putObject');
+    await a.sync.now();
+    expect(puts.most).toBe(3);
+    expect(wa.counts).toEqual({ putObject: 13, list: 1 });
+
+    const gets = inFlight(wb, 'getObject');
+    wb.mapBody = (key, stream) => (key.endsWith('/f7.txt') ? corrupt(stream) : stream);
+    const error = await b.sync.now().catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(IntegrityError);
+    expect(gets.most).toBe(3);
+    expect(await b.coffer.records.list({ includeDeleted: true })).toEqual([]);
+    expect(await b.coffer.context.db.objects.count()).toBe(0);
+    expect(await b.coffer.context.db.files.count()).toBe(0);
+
+    wb.mapBody = undefined;
+    await b.sync.now();
+    expect(await fileText(b.coffer, record.id, 'f11.txt')).toBe('file number 11');
+    expect(await stateOf(b.coffer)).toEqual(await stateOf(a.coffer));
+  });
+
+  it('refuses a concurrency that is not a positive integer', async () => {
+    const { a } = await pair();
+    const remote = a.remote as Remote;
+    await a.sync.close();
+    for (const concurrency of [0, -1, 1.5, Number.NaN]) {
+      expect(() => openSync(a.coffer, { remote, concurrency })).toThrow(InvalidArgumentError);
     }
   });
 
