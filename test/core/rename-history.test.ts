@@ -125,4 +125,50 @@ describe('record.files.rename keeps the file’s history', () => {
 
     expect((await record.files!.history('b.txt')).map((v) => v.key)).toEqual(['b.txt', 'a.txt']);
   });
+
+  it('brings the history from before a rename back when the deleted file is restored', async ({ coffer }) => {
+    const record = await coffer.records.create({});
+    await record.files!.set('first.txt', blob('x'));
+    for (const text of ['one', 'two']) {
+      await record.files!.set('a.txt', blob(text), { metadata: { description: 'kept' } });
+    }
+    await record.files!.rename('a.txt', 'b.txt');
+    await record.files!.delete('b.txt');
+    const [, last] = await record.bucket!.objects.versions('b.txt');
+
+    await record.files!.restoreVersion('b.txt', last!.versionId);
+
+    const history = await record.files!.history('b.txt');
+    expect(await Promise.all(history.map(async (v) => [v.key, v.isDeleteMarker]))).toEqual([
+      ['b.txt', false],
+      ['b.txt', true],
+      ['b.txt', false],
+      ['a.txt', false],
+      ['a.txt', false],
+    ]);
+    expect(await (await history.at(-1)!.blob()).text()).toBe('one');
+    expect((await record.files!.dumps()).map((e) => [e.key, e.description])).toEqual([
+      ['first.txt', undefined],
+      ['b.txt', 'kept'],
+    ]);
+  });
+
+  it('restores a file deleted again after a later upload under the same name with what it had last', async ({
+    coffer,
+  }) => {
+    const record = await coffer.records.create({});
+    await record.files!.set('a.txt', blob('one'), { metadata: { description: 'first life' } });
+    await record.files!.rename('a.txt', 'b.txt');
+    await record.files!.delete('b.txt');
+    await record.files!.set('b.txt', blob('new file'));
+    await record.files!.delete('b.txt');
+    const [, last] = await record.bucket!.objects.versions('b.txt');
+
+    await record.files!.restoreVersion('b.txt', last!.versionId);
+
+    expect(await (await (await record.files!.get('b.txt'))!.blob()).text()).toBe('new file');
+    expect((await record.files!.dumps()).map((e) => [e.key, e.description, e.renamedFrom])).toEqual([
+      ['b.txt', undefined, undefined],
+    ]);
+  });
 });

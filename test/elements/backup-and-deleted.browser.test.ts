@@ -139,4 +139,34 @@ describe('coffer-deleted-files', () => {
     expect(await record.bucket!.objects.versions('gone.txt')).toEqual([]);
     list.remove();
   });
+
+  it('restores a renamed file with its description and the history from before the rename', async ({
+    coffer,
+  }) => {
+    const record = await coffer.records.create({ title: 'r' });
+    await record.files!.set('draft.txt', new Blob(['one']), { metadata: { description: 'Site notes' } });
+    await record.files!.set('draft.txt', new Blob(['two']));
+    await record.files!.rename('draft.txt', 'notes.txt');
+    await record.files!.delete('notes.txt');
+    const list = await mount('coffer-deleted-files', {
+      coffer,
+      recordId: record.id,
+    } as Partial<CofferDeletedFiles>);
+    await until(() => list.shadowRoot!.querySelector('button[aria-label="Restore notes.txt"]') !== null);
+
+    list.shadowRoot!.querySelector<HTMLButtonElement>('button[aria-label="Restore notes.txt"]')!.click();
+    await until(async () =>
+      (await (await coffer.records.get(record.id)).files!.keys()).includes('notes.txt'),
+    );
+
+    const files = (await coffer.records.get(record.id)).files!;
+    expect((await files.dumps()).map((f) => [f.key, f.description])).toEqual([['notes.txt', 'Site notes']]);
+    expect((await files.history('notes.txt')).filter((v) => !v.isDeleteMarker).map((v) => v.key)).toEqual([
+      'notes.txt',
+      'notes.txt',
+      'draft.txt',
+      'draft.txt',
+    ]);
+    list.remove();
+  });
 });

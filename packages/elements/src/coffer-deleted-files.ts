@@ -208,10 +208,10 @@ export class CofferDeletedFiles extends CofferElement {
     if (!file.last || !record) return;
     this.busy = file.key;
     try {
-      await file.last.restore();
-      // The bucket has the file again; `flush` writes it back into the record's `_files`.
+      // Through the record: the file comes back with its description and rename history.
       const fresh = await this.coffer!.records.get(record.id);
-      await fresh.files?.flush();
+      if (fresh.files) await fresh.files.restoreVersion(file.key, file.last.versionId);
+      else await file.last.restore();
       this.status = `${file.key} restored.`;
       this.emit('coffer-file-restored', { key: file.key });
     } catch (error) {

@@ -12,6 +12,7 @@ import {
   extraOf,
   type FileEntry,
   type OrderedEntry,
+  orderOf,
   patchMetadata,
   type RecordData,
   reorder,
@@ -378,6 +379,9 @@ export class RecordFiles {
    * and tags, with `_files` updated in the same transaction (the entry keeps its place and
    * metadata). The version may be one of `key`, or one from before a rename (see
    * {@link history}): restoring that brings its bytes back under the file's current name.
+   * Restoring a deleted file brings back the entry it had when it was last in `_files` (its
+   * description, other metadata and rename history: {@link history} follows it again), read
+   * from the record's revisions; it goes last in the order.
    *
    * @throws {NotFoundError} (`resource: 'version'`) when `versionId` is not in the file's
    *   history; {@link InvalidOperationError} for the current version or a delete marker;
@@ -397,6 +401,7 @@ export class RecordFiles {
         { resource: 'version' },
       );
     }
+    const earlier = await this.lastEntry(key);
     const version = await this.write(async (current) => {
       await this.assertWritable(key);
       const source = await store.getVersion(versionId);
@@ -407,7 +412,8 @@ export class RecordFiles {
         mode,
       );
       const known = current.some((entry) => entry.key === key);
-      return { order: known ? toOrder(current) : [...toOrder(current), { key, extra: {} }], result: version };
+      const order = known ? toOrder(current) : [...toOrder(current), { key, extra: earlier?.extra ?? {} }];
+      return { order, result: version };
     });
     return this.fileObject(version);
   }
@@ -490,6 +496,16 @@ export class RecordFiles {
     );
     this.record.applyFilesWrite(write);
     return write.result;
+  }
+
+  /** The entry `key` had in the newest revision of the record that lists it in `_files`. */
+  private async lastEntry(key: string): Promise<OrderedEntry | undefined> {
+    const revisions = await this.records.store.revisions(this.record.id);
+    for (let i = revisions.length - 1; i >= 0; i--) {
+      const entry = orderOf(revisions[i]!.data._files).find((e) => e.key === key);
+      if (entry) return entry;
+    }
+    return undefined;
   }
 
   private async assertWritable(key: string): Promise<void> {
