@@ -283,12 +283,23 @@ export async function runSyncCases(bench) {
 
     if (wanted('sync-push') || wanted('sync-pull')) {
       const runs = wanted('sync-push') ? pushRuns : 1;
-      // coffer: Coffer's defaults; coffer32: its `partSize` option at 32 MiB; plainPut: the
+      // coffer: Coffer's defaults, openSync in the page; cofferWorker: the same in a worker with
+      // the byte pipeline in process (where the app runs it); coffer32: its `partSize` option at 32 MiB; plainPut: the
       // ceiling; plainPutStored: the same PUT of the Blob Coffer stored; multipartN: plain
       // multipart, N parts in flight; partsN: the engine's loop
       // (stored Blob, md5 per part, S3Remote) without its bookkeeping, N parts in flight.
       const methods = wanted('sync-push')
-        ? ['coffer', 'plainPut', 'plainPutStored', 'multipart1', 'multipart4', 'parts1', 'parts4', 'coffer32']
+        ? [
+            'coffer',
+            'plainPut',
+            'cofferWorker',
+            'plainPutStored',
+            'multipart1',
+            'multipart4',
+            'parts1',
+            'parts4',
+            'coffer32',
+          ]
         : ['coffer'];
       const times = Object.fromEntries(methods.map((m) => [m, []]));
       const requests = [];
@@ -303,6 +314,8 @@ export async function runSyncCases(bench) {
             requests.push(r.requests);
             if (pullSource) await bucket.empty(pullSource.prefix);
             pullSource = { prefix, key: r.key };
+          } else if (method === 'cofferWorker') {
+            times.cofferWorker.push((await call('syncInWorker', 'push', `plain/worker-${i}/`)).ms);
           } else if (method === 'coffer32') {
             times.coffer32.push((await call('syncPushCoffer', `plain/coffer32-${i}/`, 32 * MiB)).ms);
           } else if (method === 'plainPut') times.plainPut.push(await call('syncPushPlain', key));
@@ -334,6 +347,7 @@ export async function runSyncCases(bench) {
         const part = `${PART_SIZE / MiB} MiB parts`;
         const versus = [
           ['coffer', 'plainPut', 'plain fetch PUT of the same Blob', '≥ 0.8'],
+          ['cofferWorker', 'plainPut', 'plain fetch PUT of the same Blob', '≥ 0.8'],
           ['coffer', 'plainPutStored', "plain fetch PUT of the Blob Coffer stored (IndexedDB's)"],
           ['coffer', 'multipart1', `plain multipart, ${part}, 1 in flight`],
           ['coffer', 'multipart4', `plain multipart, ${part}, 4 in flight`],
@@ -346,7 +360,8 @@ export async function runSyncCases(bench) {
           ['coffer32', 'plainPut', 'plain fetch PUT of the same Blob'],
         ];
         const label = {
-          coffer: `sync push ${sizeMiB} MiB`,
+          coffer: `sync push ${sizeMiB} MiB (openSync in the page)`,
+          cofferWorker: `sync push ${sizeMiB} MiB (in a worker, as the app)`,
           parts4: `sync push ${sizeMiB} MiB: the part loop, 4 in flight`,
           coffer32: `sync push ${sizeMiB} MiB, partSize 32 MiB`,
         };
@@ -367,7 +382,7 @@ export async function runSyncCases(bench) {
 
     if (wanted('sync-pull')) {
       const runs = plan.pull;
-      const methods = ['coffer', 'plainStream', 'plainArrayBuffer', 'plainIngest'];
+      const methods = ['coffer', 'plainStream', 'cofferWorker', 'plainArrayBuffer', 'plainIngest'];
       const times = Object.fromEntries(methods.map((m) => [m, []]));
       for (let i = 0; i < runs; i++) {
         for (let j = 0; j < methods.length; j++) {
@@ -376,6 +391,8 @@ export async function runSyncCases(bench) {
             times.coffer.push((await call('syncPullCoffer', pullSource.prefix, size)).ms);
           else if (method === 'plainStream')
             times.plainStream.push(await call('syncPullPlain', pullSource.key, size));
+          else if (method === 'cofferWorker')
+            times.cofferWorker.push((await call('syncInWorker', 'pull', pullSource.prefix, size)).ms);
           else if (method === 'plainArrayBuffer')
             times.plainArrayBuffer.push(await call('syncPullPlainArrayBuffer', pullSource.key, size));
           else times.plainIngest.push(await call('syncPullPlainIngest', pullSource.key, size));
@@ -384,8 +401,18 @@ export async function runSyncCases(bench) {
       }
       const speed = Object.fromEntries(methods.map((m) => [m, mibps(sizeMiB, median(times[m]))]));
       results.syncPull = { sizeMiB, runs, mibps: speed, all: times, load: os.loadavg() };
-      const name = `sync pull ${sizeMiB} MiB`;
+      const name = `sync pull ${sizeMiB} MiB (openSync in the page)`;
       const ratio = speed.coffer / speed.plainStream;
+      const workerRatio = speed.cofferWorker / speed.plainStream;
+      row(
+        `sync pull ${sizeMiB} MiB (in a worker, as the app)`,
+        speed.cofferWorker,
+        'MiB/s',
+        `plain fetch GET of the same object, body streamed to its end ${round(speed.plainStream)}`,
+        workerRatio,
+        '≥ 0.8',
+        workerRatio >= 0.8,
+      );
       row(
         name,
         speed.coffer,

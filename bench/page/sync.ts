@@ -28,6 +28,15 @@ export interface SyncBenchTarget {
 
 let target: SyncBenchTarget | undefined;
 let source: Blob | undefined;
+/** In the sync worker (sync.worker.ts): the byte pipeline in process, as the app's sync worker has it. */
+let pipeline: { worker?: false } = {};
+
+/** For sync.worker.ts: run the cases here with the byte pipeline in process, on `next`'s gateway and source. */
+export function useInProcess(next: SyncBenchTarget, blob: Blob | undefined): void {
+  pipeline = { worker: false };
+  target = next;
+  source = blob;
+}
 
 const uid = () => crypto.randomUUID().slice(0, 8);
 
@@ -146,7 +155,7 @@ function countingFetch() {
 
 /** A coffer with one record holding the source as `big.bin` (not timed). */
 async function cofferWithSource(): Promise<{ coffer: Coffer; recordId: string }> {
-  const coffer = await openCoffer({ name: `bench-sync-${uid()}` });
+  const coffer = await openCoffer({ name: `bench-sync-${uid()}`, ...pipeline });
   const record = await coffer.records.create({ title: 'Sync benchmark' });
   await record.files!.set('big.bin', theSource());
   return { coffer, recordId: record.id };
@@ -239,7 +248,7 @@ export const syncCases = {
    * a plain GET's body stored with `objects.put`, `S3Remote.getObject`'s body stored so.
    */
   async syncPullProfile(key: string, size: number) {
-    const coffer = await openCoffer({ name: `bench-sync-${uid()}` });
+    const coffer = await openCoffer({ name: `bench-sync-${uid()}`, ...pipeline });
     const out: Record<string, number> = {};
     try {
       const bucket = await coffer.buckets.create();
@@ -313,6 +322,25 @@ export const syncCases = {
       .map((etag, i) => `<Part><PartNumber>${i + 1}</PartNumber><ETag>${etag}</ETag></Part>`)
       .join('')}</CompleteMultipartUpload>`;
     await (await plain('POST', key, `uploadId=${uploadId}`, xml)).text();
+  },
+
+  /**
+   * {@link syncCases.syncPushCoffer} or {@link syncCases.syncPullCoffer} in a dedicated worker
+   * whose coffer has its byte pipeline in process: where the app's `openBrowserSync` runs the
+   * engine (sync.worker.ts of @coffer/core), bytes between IndexedDB and the network never
+   * crossing a thread. Timed inside the worker.
+   */
+  async syncInWorker(op: 'push' | 'pull', prefix: string, arg?: number) {
+    const worker = new Worker(new URL('./sync.worker.ts', import.meta.url), { type: 'module' });
+    try {
+      return await new Promise<{ ms: number; requests: number; key?: string }>((resolve, reject) => {
+        worker.onmessage = (e) => (e.data.error ? reject(new Error(e.data.error)) : resolve(e.data.result));
+        worker.onerror = (e) => reject(new Error(e.message));
+        worker.postMessage({ op, prefix, arg, target: configured(), source });
+      });
+    } finally {
+      worker.terminate();
+    }
   },
 
   /** The ceiling: one plain signed `fetch` PUT of the same Blob. */
@@ -406,7 +434,7 @@ export const syncCases = {
    * (listing, journal entry, the file streamed into chunked storage and checked by md5).
    */
   async syncPullCoffer(prefix: string, size: number) {
-    const coffer = await openCoffer({ name: `bench-sync-${uid()}` });
+    const coffer = await openCoffer({ name: `bench-sync-${uid()}`, ...pipeline });
     try {
       // Start the worker outside the timing, in a bucket no record owns (never synced).
       await (await coffer.buckets.create()).objects.put('warm-up', new Blob(['warm']));
@@ -434,7 +462,7 @@ export const syncCases = {
    * `objects.put` (the byte pipeline's stream ingest: worker, chunks, md5), no sync around it.
    */
   async syncPullPlainIngest(key: string, size: number) {
-    const coffer = await openCoffer({ name: `bench-sync-${uid()}` });
+    const coffer = await openCoffer({ name: `bench-sync-${uid()}`, ...pipeline });
     try {
       const bucket = await coffer.buckets.create();
       await bucket.objects.put('warm-up', new Blob(['warm']));
@@ -463,8 +491,8 @@ export const syncCases = {
    * coffer and pulled by another, counting the requests of each by method.
    */
   async syncRequests(prefix: string, count: number, fileBytes: number) {
-    const a = await openCoffer({ name: `bench-sync-${uid()}` });
-    const b = await openCoffer({ name: `bench-sync-${uid()}` });
+    const a = await openCoffer({ name: `bench-sync-${uid()}`, ...pipeline });
+    const b = await openCoffer({ name: `bench-sync-${uid()}`, ...pipeline });
     try {
       const data = Array.from({ length: count }, (_, i) => ({ title: `Record ${i}`, n: i }));
       const records = await a.records.createMany(data, { withBucket: fileBytes > 0 });

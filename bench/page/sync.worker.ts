@@ -1,0 +1,28 @@
+/**
+ * The sync cases in a dedicated worker, with the coffer's byte pipeline in process: how the
+ * app's sync worker runs the engine. One message, one case, one answer.
+ */
+import { type SyncBenchTarget, syncCases, useInProcess } from './sync.js';
+
+/** What the page asks: push the source to `prefix` (part size `arg`), or pull `prefix` (`arg` bytes). */
+export interface SyncWorkerJob {
+  op: 'push' | 'pull';
+  prefix: string;
+  arg?: number;
+  target: SyncBenchTarget;
+  source: Blob | undefined;
+}
+
+self.onmessage = async (event: MessageEvent<SyncWorkerJob>) => {
+  const { op, prefix, arg, target, source } = event.data;
+  useInProcess(target, source);
+  try {
+    const result =
+      op === 'push'
+        ? await syncCases.syncPushCoffer(prefix, arg)
+        : await syncCases.syncPullCoffer(prefix, arg!);
+    self.postMessage({ result });
+  } catch (error) {
+    self.postMessage({ error: error instanceof Error ? `${error.message}\n${error.stack}` : String(error) });
+  }
+};
