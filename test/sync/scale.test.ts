@@ -2,8 +2,11 @@
  * Sync at a size CI can afford, through the real gateway: 1,000 records with 5,000 small files
  * from device A to device B. Asserts the request bounds of docs/sync-protocol.md (per file,
  * per record, per sync with nothing to do), that a push reads only the records written since
- * the last one (schema version 3, `recordWrites`), and prints the times.
+ * the last one (schema version 3, `recordWrites`), and prints the times and the heap (live after
+ * a collection, and the peak with garbage; fake-indexeddb keeps every stored row in this heap).
  */
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { Dexie } from 'dexie';
 import { describe, expect, it, vi } from 'vitest';
 import { CofferDb } from '../../packages/core/src/storage/schema.js';
@@ -31,8 +34,36 @@ function countJournalPuts(remote: WrappedRemote) {
 
 const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 
+const MiB = 1024 * 1024;
+setFlagsFromString('--expose-gc');
+const gc = runInNewContext('gc') as () => void;
+
+/** The live heap after a full collection. */
+function liveHeap(): number {
+  gc();
+  gc();
+  return process.memoryUsage().heapUsed;
+}
+
+/** The highest heap (garbage included) seen while `work` runs, sampled every 50 ms. */
+async function peakHeapOf<T>(work: () => Promise<T>): Promise<{ result: T; peak: number }> {
+  let peak = process.memoryUsage().heapUsed;
+  const timer = setInterval(() => {
+    peak = Math.max(peak, process.memoryUsage().heapUsed);
+  }, 50);
+  try {
+    const result = await work();
+    return { result, peak: Math.max(peak, process.memoryUsage().heapUsed) };
+  } finally {
+    clearInterval(timer);
+  }
+}
+
+const mib = (bytes: number) => `${(bytes / MiB).toFixed(1)} MiB`;
+
 describe('sync at scale (1,000 records, 5,000 files, real gateway)', () => {
   it('stays within the request bounds, and a sync with nothing new only LISTs', async () => {
+    const heapAtStart = liveHeap();
     const bucket = await freshS3Bucket({ label: 'scale' });
     const wa = new WrappedRemote(new S3Remote(bucket));
     const wb = new WrappedRemote(new S3Remote(bucket));
@@ -55,8 +86,9 @@ describe('sync at scale (1,000 records, 5,000 files, real gateway)', () => {
     const seeded = Date.now() - t;
     console.log(`seeded ${RECORDS} records, ${FILES} files in ${seconds(seeded)}`);
 
+    const heapSeeded = liveHeap();
     t = Date.now();
-    const pushed = await a.sync.now();
+    const { result: pushed, peak: pushPeak } = await peakHeapOf(() => a.sync.now());
     const push = Date.now() - t;
     expect(pushed.versionsPushed).toBe(FILES);
     expect(pushed.recordsPushed).toBe(RECORDS);
@@ -66,9 +98,11 @@ describe('sync at scale (1,000 records, 5,000 files, real gateway)', () => {
     expect(journalA.puts).toBeLessThanOrEqual(maxEntries);
     expect(wa.counts).toEqual({ putObject: FILES + journalA.puts, list: 1 });
 
+    const heapPushed = liveHeap();
     t = Date.now();
-    const pulled = await b.sync.now();
+    const { result: pulled, peak: pullPeak } = await peakHeapOf(() => b.sync.now());
     const pull = Date.now() - t;
+    const heapPulled = liveHeap();
     expect(pulled.versionsPulled).toBe(FILES);
     // Per file pulled: 1 GET; per entry: 1 GET; 2 LISTs (devices, A's journal).
     expect(wb.counts).toEqual({ list: 2, getObject: FILES + journalA.puts });
@@ -106,6 +140,7 @@ describe('sync at scale (1,000 records, 5,000 files, real gateway)', () => {
     const compare = Date.now() - t;
 
     const line = (label: string, ms: number) => `  ${label.padEnd(34)} ${seconds(ms)}`;
+    const perFile = (requests: number) => (requests / FILES).toFixed(4);
     console.log(
       [
         `sync scale: ${RECORDS} records, ${FILES} files (${pushed.bytesPushed} bytes), real radosgw`,
@@ -115,6 +150,9 @@ describe('sync at scale (1,000 records, 5,000 files, real gateway)', () => {
         line('nothing new, B then A (3 LIST)', idle),
         line('one record edited, push+pull A', small),
         line('compare states', compare),
+        `  requests per file: push ${perFile(FILES + journalA.puts + 1)}, pull ${perFile(FILES + journalA.puts + 2)}; per record: 0 of its own`,
+        `  live heap after gc: start ${mib(heapAtStart)}, seeded ${mib(heapSeeded)}, pushed ${mib(heapPushed)}, pulled ${mib(heapPulled)} (B's rows: ${((heapPulled - heapPushed) / FILES / 1024).toFixed(2)} KiB per file)`,
+        `  heap peak (garbage included) over the live heap before: push +${mib(pushPeak - heapSeeded)}, pull +${mib(pullPeak - heapPushed)}`,
       ].join('\n'),
     );
   });
