@@ -1,4 +1,5 @@
 import type { Coffer, ObjectVersion } from '@coffer/core';
+import { handleFileRequest } from '@coffer/core/sw';
 import { createMD5 } from 'hash-wasm';
 import { describe, expect, it } from 'vitest';
 import { cofferOpener } from '../helpers/coffer.js';
@@ -114,6 +115,30 @@ describe('a Blob or File source stored as one stored Blob', () => {
     const version = await bucket.objects.put('blob.bin', blob);
 
     expect((await layoutOf(coffer, version)).map(([offset]) => offset / MiB)).toEqual([0, 1, 2]);
+  });
+});
+
+describe('Range responses of the service worker handler', () => {
+  it('serves 206 ranges at and across the boundaries of blobChunkSize slices', async () => {
+    const coffer = await open({ blobChunkSize: MiB + 3 });
+    const bucket = await coffer.buckets.create();
+    const { blob } = variedBlob(3);
+    const version = await bucket.objects.put('big.bin', blob);
+
+    for (const [start, end] of [
+      [MiB, MiB + 5],
+      [2 * MiB + 4, 2 * MiB + 7],
+      [blob.size - 2, blob.size - 1],
+    ]) {
+      const response = (await handleFileRequest(
+        new Request(new URL(version.url, location.origin), { headers: { Range: `bytes=${start}-${end}` } }),
+        coffer,
+      ))!;
+      expect(response.status).toBe(206);
+      expect([...new Uint8Array(await response.arrayBuffer())]).toEqual(
+        await bytesOf(blob, start!, end! + 1),
+      );
+    }
   });
 });
 
