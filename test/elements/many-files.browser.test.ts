@@ -36,6 +36,53 @@ describe('zipBlobs', () => {
     const view = new DataView(await zip.arrayBuffer());
     expect(view.getUint32(14, true)).toBe(0x3610a686); // crc32("hello")
   });
+
+  it('computes the CRC-32s in a worker, off the page, and reports progress while it reads', async () => {
+    const Original = globalThis.Worker;
+    const started: Worker[] = [];
+    globalThis.Worker = class extends Original {
+      constructor(url: string | URL, options?: WorkerOptions) {
+        super(url, options);
+        started.push(this);
+      }
+    };
+    const progress: number[] = [];
+    try {
+      const big = new Blob([new Uint8Array(12 * 1024 * 1024).fill(7)]);
+      const zip = await zipBlobs(
+        [
+          { name: 'a.txt', blob: new Blob(['hello']) },
+          { name: 'big.bin', blob: big },
+        ],
+        (done) => progress.push(done),
+      );
+
+      const files = unzipSync(new Uint8Array(await zip.arrayBuffer()));
+      expect(files['big.bin']!.length).toBe(big.size);
+      expect(new DataView(await zip.arrayBuffer()).getUint32(14, true)).toBe(0x3610a686);
+    } finally {
+      globalThis.Worker = Original;
+    }
+    expect(started.length).toBe(1);
+    expect(progress.some((done) => done > 5 && done < 5 + 12 * 1024 * 1024)).toBe(true);
+    expect(progress.at(-1)).toBe(5 + 12 * 1024 * 1024);
+  });
+
+  it('computes the CRC-32s on the page where no worker may start', async () => {
+    const Original = globalThis.Worker;
+    globalThis.Worker = class {
+      constructor() {
+        throw new DOMException('Refused by the page’s policy.', 'SecurityError');
+      }
+    } as unknown as typeof Worker;
+    try {
+      const zip = await zipBlobs([{ name: 'a.txt', blob: new Blob(['hello']) }]);
+
+      expect(new DataView(await zip.arrayBuffer()).getUint32(14, true)).toBe(0x3610a686);
+    } finally {
+      globalThis.Worker = Original;
+    }
+  });
 });
 
 describe('coffer-files: act on many', () => {
