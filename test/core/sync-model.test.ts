@@ -19,7 +19,9 @@ import {
 import {
   type ChangeNode,
   commonAncestor,
+  compareJson,
   isAncestor,
+  type JsonObject,
   type JsonValue,
   jsonEqual,
   type MergeSide,
@@ -256,9 +258,9 @@ describe('The 3-way merge of a record', () => {
     expect(conflicts).toEqual([]);
   });
 
-  it('gives a field changed differently on both sides to the greater change id, as a conflict', () => {
-    const local = side('c1', { title: 'Local', site: 'North', n: 1 });
-    const remote = side('c2', { title: 'Remote', site: 'North', n: 1 });
+  it('gives a field changed differently on both sides to the greater value, whatever the ids, as a conflict', () => {
+    const local = side('c2', { title: 'Local', site: 'North', n: 1 });
+    const remote = side('c1', { title: 'Remote', site: 'North', n: 1 });
     const asLocal = mergeRecords(base, local, remote);
     expect(asLocal.state.data.title).toBe('Remote');
     expect(asLocal.conflicts).toEqual([
@@ -290,7 +292,7 @@ describe('The 3-way merge of a record', () => {
       side('c1', { place: { geo: { lat: 3 } } }),
     );
     expect(conflicts).toEqual([
-      { path: ['place', 'geo', 'lat'], base: 1, local: 2, remote: 3, chosen: 'local' },
+      { path: ['place', 'geo', 'lat'], base: 1, local: 2, remote: 3, chosen: 'remote' },
     ]);
   });
 
@@ -374,13 +376,14 @@ describe('The 3-way merge of a record', () => {
     ]);
   });
 
-  it('orders the merged keys as the winner has them, then the other side’s', () => {
+  it('orders the merged keys as the greater object has them, then the other side’s', () => {
+    // Sorted by name, { a, z } is greater than { a, b, m }: "z" > "b".
     const { state: merged } = mergeRecords(
       state({}),
       side('c1', { z: 1, a: 1 }),
       side('c2', { m: 1, b: 1, a: 1 }),
     );
-    expect(Object.keys(merged.data)).toEqual(['m', 'b', 'a', 'z']);
+    expect(Object.keys(merged.data)).toEqual(['z', 'a', 'm', 'b']);
   });
 
   it('takes data from the other side when only the other side changed, and no conflict', () => {
@@ -477,7 +480,7 @@ describe('The 3-way merge of a record', () => {
       ]);
     });
 
-    it('adds files added on either side: the winner’s order, then the other side’s new keys', () => {
+    it('adds files added on either side: the greater key list’s order, then the other side’s new keys', () => {
       const start = state(files({ key: 'a' }));
       const { state: merged } = mergeRecords(
         start,
@@ -485,10 +488,10 @@ describe('The 3-way merge of a record', () => {
         side('c1', files({ key: 'remote-1' }, { key: 'a' })),
       );
       expect(merged.data._files).toEqual([
+        { key: 'remote-1' },
         { key: 'a' },
         { key: 'local-1' },
         { key: 'local-2' },
-        { key: 'remote-1' },
       ]);
     });
 
@@ -499,11 +502,11 @@ describe('The 3-way merge of a record', () => {
         side('c1', files({ key: 'c' })),
         side('c2', files({ key: 'a' }, { key: 'b', note: 2 }, { key: 'c' }, { key: 'd' })),
       );
-      expect(merged.data._files).toEqual([{ key: 'b', note: 2 }, { key: 'c' }, { key: 'd' }]);
+      expect(merged.data._files).toEqual([{ key: 'c' }, { key: 'b', note: 2 }, { key: 'd' }]);
       expect(conflicts).toMatchObject([{ path: ['_files', 'b'], chosen: 'remote' }]);
     });
 
-    it('keeps a reorder made on the losing side when the winner kept the order', () => {
+    it('keeps a reorder made on one side when the other side kept the order', () => {
       const start = state(files({ key: 'a' }, { key: 'b' }, { key: 'c' }));
       const { state: merged } = mergeRecords(
         start,
@@ -513,14 +516,14 @@ describe('The 3-way merge of a record', () => {
       expect(merged.data._files).toEqual([{ key: 'c' }, { key: 'b', note: 1 }, { key: 'a' }, { key: 'd' }]);
     });
 
-    it('follows the winner’s order when both sides reordered', () => {
+    it('follows the greater key list’s order when both sides reordered', () => {
       const start = state(files({ key: 'a' }, { key: 'b' }, { key: 'c' }));
       const { state: merged } = mergeRecords(
         start,
         side('c1', files({ key: 'c' }, { key: 'b' }, { key: 'a' })),
         side('c2', files({ key: 'b' }, { key: 'a' }, { key: 'c' })),
       );
-      expect(merged.data._files).toEqual([{ key: 'b' }, { key: 'a' }, { key: 'c' }]);
+      expect(merged.data._files).toEqual([{ key: 'c' }, { key: 'b' }, { key: 'a' }]);
     });
 
     it('merges files of a record created on two devices', () => {
@@ -702,21 +705,22 @@ describe('Properties of the merge', () => {
     );
   });
 
-  it('gives every two-sided conflict to the greater change id, except edit against removal', () => {
+  it('gives every two-sided conflict to the greater value, except edit against removal, whatever the ids', () => {
     fc.assert(
-      fc.property(
-        mergeCase.filter(({ local, remote }) => local.change !== remote.change),
-        ({ base, local, remote }) => {
-          const { conflicts } = mergeRecords(base, local, remote);
-          const winner = local.change > remote.change ? 'local' : 'remote';
-          for (const conflict of conflicts) {
-            expect(jsonEqual(conflict.local, conflict.remote)).toBe(false);
-            if (conflict.local === undefined) expect(conflict.chosen).toBe('remote');
-            else if (conflict.remote === undefined) expect(conflict.chosen).toBe('local');
-            else expect(conflict.chosen).toBe(winner);
+      fc.property(mergeCase, changeId, changeId, ({ base, local, remote }, one, other) => {
+        const { state: merged, conflicts } = mergeRecords(base, local, remote);
+        const renamed = mergeRecords(base, { ...local, change: one }, { ...remote, change: other });
+        expect(renamed).toEqual({ state: merged, conflicts });
+        for (const conflict of conflicts) {
+          expect(jsonEqual(conflict.local, conflict.remote)).toBe(false);
+          if (conflict.local === undefined) expect(conflict.chosen).toBe('remote');
+          else if (conflict.remote === undefined) expect(conflict.chosen).toBe('local');
+          else {
+            const order = compareJson(conflict.local, conflict.remote);
+            expect(conflict.chosen).toBe(order > 0 ? 'local' : 'remote');
           }
-        },
-      ),
+        }
+      }),
       { numRuns: 500 },
     );
   });
@@ -732,6 +736,166 @@ describe('Properties of the merge', () => {
       }),
       { numRuns: 500 },
     );
+  });
+});
+
+// --- Three devices: merges in any order, and merges of merges ---
+
+/** The merge change a device makes of two changes: the 3-way merge, under the shared merge id. */
+const mergeOf = (base: RecordState | undefined, left: MergeSide, right: MergeSide): MergeSide => ({
+  change: mergeChangeId(left.change, right.change),
+  state: mergeRecords(base, left, right).state,
+});
+
+/** Each order in which a device can fold three concurrent changes of one base. */
+const ORDERS = [
+  [0, 1, 2],
+  [0, 2, 1],
+  [1, 0, 2],
+  [1, 2, 0],
+  [2, 0, 1],
+  [2, 1, 0],
+] as const;
+
+/** The states a device reaches by folding three concurrent changes in each possible order. */
+function folds(base: RecordState | undefined, sides: readonly MergeSide[]): RecordState[] {
+  return ORDERS.map(([i, j, k]) => mergeOf(base, mergeOf(base, sides[i]!, sides[j]!), sides[k]!).state);
+}
+
+/**
+ * The states devices reach by merging two partial merges that share a side (their common
+ * ancestor is that side), as devices that pulled in different orders make them.
+ */
+function mergesOfMerges(base: RecordState | undefined, sides: readonly MergeSide[]): RecordState[] {
+  return ORDERS.map(
+    ([i, j, k]) =>
+      mergeOf(sides[i]!.state, mergeOf(base, sides[i]!, sides[j]!), mergeOf(base, sides[i]!, sides[k]!))
+        .state,
+  );
+}
+
+const byKey = (a: JsonValue, b: JsonValue) => compareJson((a as JsonObject).key!, (b as JsonObject).key!);
+/** A state with its `_files` entries sorted by key. */
+const filesSorted = (s: RecordState): RecordState =>
+  Array.isArray(s.data._files) ? state({ ...s.data, _files: [...s.data._files].sort(byKey) }, s.deleted) : s;
+
+/** Three changes made from one base on three devices, each with its own id. */
+const threeSides = (data: fc.Arbitrary<Record<string, JsonValue>>, edits: fc.Arbitrary<Edit[]>) =>
+  fc
+    .tuple(
+      fc.option(fc.record({ data, deleted: fc.boolean() }), { freq: 5 }),
+      fc.array(edits, { minLength: 3, maxLength: 3 }),
+      fc.uniqueArray(changeId, { minLength: 3, maxLength: 3 }),
+    )
+    .map(([base, lists, changes]) => {
+      const start = base ?? { data: {}, deleted: false };
+      return {
+        base: base ?? undefined,
+        sides: lists.map((list, i) => ({ change: changes[i]!, state: applyEdits(start, list) })),
+      };
+    });
+
+/** Edits of top-level fields only: set, remove, trash, restore. */
+const flatEdit: fc.Arbitrary<Edit> = fc.oneof(
+  {
+    arbitrary: fc.record({
+      kind: fc.constant('set' as const),
+      path: fc.tuple(fc.constantFrom(...FIELDS)),
+      value: scalar,
+    }),
+    weight: 4,
+  },
+  fc.record({ kind: fc.constant('remove' as const), path: fc.tuple(fc.constantFrom(...FIELDS)) }),
+  fc.record({ kind: fc.constant('trash' as const), deleted: fc.boolean() }),
+);
+const flatData = fc.dictionary(fc.constantFrom(...FIELDS), scalar, { maxKeys: 3 });
+
+describe('Three devices merging the same changes in different orders', () => {
+  it('reach one state for offline edits of one record, one field edited on two of them', () => {
+    // The changes of test/sync/conflicts.test.ts "three devices", with random ids as devices make
+    // them: every order and grouping of the merges gives "from c" the title.
+    const start = state({ title: 'T', x: 0, y: 0, z: 0 });
+    fc.assert(
+      fc.property(fc.uniqueArray(fc.uuid(), { minLength: 3, maxLength: 3 }), ([a, b, c]) => {
+        const sides = [
+          side(a!, { title: 'from a', x: 1, y: 0, z: 0 }),
+          side(b!, { title: 'T', x: 0, y: 2, z: 0 }),
+          side(c!, { title: 'from c', x: 0, y: 0, z: 3 }),
+        ];
+        for (const reached of [...folds(start, sides), ...mergesOfMerges(start, sides)]) {
+          expect(reached).toEqual(state({ title: 'from c', x: 1, y: 2, z: 3 }));
+        }
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  // The order of `_files` may differ: a merge that drops a key forgets where the other side had
+  // moved it. Devices holding two such orders merge them once more, the same way everywhere.
+  it('reach one state for any three concurrent changes in every order of merging (the order of _files aside)', () => {
+    fc.assert(
+      fc.property(threeSides(recordData, fc.array(edit, { maxLength: 4 })), ({ base, sides }) => {
+        const [first, ...others] = folds(base, sides).map(filesSorted);
+        for (const other of others) expect(other).toEqual(first);
+      }),
+      { numRuns: 1000 },
+    );
+  });
+
+  // Not for nested objects: an object removed on one side and edited inside on the two others
+  // comes back whole from each pair (edit beats delete), and their merge, whose base is the side
+  // that removed it, no longer knows which fields the other two removed.
+  it('reach the same state by merging partial merges as by any fold, for top-level fields and the trash flag', () => {
+    fc.assert(
+      fc.property(threeSides(flatData, fc.array(flatEdit, { maxLength: 4 })), ({ base, sides }) => {
+        const [first, ...others] = [...folds(base, sides), ...mergesOfMerges(base, sides)];
+        for (const other of others) expect(other).toEqual(first);
+      }),
+      { numRuns: 1000 },
+    );
+  });
+});
+
+describe('The order of JSON values that settles conflicts', () => {
+  it('is a total order: antisymmetric, transitive, and 0 exactly for values equal as JSON', () => {
+    fc.assert(
+      fc.property(jsonValue, jsonValue, jsonValue, (a, b, c) => {
+        expect(Math.sign(compareJson(a, b)) + Math.sign(compareJson(b, a))).toBe(0);
+        expect(compareJson(a, b) === 0).toBe(jsonEqual(a, b));
+        if (compareJson(a, b) <= 0 && compareJson(b, c) <= 0)
+          expect(compareJson(a, c)).toBeLessThanOrEqual(0);
+        expect(compareJson(a, structuredClone(a))).toBe(0);
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('ranks types, then numbers by value, strings by code units, arrays and objects element by element', () => {
+    const ascending: JsonValue[] = [
+      null,
+      false,
+      true,
+      -1,
+      2,
+      10,
+      '',
+      '10',
+      '9',
+      'a',
+      [],
+      [1],
+      [1, 'a'],
+      [2],
+      {},
+      { a: 1 },
+      { a: 2 },
+      { b: 0 },
+    ];
+    for (const [i, value] of ascending.entries()) {
+      for (const [j, other] of ascending.entries())
+        expect(Math.sign(compareJson(value, other))).toBe(Math.sign(i - j));
+    }
+    expect(compareJson({ b: 1, a: 2 }, { a: 2, b: 1 })).toBe(0);
   });
 });
 

@@ -71,15 +71,20 @@ export async function syncAll(list: Device[], rounds = 2): Promise<void> {
 
 /**
  * Sync rounds until every device holds the same state (at most `maxRounds`); the rounds it
- * took. Devices that merge in different orders make merges of merges that settle in a few.
+ * took. Devices that merge in different orders make different merges of merges, which agree on
+ * the data (model/sync-merge.ts).
+ *
+ * @throws {Error} naming every device's state after each round, when they never agree.
  */
 export async function converge(list: Device[], maxRounds = 8): Promise<number> {
+  const trace: string[] = [];
   for (let round = 1; round <= maxRounds; round++) {
     await syncAll(list, 1);
     const states = await Promise.all(list.map((device) => stateOf(device.coffer)));
     if (states.every((state) => canonical(state) === canonical(states[0]))) return round;
+    trace.push(`round ${round}`, ...states.map((state, i) => `  ${list[i]!.name}: ${canonical(state)}`));
   }
-  return Number.POSITIVE_INFINITY;
+  throw new Error(`The devices differ after ${maxRounds} rounds:\n${trace.join('\n')}`);
 }
 
 /** JSON with object keys sorted: devices that merged in different orders may order keys differently. */

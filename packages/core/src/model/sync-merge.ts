@@ -7,13 +7,25 @@
  * - a value equal on both sides is kept (no conflict, even when both sides changed it);
  * - a value changed on one side only is taken from that side (removal is a change);
  * - two different changes to an object on both sides merge key by key; to anything else (a
- *   scalar, an array: atomic values) they are a **conflict**, won by the side whose change id is
- *   greater (code-unit order, not a clock);
+ *   scalar, an array: atomic values) they are a **conflict**, won by the greater value in the
+ *   order of {@link compareJson} (not a clock, and not the change ids: see below);
  * - removed on one side and changed on the other: a conflict the changed side wins (edit beats
  *   delete, at every depth);
  * - `_files` (stripped to `{ key, ...extra }`) merges per key, each entry as an object; order:
- *   the winner's, then the other side's keys (when only the loser reordered, the loser's);
+ *   the side that reordered, when only one did; else the greater key list's; then the other
+ *   side's keys;
  * - `deleted`: trashed on one side only stays trashed unless the other side changed the data.
+ *
+ * Nothing depends on the change ids. A merge change's id is a hash of its parents' ids: it says
+ * nothing about which edit a value came from, so "the greater id wins" chose anew, at random, at
+ * every merge of merges, and devices that folded the same changes in different orders kept
+ * flipping a conflicting field between the two edits (three devices did not converge in 8
+ * rounds). "The greater value wins" gives a conflicting field the greatest of the concurrent
+ * values whatever the order and grouping of the merges. Two limits remain, both settled by one
+ * more merge, the same on every device: the order of `_files` can differ between fold orders
+ * (a merge that drops a key forgets where the other side had moved it), and an object removed on
+ * one side and edited inside on two others comes back whole from each pair, so a merge of those
+ * two merges no longer knows which of its fields either removed.
  *
  * The result does not depend on which side is local: `mergeRecords(base, a, b).state` and
  * `mergeRecords(base, b, a).state` are equal, key order included.
@@ -48,7 +60,10 @@ export interface FieldConflict {
   chosen: 'local' | 'remote';
 }
 
-/** One side of a merge: the change it is at and the state of the record there. */
+/**
+ * One side of a merge: the change it is at and the state of the record there. The merge reads
+ * only the state; `change` names the side for the caller (the merge id, the conflict rows).
+ */
 export interface MergeSide {
   change: string;
   state: RecordState;
@@ -59,21 +74,18 @@ const FILES = '_files';
 
 type Side = 'local' | 'remote';
 
-interface MergeRun {
-  winner: Side;
-  conflicts: FieldConflict[];
-}
-
 /**
  * 3-way merge of a record's state. One-sided changes are taken; two-sided different changes take
- * the value of the side with the greater change id and are reported as conflicts (removed
- * against changed: the changed side, whatever the ids). `_files` merges per key (entry added,
- * removed, extra fields); its order is the winner's, then the other side's keys. `deleted`: edit
- * beats delete. `base` undefined (the same record id created on two devices) is an empty,
- * untrashed record.
+ * the greater value ({@link compareJson}) and are reported as conflicts (removed against
+ * changed: the changed side). `_files` merges per key (entry added, removed, extra fields); its
+ * order is that of the side that reordered, else of the greater key list, then the other side's
+ * keys. `deleted`: edit beats delete. `base` undefined (the same record id created on two
+ * devices) is an empty, untrashed record. The change ids decide nothing.
  *
  * Symmetric: `mergeRecords(base, a, b).state` deep-equals `mergeRecords(base, b, a).state`, key
- * order included (only `chosen` in the conflicts names the other side).
+ * order included (only `chosen` in the conflicts names the other side). Devices that fold the
+ * same concurrent changes in any order reach the same data (the order of `_files` aside; see the
+ * module's notes).
  *
  * @example
  * ```ts
@@ -83,7 +95,7 @@ interface MergeRun {
  *   { change: 'c-local', state: { data: { title: 'Survey 12', n: 2 }, deleted: false } },
  *   { change: 'c-remote', state: { data: { title: 'Survey', n: 3 }, deleted: false } },
  * );
- * // state.data: { title: 'Survey 12', n: 3 }: 'c-remote' > 'c-local' wins n
+ * // state.data: { title: 'Survey 12', n: 3 }: 3 > 2 wins n
  * // conflicts: [{ path: ['n'], base: 1, local: 2, remote: 3, chosen: 'remote' }]
  * ```
  */
@@ -93,8 +105,8 @@ export function mergeRecords(
   remote: MergeSide,
 ): { state: RecordState; conflicts: FieldConflict[] } {
   const baseState: RecordState = base ?? { data: {}, deleted: false };
-  const run: MergeRun = { winner: localWins(local, remote) ? 'local' : 'remote', conflicts: [] };
-  const data = mergeValue(baseState.data, local.state.data, remote.state.data, [], run) as JsonObject;
+  const conflicts: FieldConflict[] = [];
+  const data = mergeValue(baseState.data, local.state.data, remote.state.data, [], conflicts) as JsonObject;
 
   let deleted: boolean;
   if (local.state.deleted === remote.state.deleted) deleted = local.state.deleted;
@@ -104,15 +116,7 @@ export function mergeRecords(
     const kept = local.state.deleted ? remote : local;
     deleted = jsonEqual(kept.state.data, baseState.data); // trashed on one side, edited on the other
   }
-  return { state: { data, deleted }, conflicts: run.conflicts };
-}
-
-/** The side that wins conflicts: the greater change id; for one id (never in practice), the greater state. */
-function localWins(local: MergeSide, remote: MergeSide): boolean {
-  if (local.change !== remote.change) return local.change > remote.change;
-  const l = JSON.stringify([local.state.deleted, local.state.data]);
-  const r = JSON.stringify([remote.state.deleted, remote.state.data]);
-  return l >= r;
+  return { state: { data, deleted }, conflicts };
 }
 
 function mergeValue(
@@ -120,63 +124,81 @@ function mergeValue(
   local: JsonValue | undefined,
   remote: JsonValue | undefined,
   path: string[],
-  run: MergeRun,
+  conflicts: FieldConflict[],
 ): JsonValue | undefined {
-  if (jsonEqual(local, remote)) return run.winner === 'local' ? local : remote;
+  if (jsonEqual(local, remote)) return firstInKeyOrder(local, remote);
   if (jsonEqual(local, base)) return remote;
   if (jsonEqual(remote, base)) return local;
-  if (path.length === 1 && path[0] === FILES) return mergeFiles(base, local, remote, path, run);
+  if (path.length === 1 && path[0] === FILES) return mergeFiles(base, local, remote, path, conflicts);
   if (isJsonObject(local) && isJsonObject(remote)) {
-    return mergeObjects(isJsonObject(base) ? base : undefined, local, remote, path, run);
+    return mergeObjects(isJsonObject(base) ? base : undefined, local, remote, path, conflicts);
   }
-  const chosen: Side = local === undefined ? 'remote' : remote === undefined ? 'local' : run.winner;
-  run.conflicts.push({ path, base, local, remote, chosen });
+  const chosen: Side =
+    local === undefined ? 'remote' : remote === undefined ? 'local' : greater(local, remote);
+  conflicts.push({ path, base, local, remote, chosen });
   return chosen === 'local' ? local : remote;
 }
 
-/** Key by key; the keys in the winner's order, then the other side's. */
+/** The side holding the greater of two different values. */
+const greater = (local: JsonValue, remote: JsonValue): Side =>
+  compareJson(local, remote) > 0 ? 'local' : 'remote';
+
+/** Of two values equal as JSON (key order aside), the one whose JSON text sorts first: both sides pick the same. */
+const firstInKeyOrder = (a: JsonValue | undefined, b: JsonValue | undefined): JsonValue | undefined =>
+  (JSON.stringify(a) ?? '') <= (JSON.stringify(b) ?? '') ? a : b;
+
+/** Key by key; the keys in the greater object's order, then the other side's. */
 function mergeObjects(
   base: JsonObject | undefined,
   local: JsonObject,
   remote: JsonObject,
   path: string[],
-  run: MergeRun,
+  conflicts: FieldConflict[],
 ): JsonObject {
-  const [first, second] = run.winner === 'local' ? [local, remote] : [remote, local];
+  const [first, second] = greater(local, remote) === 'local' ? [local, remote] : [remote, local];
   const entries: [string, JsonValue][] = [];
   for (const name of new Set([...Object.keys(first), ...Object.keys(second)])) {
-    const value = mergeValue(own(base, name), own(local, name), own(remote, name), [...path, name], run);
+    const value = mergeValue(
+      own(base, name),
+      own(local, name),
+      own(remote, name),
+      [...path, name],
+      conflicts,
+    );
     if (value !== undefined) entries.push([name, value]);
   }
   return Object.fromEntries(entries);
 }
 
 /**
- * `_files` changed on both sides: entries merge per key as objects. The order is the winner's,
- * then the other side's keys; when the winner kept the base's relative order and the other side
- * changed it, the other side's order leads instead (a one-sided reorder is a one-sided change).
+ * `_files` changed on both sides: entries merge per key as objects. The order is the one side's
+ * that changed the base's relative order, when only one did (a one-sided reorder is a one-sided
+ * change); else the greater key list's; then the other side's keys.
  */
 function mergeFiles(
   base: JsonValue | undefined,
   local: JsonValue | undefined,
   remote: JsonValue | undefined,
   path: string[],
-  run: MergeRun,
+  conflicts: FieldConflict[],
 ): JsonValue[] {
   const b = fileEntries(base);
   const l = fileEntries(local);
   const r = fileEntries(remote);
-  const [winner, other] = run.winner === 'local' ? [l, r] : [r, l];
   const baseOrder = [...b.keys()];
-  const winnerOrder = [...winner.keys()];
-  const otherOrder = [...other.keys()];
-  const lead =
-    !reordered(winnerOrder, baseOrder) && reordered(otherOrder, baseOrder)
-      ? [...otherOrder, ...winnerOrder]
-      : [...winnerOrder, ...otherOrder];
+  const localOrder = [...l.keys()];
+  const remoteOrder = [...r.keys()];
+  const localMoved = reordered(localOrder, baseOrder);
+  const leader: Side =
+    localMoved !== reordered(remoteOrder, baseOrder)
+      ? localMoved
+        ? 'local'
+        : 'remote'
+      : greater(localOrder, remoteOrder);
+  const lead = leader === 'local' ? [...localOrder, ...remoteOrder] : [...remoteOrder, ...localOrder];
   const entries: JsonValue[] = [];
   for (const key of new Set(lead)) {
-    const entry = mergeValue(b.get(key), l.get(key), r.get(key), [...path, key], run);
+    const entry = mergeValue(b.get(key), l.get(key), r.get(key), [...path, key], conflicts);
     if (entry !== undefined) entries.push(entry);
   }
   return entries;
@@ -211,6 +233,49 @@ function own(object: JsonObject | undefined, name: string): JsonValue | undefine
 /** A plain JSON object (not an array, not null). */
 export function isJsonObject(value: JsonValue | undefined): value is JsonObject {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** The rank of a JSON value's type in {@link compareJson}. */
+function rank(value: JsonValue): number {
+  if (value === null) return 0;
+  if (typeof value === 'boolean') return 1;
+  if (typeof value === 'number') return 2;
+  if (typeof value === 'string') return 3;
+  return Array.isArray(value) ? 4 : 5;
+}
+
+/**
+ * A total order of JSON values, the same on every device: by type (null < booleans < numbers <
+ * strings < arrays < objects), then false < true, numbers by value, strings by UTF-16 code
+ * units, arrays element by element (a prefix first), objects as their entries sorted by name
+ * (compared as arrays of `[name, value]`). 0 exactly when {@link jsonEqual} (key order aside).
+ *
+ * @example
+ * ```ts
+ * compareJson('from c', 'from a'); // > 0: "from c" wins a conflict between the two
+ * compareJson(10, 9); // > 0
+ * compareJson({ b: 1, a: 2 }, { a: 2, b: 1 }); // 0
+ * ```
+ */
+export function compareJson(a: JsonValue, b: JsonValue): number {
+  const byType = rank(a) - rank(b);
+  if (byType !== 0) return byType;
+  if (typeof a === 'boolean' || typeof a === 'number') return Number(a) - Number(b);
+  if (typeof a === 'string') return compareIds(a, b as string);
+  if (a === null) return 0;
+  if (Array.isArray(a)) {
+    const other = b as JsonValue[];
+    for (let i = 0; i < Math.min(a.length, other.length); i++) {
+      const order = compareJson(a[i] as JsonValue, other[i] as JsonValue);
+      if (order !== 0) return order;
+    }
+    return a.length - other.length;
+  }
+  const sorted = (object: JsonObject): JsonValue[] =>
+    Object.keys(object)
+      .sort(compareIds)
+      .map((name) => [name, object[name] as JsonValue]);
+  return compareJson(sorted(a), sorted(b as JsonObject));
 }
 
 /**
