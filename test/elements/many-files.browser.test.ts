@@ -46,6 +46,12 @@ describe('zipBlobs', () => {
         started.push(this);
       }
     };
+    const stream = Blob.prototype.stream;
+    let readOnPage = 0;
+    Blob.prototype.stream = function (this: Blob) {
+      readOnPage++;
+      return stream.call(this);
+    };
     const progress: number[] = [];
     try {
       const big = new Blob([new Uint8Array(12 * 1024 * 1024).fill(7)]);
@@ -62,8 +68,10 @@ describe('zipBlobs', () => {
       expect(new DataView(await zip.arrayBuffer()).getUint32(14, true)).toBe(0x3610a686);
     } finally {
       globalThis.Worker = Original;
+      Blob.prototype.stream = stream;
     }
     expect(started.length).toBe(1);
+    expect(readOnPage).toBe(0);
     expect(progress.some((done) => done > 5 && done < 5 + 12 * 1024 * 1024)).toBe(true);
     expect(progress.at(-1)).toBe(5 + 12 * 1024 * 1024);
   });

@@ -63,6 +63,8 @@ type CrcAnswer = { id: number; read?: number; crc?: number; error?: string };
 class CrcHasher {
   private readonly table = crcTable();
   private worker: Worker | undefined;
+  /** The worker's source; revoked only when done, since the worker loads it asynchronously. */
+  private url: string | undefined;
   private nextId = 1;
   private readonly pending = new Map<
     number,
@@ -72,9 +74,8 @@ class CrcHasher {
   constructor() {
     try {
       const source = `(${crcWorker})((${crcTable})(), ${crc32});`;
-      const url = URL.createObjectURL(new Blob([source], { type: 'text/javascript' }));
-      this.worker = new Worker(url);
-      URL.revokeObjectURL(url);
+      this.url = URL.createObjectURL(new Blob([source], { type: 'text/javascript' }));
+      this.worker = new Worker(this.url);
       this.worker.addEventListener('message', this.onAnswer);
       this.worker.addEventListener('error', this.onWorkerFailed);
     } catch {
@@ -93,6 +94,7 @@ class CrcHasher {
 
   close(): void {
     this.worker?.terminate();
+    if (this.url) URL.revokeObjectURL(this.url);
   }
 
   private onAnswer = ({ data }: MessageEvent<CrcAnswer>): void => {
