@@ -205,7 +205,7 @@ describe('a database holding files of both layouts', () => {
 });
 
 describe('a 2 GiB File', () => {
-  it('is stored in slices of the default 1 GiB and read back across their boundaries', async () => {
+  it('is stored in slices of the default blobChunkSize and read back across their boundaries', async () => {
     const coffer = await open();
     const bucket = await coffer.buckets.create();
     const piece = new Uint8Array(MiB);
@@ -217,24 +217,32 @@ describe('a 2 GiB File', () => {
     const expected = await createMD5();
     for (let i = 0; i < 2048; i++) expected.update(piece);
     expected.update(new TextEncoder().encode('the end'));
+    const step = coffer.context.settings.blobChunkSize!;
 
     const version = await bucket.objects.put('huge.bin', file);
 
-    expect(await layoutOf(coffer, version)).toEqual([
-      [0, 1024 * MiB, true],
-      [1024 * MiB, 1024 * MiB, true],
-      [2048 * MiB, 7, false], // under inlineBelow: an ArrayBuffer row
-    ]);
+    const layout = await layoutOf(coffer, version);
+    expect(layout.map(([offset]) => offset)).toEqual(
+      Array.from({ length: Math.ceil(file.size / step) }, (_, i) => i * step),
+    );
+    expect(layout.reduce((sum, [, size]) => sum + size, 0)).toBe(file.size);
     expect(version.checksum).toBe(`md5:${expected.digest('hex')}`);
-    for (const [start, end] of [
-      [1024 * MiB - 3, 1024 * MiB + 5],
-      [2048 * MiB - 3, 2048 * MiB + 5],
-      [file.size - 10, file.size],
-    ] as const) {
-      expect(await bytesOf(await version.slice(start, end), 0, end - start)).toEqual(
-        await bytesOf(file, start, end),
+    for (let at = step; at < file.size; at += step) {
+      expect(await bytesOf(await version.slice(at - 3, at + 5), 0, 8)).toEqual(
+        await bytesOf(file, at - 3, at + 5),
       );
     }
     expect(await (await version.slice(file.size - 7)).text()).toBe('the end');
   }, 240_000);
+
+  it('gets a default blobChunkSize of at most 1 GiB and a sixteenth of the origin quota', async () => {
+    const { quota } = await navigator.storage.estimate();
+
+    const coffer = await open();
+
+    const step = coffer.context.settings.blobChunkSize!;
+    expect(step).toBeLessThanOrEqual(1024 * MiB);
+    expect(step).toBeLessThanOrEqual(quota! / 16);
+    expect(step).toBeGreaterThanOrEqual(coffer.context.settings.chunkSize);
+  });
 });
