@@ -153,6 +153,10 @@ memstore device bytes = $store_bytes
 rgw frontends = beast endpoint=$HOST:$port
 rgw data = $dir/rgw.a
 rgw enable usage log = false
+# Free deleted objects' bytes within seconds (the default waits 2 hours): the memstore OSD holds
+# them in RAM, and test runs delete what they wrote (a 2 GiB push filled it after ~3 GiB of purged runs).
+rgw gc obj min wait = 0
+rgw gc processor period = 5
 EOF
 }
 

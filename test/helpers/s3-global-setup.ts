@@ -88,7 +88,13 @@ async function startGateway(): Promise<{ info: S3GatewayInfo; dir: string }> {
       'bash',
       [script, 'start'],
       {
-        env: { ...process.env, COFFER_S3_PORT: String(port), COFFER_S3_MON_PORT: String(monPort) },
+        env: {
+          ...process.env,
+          COFFER_S3_PORT: String(port),
+          COFFER_S3_MON_PORT: String(monPort),
+          // As .ci/run: room for the large-file sync test (memstore allocates only what is written).
+          COFFER_S3_STORE_MIB: process.env.COFFER_S3_STORE_MIB ?? '4096',
+        },
         timeout: 180_000,
       },
       (error, stdout, stderr) => {
