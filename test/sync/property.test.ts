@@ -1,10 +1,10 @@
 import fc from 'fast-check';
 import { describe, expect, it, vi } from 'vitest';
-import { type Device, devices, stateOf, syncAll } from './harness.js';
+import { converge, type Device, devices, stateOf, syncAll } from './harness.js';
 
 vi.setConfig({ testTimeout: 240_000 });
 
-/** One random operation on one of two devices. */
+/** One random operation on one of the devices (`device` is taken modulo their number). */
 type Op =
   | { kind: 'create'; device: number }
   | { kind: 'commit'; device: number; record: number; field: 'a' | 'b'; value: number }
@@ -15,7 +15,8 @@ type Op =
   | { kind: 'trash' | 'restore'; device: number; record: number }
   | { kind: 'sync'; device: number };
 
-const device = fc.integer({ min: 0, max: 1 });
+// 0-5: uniform over two devices and over three.
+const device = fc.integer({ min: 0, max: 5 });
 const record = fc.integer({ min: 0, max: 2 });
 const key = fc.constantFrom('x.txt', 'y.txt', 'z.txt');
 const op: fc.Arbitrary<Op> = fc.oneof(
@@ -37,7 +38,7 @@ const op: fc.Arbitrary<Op> = fc.oneof(
 
 /** Apply one op; an op the local rules refuse (a trashed record, a missing key) changes nothing. */
 async function apply(list: Device[], ids: string[], o: Op): Promise<void> {
-  const { coffer, sync } = list[o.device]!;
+  const { coffer, sync } = list[o.device % list.length]!;
   if (o.kind === 'sync') {
     await sync.now();
     return;
@@ -78,6 +79,10 @@ async function apply(list: Device[], ids: string[], o: Op): Promise<void> {
 const versionIds = async (d: Device) =>
   new Set(await d.coffer.context.db.objects.toCollection().primaryKeys());
 
+/** Every version id held by any of the devices. */
+const allVersionIds = async (list: Device[]) =>
+  new Set((await Promise.all(list.map(versionIds))).flatMap((ids) => [...ids]));
+
 describe('sync: random operations on two devices', () => {
   it('converge to the same state with no file version lost', async () => {
     await fc.assert(
@@ -85,7 +90,7 @@ describe('sync: random operations on two devices', () => {
         const { devices: list } = await devices(2);
         const ids: string[] = [];
         for (const o of ops) await apply(list, ids, o);
-        const written = new Set([...(await versionIds(list[0]!)), ...(await versionIds(list[1]!))]);
+        const written = await allVersionIds(list);
         await syncAll(list, 3);
         const [a, b] = [await stateOf(list[0]!.coffer), await stateOf(list[1]!.coffer)];
         expect(b).toEqual(a);
@@ -95,6 +100,29 @@ describe('sync: random operations on two devices', () => {
         }
       }),
       { numRuns: 15 },
+    );
+  });
+});
+
+// Three devices merge what they pull in different orders (each folds the leaves it holds), so
+// they make different merges of merges; the merge rule gives those the same data.
+describe('sync: random operations on three devices', () => {
+  it('converge to the same state within a few rounds, with no file version lost', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(op, { minLength: 15, maxLength: 15 }), async (ops) => {
+        const { devices: list } = await devices(3);
+        const ids: string[] = [];
+        for (const o of ops) await apply(list, ids, o);
+        const written = await allVersionIds(list);
+        expect(await converge(list)).toBeLessThanOrEqual(4);
+        const [a, ...others] = await Promise.all(list.map((d) => stateOf(d.coffer)));
+        for (const other of others) expect(other).toEqual(a);
+        for (const d of list) {
+          const held = await versionIds(d);
+          for (const id of written) expect(held.has(id)).toBe(true);
+        }
+      }),
+      { numRuns: 10 },
     );
   });
 });
