@@ -300,8 +300,8 @@ export class Buckets {
  *
  * @throws {UnsupportedEnvironmentError} when IndexedDB is missing; {@link InvalidArgumentError}
  *   (`argument`) for a bad option, such as a `chunkSize` of 0 or over 256 MiB, a
- *   `blobChunkSize` of 0, or a `name`
- *   that is empty or over {@link MAX_COFFER_NAME_LENGTH} characters.
+ *   `blobChunkSize` of 0, or a `name` that is empty or over {@link MAX_COFFER_NAME_LENGTH}
+ *   characters.
  * @example
  * ```ts
  * const coffer = await openCoffer({ name: 'field-notes' });

@@ -157,10 +157,10 @@ export type WrittenContent = VersionContent & { kind: 'written'; staged?: Staged
 /**
  * Blob sources below this size are hashed first and then stored, file row, chunk and version,
  * in the one commit transaction; larger ones are stored while they are hashed and committed
- * after. Measured in Chromium (`bench --only=onetx`,
- * BENCHMARKS.md): one transaction was 10–20 % faster from 256 KiB to 16 MiB for a settled Blob
- * (its copy into IndexedDB costs next to nothing, so overlapping it gains nothing and the
- * second transaction costs), and even for a freshly built one up to 64 MiB.
+ * after. Measured in Chromium (`bench --only=onetx`, BENCHMARKS.md): one transaction was
+ * 10–20 % faster from 256 KiB to 16 MiB for a settled Blob (its copy into IndexedDB costs next
+ * to nothing, so overlapping it gains nothing and the second transaction costs), and even for a
+ * freshly built one up to 64 MiB.
  */
 export const ONE_TRANSACTION_BELOW = 64 * 1024 * 1024;
 
