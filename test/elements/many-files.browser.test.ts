@@ -221,4 +221,31 @@ describe('coffer-record-list: act on many', () => {
     expect((await coffer.records.list()).length).toBe(2);
     list.remove();
   });
+
+  it('keeps focus in the bar when Select and Done take their own button away, for files and records', async ({
+    coffer,
+  }) => {
+    const record = await coffer.records.create({ title: 'Survey 12' });
+    await record.files!.set('a.txt', new Blob(['A']));
+    const files = await mount('coffer-files', { coffer, recordId: record.id } as Partial<CofferFiles>);
+    const list = await mount('coffer-record-list', { coffer } as Partial<CofferRecordList>);
+    await until(() => files.shadowRoot!.querySelectorAll('coffer-file-row').length === 1);
+    await until(() => list.shadowRoot!.querySelectorAll('a.item').length === 1);
+    const focused = (element: HTMLElement) => element.shadowRoot!.activeElement?.textContent?.trim();
+    const steps: (string | undefined)[] = [];
+
+    for (const element of [files, list]) {
+      button(element.shadowRoot!, 'Select')!.focus();
+      button(element.shadowRoot!, 'Select')!.click();
+      await until(() => focused(element) === 'Select all');
+      steps.push(focused(element));
+      button(element.shadowRoot!, 'Done')!.click();
+      await until(() => focused(element) === 'Select');
+      steps.push(focused(element));
+    }
+
+    expect(steps).toEqual(['Select all', 'Select', 'Select all', 'Select']);
+    files.remove();
+    list.remove();
+  });
 });

@@ -384,7 +384,7 @@ export class CofferFiles extends CofferElement {
     const none = live.length === 0 || this.busy !== '';
     if (!this.selecting) {
       return html`<div class="bulk">
-        <button class="ghost" @click=${() => (this.selecting = true)}>Select</button>
+        <button class="ghost" @click=${this._startSelecting}>Select</button>
         <button class="ghost" ?disabled=${this.busy !== ''} @click=${() => this._download(files, view)}>
           ${icons.download} Download all
         </button>
@@ -411,11 +411,23 @@ export class CofferFiles extends CofferElement {
     </div>`;
   }
 
+  private _startSelecting = (): void => {
+    this.selecting = true;
+    void this._focusInBar();
+  };
+
   private _endSelecting = (): void => {
     this.selecting = false;
     this.checked = new Set();
     this.confirmBulkDelete = false;
+    void this._focusInBar();
   };
+
+  /** The button pressed is gone (Select, Done): focus goes to the bar's first enabled button. */
+  private async _focusInBar(): Promise<void> {
+    await this.updateComplete;
+    this.renderRoot.querySelector<HTMLElement>('.bulk button:not([disabled])')?.focus();
+  }
 
   private _onCheck(event: CustomEvent<{ key: string; checked: boolean }>): void {
     const next = new Set(this.checked);

@@ -490,7 +490,7 @@ export class CofferRecordList extends CofferElement {
           : `${found.length} of ${all} record${all === 1 ? '' : 's'}`
       }</span>
       <span class="spacer"></span>
-      <button class="ghost" @click=${() => (this.selecting = true)}>Select</button>
+      <button class="ghost" @click=${() => this._setSelecting(true)}>Select</button>
     </div>`;
   }
 
@@ -536,13 +536,18 @@ export class CofferRecordList extends CofferElement {
       ${
         this.selectable
           ? ''
-          : html`<button class="ghost" @click=${() => {
-              this.selecting = false;
-              this._select([]);
-            }}>Done</button>`
+          : html`<button class="ghost" @click=${() => this._setSelecting(false)}>Done</button>`
       }
       ${actions ? html`<div class="bulk">${actions}</div>` : ''}
     </div>`;
+  }
+
+  /** Start or end selecting; the button pressed is gone, so focus goes to the bar's first one. */
+  private async _setSelecting(selecting: boolean): Promise<void> {
+    this.selecting = selecting;
+    if (!selecting) this._select([]);
+    await this.updateComplete;
+    this.renderRoot.querySelector<HTMLElement>('.selection button:not([disabled])')?.focus();
   }
 
   private _chosenRecords(): RecordSummary[] {
