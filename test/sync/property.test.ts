@@ -83,22 +83,30 @@ const versionIds = async (d: Device) =>
 const allVersionIds = async (list: Device[]) =>
   new Set((await Promise.all(list.map(versionIds))).flatMap((ids) => [...ids]));
 
+/**
+ * `n` fresh devices apply `ops`, then `settle` syncs them: after it every device holds the same
+ * state and every file version any of them wrote.
+ */
+async function expectConverged(n: number, ops: Op[], settle: (list: Device[]) => Promise<void>) {
+  const { devices: list } = await devices(n);
+  const ids: string[] = [];
+  for (const o of ops) await apply(list, ids, o);
+  const written = await allVersionIds(list);
+  await settle(list);
+  const [first, ...others] = await Promise.all(list.map((d) => stateOf(d.coffer)));
+  for (const other of others) expect(other).toEqual(first);
+  for (const d of list) {
+    const held = await versionIds(d);
+    for (const id of written) expect(held.has(id)).toBe(true);
+  }
+}
+
 describe('sync: random operations on two devices', () => {
   it('converge to the same state with no file version lost', async () => {
     await fc.assert(
-      fc.asyncProperty(fc.array(op, { minLength: 12, maxLength: 12 }), async (ops) => {
-        const { devices: list } = await devices(2);
-        const ids: string[] = [];
-        for (const o of ops) await apply(list, ids, o);
-        const written = await allVersionIds(list);
-        await syncAll(list, 3);
-        const [a, b] = [await stateOf(list[0]!.coffer), await stateOf(list[1]!.coffer)];
-        expect(b).toEqual(a);
-        for (const d of list) {
-          const held = await versionIds(d);
-          for (const id of written) expect(held.has(id)).toBe(true);
-        }
-      }),
+      fc.asyncProperty(fc.array(op, { minLength: 12, maxLength: 12 }), (ops) =>
+        expectConverged(2, ops, (list) => syncAll(list, 3)),
+      ),
       { numRuns: 15 },
     );
   });
@@ -109,19 +117,11 @@ describe('sync: random operations on two devices', () => {
 describe('sync: random operations on three devices', () => {
   it('converge to the same state within a few rounds, with no file version lost', async () => {
     await fc.assert(
-      fc.asyncProperty(fc.array(op, { minLength: 15, maxLength: 15 }), async (ops) => {
-        const { devices: list } = await devices(3);
-        const ids: string[] = [];
-        for (const o of ops) await apply(list, ids, o);
-        const written = await allVersionIds(list);
-        expect(await converge(list)).toBeLessThanOrEqual(4);
-        const [a, ...others] = await Promise.all(list.map((d) => stateOf(d.coffer)));
-        for (const other of others) expect(other).toEqual(a);
-        for (const d of list) {
-          const held = await versionIds(d);
-          for (const id of written) expect(held.has(id)).toBe(true);
-        }
-      }),
+      fc.asyncProperty(fc.array(op, { minLength: 15, maxLength: 15 }), (ops) =>
+        expectConverged(3, ops, async (list) => {
+          expect(await converge(list)).toBeLessThanOrEqual(4);
+        }),
+      ),
       { numRuns: 10 },
     );
   });
