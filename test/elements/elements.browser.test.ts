@@ -26,6 +26,34 @@ describe('coffer-upload-queue', () => {
     expect(text(queue)).toContain('Stored');
     queue.remove();
   });
+
+  it('shows a short file name whole, with no gap inside it, and cuts a long one in the middle', async () => {
+    const keys = ['site-plan.pdf', `survey-${'long-'.repeat(20)}2026.jpeg`];
+    const queue = await mount('coffer-upload-queue', {
+      items: keys.map((key, i) => ({
+        id: String(i),
+        key,
+        size: 10,
+        loaded: 10,
+        state: 'done' as const,
+        controller: new AbortController(),
+      })),
+    } as Partial<CofferUploadQueue>);
+    queue.style.width = '300px';
+    await queue.updateComplete;
+    const names = [...queue.shadowRoot!.querySelectorAll<HTMLElement>('.name')];
+    const gaps = names.map((name) => {
+      const boxes = [...name.querySelectorAll('span')].map((span) => span.getBoundingClientRect());
+      return boxes.slice(1).map((box, i) => Math.round(box.left - boxes[i]!.right));
+    });
+
+    expect(names.map((name) => name.textContent)).toEqual(keys);
+    expect(gaps).toEqual([[], [0]]);
+    expect(names[1]!.querySelector('.head')!.scrollWidth).toBeGreaterThan(
+      names[1]!.querySelector('.head')!.clientWidth,
+    );
+    queue.remove();
+  });
 });
 
 describe('coffer-record-list', () => {

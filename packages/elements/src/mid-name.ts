@@ -13,9 +13,11 @@ import { splitName } from './format.js';
  */
 export function midName(name: string): TemplateResult {
   const { head, tail } = splitName(name);
-  return head
+  // A head narrower than its 1.5em minimum would leave a gap before the tail ("sit e-plan.pdf"):
+  // a name that short is shown whole.
+  return [...head].length > 3
     ? html`<span class="head">${head}</span><span class="tail">${tail}</span>`
-    : html`<span class="tail">${tail}</span>`;
+    : html`<span class="tail">${name}</span>`;
 }
 
 /**
