@@ -52,6 +52,10 @@ export interface PendingVersion {
   parents: string[];
   /** Already on the remote (a previous push stopped before its journal entry). */
   uploaded: SyncVersionRow | undefined;
+  /** A version of the same bytes on the remote when the batch was collected, to copy. */
+  copy: { key: string; versionId: string } | undefined;
+  /** Its file instance as read when the batch was collected. */
+  file: FileRow | undefined;
 }
 
 /** The bytes of a pulled version, written (unreadable) before the apply. */
@@ -223,8 +227,9 @@ export class SyncStore {
     limit: number,
   ): Promise<{ pending: PendingVersion[]; scannedTo: number; done: boolean }> {
     const { db } = this;
+    const tables = [db.objects, db.recordsBuckets, db.syncVersions, db.syncState, db.files];
     return mapErrors(() =>
-      db.transaction('r', [db.objects, db.recordsBuckets, db.syncVersions, db.syncState], async () => {
+      db.transaction('r', tables, async () => {
         const pushedSeq = await this.number('pushedSeq');
         const pending: PendingVersion[] = [];
         const owners = new Map<string, RecordId | undefined>();
@@ -257,8 +262,36 @@ export class SyncStore {
             dag = await this.keyParents(row.bucketId, row.key);
             dags.set(dagKey, dag);
           }
-          pending.push({ row, recordId, parents: dag.get(row.versionId) ?? [], uploaded: sync });
+          pending.push({
+            row,
+            recordId,
+            parents: dag.get(row.versionId) ?? [],
+            uploaded: sync,
+            copy: undefined,
+            file: undefined,
+          });
         }
+        // The copies and file instances of the batch, in one read each instead of one per version.
+        const sending = pending.filter((p) => !p.uploaded && p.row.fileId !== null);
+        const [copies, files] = await Promise.all([
+          db.syncVersions
+            .where('[size+checksum]')
+            .anyOf(sending.map((p) => [p.row.size, p.row.checksum as string]))
+            .filter((r) => r.remoteVersionId !== null && r.remoteKey !== null && r.marker === 0)
+            .toArray(),
+          db.files.bulkGet(sending.map((p) => p.row.fileId as FileId)),
+        ]);
+        const copyOf = new Map<string, { key: string; versionId: string }>();
+        for (const r of copies) {
+          const same = `${r.size}:${r.checksum}`;
+          if (!copyOf.has(same)) {
+            copyOf.set(same, { key: r.remoteKey as string, versionId: r.remoteVersionId as string });
+          }
+        }
+        sending.forEach((p, i) => {
+          p.copy = copyOf.get(`${p.row.size}:${p.row.checksum}`);
+          p.file = files[i];
+        });
         return { pending, scannedTo, done };
       }),
     );
@@ -300,10 +333,14 @@ export class SyncStore {
     return row ? { key: row.remoteKey as string, versionId: row.remoteVersionId as string } : undefined;
   }
 
-  /** The stored bytes `[start, end)` of a version, as a Blob of chunk handles. */
-  async versionBlob(row: ObjectVersionRow, start = 0, end = row.size): Promise<Blob> {
+  /**
+   * The stored bytes `[start, end)` of a version, as a Blob of chunk handles. `known` is its
+   * file instance read earlier: when its chunks are gone since, the file is read again.
+   */
+  async versionBlob(row: ObjectVersionRow, start = 0, end = row.size, known?: FileRow): Promise<Blob> {
     const file =
-      row.fileId === null ? undefined : await mapErrors(() => this.db.files.get(row.fileId as FileId));
+      known ??
+      (row.fileId === null ? undefined : await mapErrors(() => this.db.files.get(row.fileId as FileId)));
     if (!file?.readable) {
       throw Object.assign(
         new NotFoundError(`The bytes of version ${row.versionId} are gone.`, {
@@ -316,7 +353,12 @@ export class SyncStore {
         },
       );
     }
-    return readBlob(this.db, file.extents, start, end, row.mimetype ?? '');
+    if (!known) return readBlob(this.db, file.extents, start, end, row.mimetype ?? '');
+    try {
+      return await readBlob(this.db, file.extents, start, end, row.mimetype ?? '');
+    } catch {
+      return this.versionBlob(row, start, end);
+    }
   }
 
   /** Remember that a version is on the remote, so that a retried push never sends it again. */

@@ -588,8 +588,13 @@ export class CofferSync {
           const same = row.fileId === null ? undefined : `${row.size}:${row.checksum}`;
           const before = same === undefined ? undefined : sameBytes.get(same);
           const uploading = (async () => {
-            await before?.catch(() => undefined);
-            return this.upload(run, version);
+            if (!before) return this.upload(run, version);
+            await before.catch(() => undefined);
+            // The earlier version of these bytes may be on the remote now: look again.
+            return this.upload(run, {
+              ...version,
+              copy: await this.store.remoteCopy(row.size, row.checksum as string),
+            });
           })();
           if (same !== undefined) sameBytes.set(same, uploading);
           sync = await uploading;
@@ -657,7 +662,7 @@ export class CofferSync {
     }
     const checksum = row.checksum as string;
     const md5 = checksum.slice('md5:'.length);
-    const copy = await this.store.remoteCopy(row.size, checksum);
+    const { copy } = pending;
     if (copy) {
       const copied = await this.call(run, (signal) => this.remote.copyObject(key, copy, { signal }));
       return this.store.markUploaded(pending, { key, versionId: copied.versionId });
@@ -666,7 +671,7 @@ export class CofferSync {
     if (row.size > this.threshold) {
       stored = await this.multipart(run, pending, key, md5);
     } else {
-      const blob = await this.store.versionBlob(row);
+      const blob = await this.store.versionBlob(row, 0, row.size, pending.file);
       stored = await this.call(run, (signal) =>
         this.remote.putObject(key, blob, {
           md5,
