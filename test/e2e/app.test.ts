@@ -461,6 +461,26 @@ describe('the Coffer app', () => {
     await row('site-plan.pdf').getByRole('button', { name: 'Close site-plan.pdf' }).click();
   });
 
+  it('opens a PDF and an image in a tab of their own without a console error', async () => {
+    const opened = [];
+    for (const key of ['site-plan.pdf', 'north-wall.png']) {
+      const href = await row(key).evaluate((r) => (r as unknown as { file: { url: string } }).file.url);
+      const tab = await context.newPage();
+      const errors: string[] = [];
+      tab.on('console', (message) => message.type() === 'error' && errors.push(message.text()));
+      const response = await tab.goto(new URL(href, url).href);
+      // The PDF viewer asks for /favicon.ico a moment after the document loads.
+      await tab.waitForTimeout(1000);
+      opened.push({ key, status: response?.status(), errors });
+      await tab.close();
+    }
+
+    expect(opened).toEqual([
+      { key: 'site-plan.pdf', status: 200, errors: [] },
+      { key: 'north-wall.png', status: 200, errors: [] },
+    ]);
+  });
+
   it('downloads a file with its bytes intact', async () => {
     const [download] = await Promise.all([
       page.waitForEvent('download'),
