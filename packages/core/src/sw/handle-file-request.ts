@@ -94,7 +94,7 @@ const notFound = (): Response => plain(404, 'Not Found');
  *   both routes.
  * - `Content-Type` sanitized (see {@link FileRouteOptions.inlineTypes}), `text/*` with
  *   `charset=utf-8`; `Content-Security-Policy: default-src 'none'` (plus what the browser's own
- *   viewers need, see {@link SECURITY_HEADERS}), `nosniff` and Invenio's other security headers;
+ *   viewers need: inline style, same-origin media), `nosniff` and Invenio's other security headers;
  *   `Content-Disposition` `attachment` with `?download` or for `application/octet-stream`, else
  *   `inline`, naming the key's basename (RFC 6266);
  *   `ETag: "md5:<hex>"`, `Last-Modified`, `Cache-Control: no-cache`, `Accept-Ranges: bytes`.
