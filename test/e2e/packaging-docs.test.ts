@@ -35,6 +35,7 @@ describe('API reference', () => {
       '@coffer/core',
       '@coffer/core/sw',
       '@coffer/core/sw/workbox',
+      '@coffer/core/sync',
       '@coffer/core/worker',
       '@coffer/elements',
     ]);

@@ -71,6 +71,14 @@ const ACK_TIMEOUT = 2000;
  * Events: `leader` when this tab becomes the leader (or stops being it), `progress`
  * (`CustomEvent<SyncProgress>`) while a sync asked for with {@link BrowserSync.now} runs, in
  * any tab.
+ *
+ * @example
+ * ```ts
+ * const sync = openBrowserSync(coffer);
+ * sync.addEventListener('leader', () => console.log('leadership changed hands'));
+ * sync.addEventListener('progress', (e) => showBytes((e as CustomEvent<SyncProgress>).detail));
+ * await sync.now(); // runs in whichever tab leads
+ * ```
  */
 export class BrowserSync extends EventTarget {
   private readonly store: SyncStore;

@@ -4,7 +4,19 @@
  *
  * An explicit export list: each name here is public API.
  *
- * @module
+ * @example
+ * ```ts
+ * import { openCoffer } from '@coffer/core';
+ * import { openBrowserSync } from '@coffer/core/sync';
+ *
+ * const coffer = await openCoffer({ name: 'field-notes' });
+ * const sync = openBrowserSync(coffer); // the remote configured on the Sync screen, or:
+ * await sync.configure({ endpoint: 'http://127.0.0.1:7480', bucket: 'coffer', region: 'us-east-1',
+ *   credentials: { accessKeyId, secretAccessKey } });
+ * await sync.now();
+ * ```
+ *
+ * @module @coffer/core/sync
  */
 export { BrowserSync, type BrowserSyncOptions, openBrowserSync } from './browser-sync.js';
 export {

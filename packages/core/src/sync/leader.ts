@@ -8,7 +8,16 @@
  */
 import { UnsupportedEnvironmentError } from '../errors.js';
 
-/** The name of the lock sync's leader holds for coffer `name`. */
+/**
+ * The name of the lock sync's leader holds for coffer `name`.
+ *
+ * @example
+ * ```ts
+ * // Is some tab of this origin syncing the coffer "field-notes" right now?
+ * const { held } = await navigator.locks.query();
+ * const syncing = held?.some((lock) => lock.name === leaderLockName('field-notes'));
+ * ```
+ */
 export const leaderLockName = (name: string): string => `coffer-sync:${name}`;
 
 /**

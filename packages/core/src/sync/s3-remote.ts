@@ -87,7 +87,16 @@ export type S3CheckProblemCode =
   | 'NO_WRITE'
   | 'SERVER';
 
-/** The CORS rule a bucket needs for sync from a browser (the S3 `CORSRule`, as JSON). */
+/**
+ * The CORS rule a bucket needs for sync from a browser (the S3 `CORSRule`, as JSON).
+ *
+ * @example
+ * ```ts
+ * // Node, with the AWS CLI's JSON shape: narrow AllowedOrigins to your app's origin.
+ * const cors = { CORSRules: [{ ...S3_CORS_RULE, AllowedOrigins: ['https://app.example.org'] }] };
+ * writeFileSync('cors.json', JSON.stringify(cors)); // aws s3api put-bucket-cors --cors-configuration file://cors.json
+ * ```
+ */
 export const S3_CORS_RULE = {
   AllowedOrigins: ['*'],
   AllowedMethods: ['GET', 'PUT', 'POST', 'DELETE', 'HEAD'],
