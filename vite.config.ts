@@ -1,7 +1,16 @@
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { playwright } from '@vitest/browser-playwright';
 import { defineConfig } from 'vitest/config';
 import { chromiumLaunchOptions } from './test/helpers/chromium.js';
 import { s3Commands } from './test/helpers/s3-commands.js';
+
+// The browser tests' Chromium profile lives on disk, as a person's does: an off-the-record
+// context keeps every Blob and database in memory under one 2 GiB limit, and a 2 GiB file (the
+// large-file sync test) could not be read there. A fresh folder a run, removed when it ends
+// (test/helpers/browser-profile-setup.ts).
+const browserProfile = join(tmpdir(), `coffer-chromium-${process.pid}`);
+process.env.COFFER_BROWSER_PROFILE = browserProfile;
 
 export default defineConfig({
   // Workspace packages resolve to their TypeScript sources (the `source` export condition).
@@ -45,13 +54,14 @@ export default defineConfig({
           // JS heap, so a heap bound read while another file runs counts that file's garbage too
           // (an export heap test read 64.8 MiB in a full run, over its 64 MiB bound, and passed alone).
           fileParallelism: false,
-          globalSetup: ['test/helpers/s3-global-setup.ts'],
+          globalSetup: ['test/helpers/s3-global-setup.ts', 'test/helpers/browser-profile-setup.ts'],
           browser: {
             enabled: true,
             headless: true,
             screenshotFailures: false,
             provider: playwright({
               launchOptions: chromiumLaunchOptions,
+              persistentContext: browserProfile,
             }),
             instances: [{ browser: 'chromium' }],
             // Bucket administration in Node for the S3 tests (test/helpers/s3.ts).
