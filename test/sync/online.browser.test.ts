@@ -40,56 +40,63 @@ const nextEvent = (type: 'online' | 'offline') =>
   new Promise<number>((resolve) => addEventListener(type, () => resolve(performance.now()), { once: true }));
 
 describe('Sync when the network goes and comes back (Chromium)', () => {
-  it('shows offline while the network is gone, and syncs at once on the online event', async () => {
-    const bucket = await freshS3Bucket({ label: 'online' });
-    const coffer = await open({ worker: false });
-    // The first retry of a failed sync waits 30-60 s (half to all of initialDelay) and the
-    // next scheduled sync is 10 minutes away: only the online event can make it sync sooner.
-    const sync = openSync(coffer, {
-      remote: new S3Remote(bucket),
-      retry: { attempts: 1, initialDelay: 60_000, maxDelay: 60_000 },
-    });
-    onTestFinished(async () => {
+  // attempts 1: the sync fails and the background loop waits for its next try; attempts 6: the
+  // request itself waits to be retried. Either wait is 30-60 s (half to all of initialDelay) and
+  // the next scheduled sync is 10 minutes away: only the online event can make it sync sooner.
+  it.each([
+    { attempts: 1, waiting: 'between two syncs' },
+    { attempts: 6, waiting: "in a request's retry wait" },
+  ])(
+    'shows offline while the network is gone, and syncs at once on the online event $waiting',
+    async ({ attempts }) => {
+      const bucket = await freshS3Bucket({ label: 'online' });
+      const coffer = await open({ worker: false });
+      const sync = openSync(coffer, {
+        remote: new S3Remote(bucket),
+        retry: { attempts, initialDelay: 60_000, maxDelay: 60_000 },
+      });
+      onTestFinished(async () => {
+        await setNetwork(true);
+        await sync.close();
+      });
+
+      const wentOffline = nextEvent('offline');
+      await setNetwork(false);
+      await wentOffline;
+      expect(navigator.onLine).toBe(false);
+
+      const record = await coffer.records.create({ title: 'Written offline' });
+      await record.files!.set('notes.txt', new Blob(['field notes']));
+      sync.start({ interval: 600_000 });
+      await until(async () => (await sync.status()).phase === 'offline', 10_000, 'the offline status');
+      expect(await sync.status()).toMatchObject({
+        phase: 'offline',
+        lastErrorCode: 'REMOTE_UNREACHABLE',
+        lastSuccess: undefined,
+      });
+      expect(await sync.recordStatus(record.id)).toBe('pending');
+
+      const cameBack = nextEvent('online');
       await setNetwork(true);
-      await sync.close();
-    });
+      const online = await cameBack;
+      await until(async () => (await sync.status()).lastSuccess !== undefined, 20_000, 'a successful sync');
+      // 176 ms here; without the engine's `online` listener nothing happens for 30 s or more.
+      expect(performance.now() - online).toBeLessThan(10_000);
+      expect(await sync.status()).toMatchObject({ phase: 'idle', lastErrorCode: undefined, filesToGo: 0 });
+      expect(await sync.recordStatus(record.id)).toBe('synced');
 
-    const wentOffline = nextEvent('offline');
-    await setNetwork(false);
-    await wentOffline;
-    expect(navigator.onLine).toBe(false);
+      const keys = (await s3Versions(bucket.bucket)).map((version) => version.key);
+      expect(keys).toContain(`records/${encodeURIComponent(record.id)}/files/notes.txt`);
+      expect(keys.some((key) => key.startsWith('journal/'))).toBe(true);
 
-    const record = await coffer.records.create({ title: 'Written offline' });
-    await record.files!.set('notes.txt', new Blob(['field notes']));
-    sync.start({ interval: 600_000 });
-    await until(async () => (await sync.status()).phase === 'offline', 10_000, 'the offline status');
-    expect(await sync.status()).toMatchObject({
-      phase: 'offline',
-      lastErrorCode: 'REMOTE_UNREACHABLE',
-      lastSuccess: undefined,
-    });
-    expect(await sync.recordStatus(record.id)).toBe('pending');
-
-    const cameBack = nextEvent('online');
-    await setNetwork(true);
-    const online = await cameBack;
-    await until(async () => (await sync.status()).lastSuccess !== undefined, 20_000, 'a successful sync');
-    // 176 ms here; without the engine's `online` listener nothing happens for 30 s or more.
-    expect(performance.now() - online).toBeLessThan(10_000);
-    expect(await sync.status()).toMatchObject({ phase: 'idle', lastErrorCode: undefined, filesToGo: 0 });
-    expect(await sync.recordStatus(record.id)).toBe('synced');
-
-    const keys = (await s3Versions(bucket.bucket)).map((version) => version.key);
-    expect(keys).toContain(`records/${encodeURIComponent(record.id)}/files/notes.txt`);
-    expect(keys.some((key) => key.startsWith('journal/'))).toBe(true);
-
-    // Another device gets the record and its file from the bucket.
-    const other = await open({ worker: false });
-    const otherSync = openSync(other, { remote: new S3Remote(bucket) });
-    onTestFinished(() => otherSync.close());
-    await otherSync.now();
-    const pulled = await other.records.get(record.id);
-    expect(pulled.data.title).toBe('Written offline');
-    expect(await (await (await pulled.files!.get('notes.txt'))!.blob()).text()).toBe('field notes');
-  });
+      // Another device gets the record and its file from the bucket.
+      const other = await open({ worker: false });
+      const otherSync = openSync(other, { remote: new S3Remote(bucket) });
+      onTestFinished(() => otherSync.close());
+      await otherSync.now();
+      const pulled = await other.records.get(record.id);
+      expect(pulled.data.title).toBe('Written offline');
+      expect(await (await (await pulled.files!.get('notes.txt'))!.blob()).text()).toBe('field notes');
+    },
+  );
 });

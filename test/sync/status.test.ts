@@ -1,7 +1,9 @@
 import { liveQuery } from 'dexie';
 import { describe, expect, it, vi } from 'vitest';
 import type { SyncStatus } from '../../packages/core/src/sync/index.js';
-import { devices, fileText } from './harness.js';
+import { S3Remote } from '../../packages/core/src/sync/s3-remote.js';
+import { freshS3Bucket } from '../helpers/s3.js';
+import { devices, fileText, openDevice, unreachable, WrappedRemote } from './harness.js';
 
 vi.setConfig({ testTimeout: 60_000 });
 
@@ -33,6 +35,24 @@ describe('sync: status, background runs, refused ops', () => {
       lastErrorCode: undefined,
     });
     expect(await a!.sync.recordStatus(record.id)).toBe('synced');
+  });
+
+  it('shows offline with the failure while a request waits to be retried for the network', async () => {
+    const bucket = await freshS3Bucket({ label: 'status' });
+    const remote = new WrappedRemote(new S3Remote(bucket));
+    const a = await openDevice(remote);
+    const record = await a.coffer.records.create({ title: 'T' });
+    let retrying: Promise<SyncStatus> | undefined;
+    remote.before = (_method, _n, total) => {
+      if (total === 1) throw unreachable();
+      if (total === 2) retrying = a.sync.status();
+    };
+
+    await a.sync.now();
+
+    expect(await retrying).toMatchObject({ phase: 'offline', lastErrorCode: 'REMOTE_UNREACHABLE' });
+    expect(await a.sync.status()).toMatchObject({ phase: 'idle', lastErrorCode: undefined });
+    expect(await a.sync.recordStatus(record.id)).toBe('synced');
   });
 
   it('syncs in the background after start() until stop()', async () => {

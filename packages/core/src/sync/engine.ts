@@ -239,19 +239,34 @@ async function readText(
   }
 }
 
-const sleep = (ms: number, signal: AbortSignal | undefined): Promise<void> =>
+/** The event methods of the global scope, where it has them. */
+type GlobalEvents = {
+  addEventListener?: (type: string, listener: () => void) => void;
+  removeEventListener?: (type: string, listener: () => void) => void;
+};
+
+/** Wait `ms`, or less when the global scope fires a `wakeOn` event (e.g. `online`). */
+const sleep = (ms: number, signal: AbortSignal | undefined, wakeOn?: string): Promise<void> =>
   new Promise((resolve, reject) => {
     if (signal?.aborted) return reject(new AbortError('The sync was aborted.', { cause: signal.reason }));
+    const scope = globalThis as GlobalEvents;
     const timer = setTimeout(done, ms);
-    function done() {
+    function stopListening() {
       signal?.removeEventListener('abort', aborted);
+      if (wakeOn) scope.removeEventListener?.(wakeOn, done);
+    }
+    function done() {
+      clearTimeout(timer);
+      stopListening();
       resolve();
     }
     function aborted() {
       clearTimeout(timer);
+      stopListening();
       reject(new AbortError('The sync was aborted.', { cause: signal?.reason }));
     }
     signal?.addEventListener('abort', aborted, { once: true });
+    if (wakeOn) scope.addEventListener?.(wakeOn, done);
   });
 
 /** A signal that fires when either fires (`AbortSignal.any` where it exists). */
@@ -393,10 +408,7 @@ export class CofferSync {
     if (options.interval !== undefined) this.interval = options.interval;
     if (this.started) return;
     this.started = true;
-    (globalThis as { addEventListener?: (type: string, listener: () => void) => void }).addEventListener?.(
-      'online',
-      this.onOnline,
-    );
+    (globalThis as GlobalEvents).addEventListener?.('online', this.onOnline);
     this.loop = this.background();
   }
 
@@ -404,9 +416,7 @@ export class CofferSync {
   async stop(): Promise<void> {
     if (!this.started) return;
     this.started = false;
-    (
-      globalThis as { removeEventListener?: (type: string, listener: () => void) => void }
-    ).removeEventListener?.('online', this.onOnline);
+    (globalThis as GlobalEvents).removeEventListener?.('online', this.onOnline);
     this.wake?.();
     await this.loop;
     await this.running?.catch(() => undefined);
@@ -548,9 +558,14 @@ export class CofferSync {
         if (run.signal?.aborted) throw new AbortError('The sync was aborted.', { cause: run.signal.reason });
         const retryable = error instanceof RemoteError && error.retryable;
         if (!retryable || attempt + 1 >= this.retry.attempts) throw error;
-        if (error.code === 'REMOTE_UNREACHABLE')
-          await this.store.setStatus({ phase: 'offline' }).catch(() => undefined);
-        await sleep(this.backoff(attempt, error.retryAfter), run.signal);
+        // Without network, the wait ends early when it comes back; a 429/503 keeps its Retry-After.
+        const offline = error.code === 'REMOTE_UNREACHABLE';
+        if (offline) {
+          await this.store
+            .setStatus({ phase: 'offline', lastErrorCode: error.code, lastErrorMessage: error.message })
+            .catch(() => undefined);
+        }
+        await sleep(this.backoff(attempt, error.retryAfter), run.signal, offline ? 'online' : undefined);
       } finally {
         run.signal?.removeEventListener('abort', forward);
       }
