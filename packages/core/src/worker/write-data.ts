@@ -7,7 +7,6 @@ import { mapStorageError } from '../storage/map-storage-error.js';
 import { writableFileRow } from '../storage/rows.js';
 import type { ChunkRow, CofferDb } from '../storage/schema.js';
 import type {
-  ByteSource,
   DigestRequest,
   HashOutcome,
   HashRequest,
@@ -57,50 +56,38 @@ export const storedChunkSize = (settings: WriteSettings, source: unknown): numbe
     ? (settings.blobChunkSize ?? settings.chunkSize)
     : settings.chunkSize;
 
-/** Cut a source into chunks of `chunkSize` bytes (the last may be shorter). */
-async function* chunksOf(source: ByteSource, chunkSize: number): AsyncGenerator<SourceChunk> {
+/** Cut a Blob or bytes in memory into chunks of `chunkSize` bytes (the last may be shorter). */
+function* chunksOf(source: Blob | ArrayBuffer | Uint8Array, chunkSize: number): Generator<SourceChunk> {
   if (source instanceof Blob) {
     for (let offset = 0; offset < source.size; offset += chunkSize) {
       yield source.slice(offset, offset + chunkSize);
     }
     return;
   }
-  if (source instanceof ArrayBuffer || source instanceof Uint8Array) {
-    const bytes = source instanceof Uint8Array ? source : new Uint8Array(source);
-    for (let offset = 0; offset < bytes.length; offset += chunkSize) {
-      yield bytes.subarray(offset, offset + chunkSize);
-    }
-    return;
+  const bytes = source instanceof Uint8Array ? source : new Uint8Array(source);
+  for (let offset = 0; offset < bytes.length; offset += chunkSize) {
+    yield bytes.subarray(offset, offset + chunkSize);
   }
+}
+
+/** The pieces of a stream as they arrive, each checked to be bytes. */
+async function* piecesOf(source: ReadableStream<Uint8Array>): AsyncGenerator<Uint8Array> {
   const reader = source.getReader();
-  let buffer = new Uint8Array(chunkSize);
-  let filled = 0;
   let ended = false;
   try {
     for (;;) {
       const { done, value } = await reader.read();
       if (done) {
         ended = true;
-        break;
+        return;
       }
       if (!(value instanceof Uint8Array)) {
         throw Object.assign(new InvalidArgumentError('A source stream must deliver Uint8Array chunks.'), {
           argument: 'source',
         });
       }
-      for (let at = 0; at < value.length; ) {
-        const take = Math.min(chunkSize - filled, value.length - at);
-        buffer.set(value.subarray(at, at + take), filled);
-        filled += take;
-        at += take;
-        if (filled === chunkSize) {
-          yield buffer;
-          buffer = new Uint8Array(chunkSize);
-          filled = 0;
-        }
-      }
+      yield value;
     }
-    if (filled > 0) yield buffer.subarray(0, filled);
   } catch (error) {
     ended = true;
     await reader.cancel(error).catch(() => undefined);
@@ -254,12 +241,14 @@ function yieldToEventLoop(): Promise<void> {
 /**
  * Writes chunk rows in order, one transaction at a time. A transaction takes every row queued
  * while the one before it ran, up to `txBytes` (at least one row), so that writes start as
- * soon as a chunk is known and group only when IndexedDB is the slower side.
+ * soon as a chunk is known and group only when IndexedDB is the slower side. Rows added as
+ * `held` (bytes in memory, or a Blob built from a stream's bytes) are counted until written,
+ * so that the caller can wait for them with {@link ChunkWriter.drained} before reading on.
  */
 class ChunkWriter {
-  private readonly queue: { row: ChunkRow; inMemory: boolean }[] = [];
-  /** Queued rows that hold bytes in memory (not Blob handles). */
-  private queuedInMemory = 0;
+  private readonly queue: { row: ChunkRow; held: boolean }[] = [];
+  /** Held rows queued or in the running transaction. */
+  private held = 0;
   private running: Promise<void> | undefined;
   private failure: { error: unknown } | undefined;
   private stopped = false;
@@ -272,9 +261,9 @@ class ChunkWriter {
     private readonly heartbeat: FileId | undefined,
   ) {}
 
-  add(row: ChunkRow, inMemory: boolean): void {
-    this.queue.push({ row, inMemory });
-    if (inMemory) this.queuedInMemory++;
+  add(row: ChunkRow, held: boolean): void {
+    this.queue.push({ row, held });
+    if (held) this.held++;
     this.next();
   }
 
@@ -282,26 +271,32 @@ class ChunkWriter {
     if (this.failure) throw this.failure.error;
   }
 
-  /**
-   * Wait until no row holding bytes is queued (`all` false), or until every row is written
-   * (`all` true). Throws the failure of a write.
-   */
-  async settled(all: boolean): Promise<void> {
-    for (;;) {
-      this.throwIfFailed();
-      if (all ? !this.running && this.queue.length === 0 : this.queuedInMemory === 0) return;
-      await new Promise<void>((resolve) => {
-        this.wake = resolve;
-      });
-    }
+  /** Wait until at most `limit` held rows are not yet written. Throws the failure of a write. */
+  async drained(limit: number): Promise<void> {
+    await this.until(() => this.held <= limit);
+  }
+
+  /** Wait until every row is written. Throws the failure of a write. */
+  async settled(): Promise<void> {
+    await this.until(() => !this.running && this.queue.length === 0);
   }
 
   /** Drop the queued rows and wait for the running transaction. */
   async stop(): Promise<void> {
     this.stopped = true;
     this.queue.length = 0;
-    this.queuedInMemory = 0;
+    this.held = 0;
     await this.running?.catch(() => undefined);
+  }
+
+  private async until(done: () => boolean): Promise<void> {
+    for (;;) {
+      this.throwIfFailed();
+      if (done()) return;
+      await new Promise<void>((resolve) => {
+        this.wake = resolve;
+      });
+    }
   }
 
   private next(): void {
@@ -316,7 +311,7 @@ class ChunkWriter {
       take++;
     }
     const taken = this.queue.splice(0, take);
-    for (const { inMemory } of taken) if (inMemory) this.queuedInMemory--;
+    const held = taken.filter((entry) => entry.held).length;
     this.running = putChunks(
       this.db,
       taken.map(({ row }) => row),
@@ -324,6 +319,7 @@ class ChunkWriter {
     ).then(
       () => {
         this.running = undefined;
+        if (!this.stopped) this.held -= held;
         this.next();
         this.notify();
       },
@@ -349,6 +345,161 @@ class ChunkWriter {
     this.lastBeat = now;
     return this.heartbeat;
   }
+}
+
+/**
+ * A stream's bytes are gathered into one Blob every this many bytes: creating a Blob copies them
+ * out of the JS heap, so the heap holds about this much of a stream whatever the chunk size.
+ */
+const STREAM_GROUP = 2 * MiB;
+/** Chunks of a stream not yet written, at most, while the next one is read. */
+const STREAM_PENDING = 1;
+
+/** Assembles one chunk at a time from a stream's pieces, and hashes the bytes it keeps. */
+interface ChunkBuilder {
+  /** Bytes added since the last `take()`. */
+  readonly size: number;
+  add(piece: Uint8Array): void;
+  /** The chunk's data, to store, and a fresh start for the next chunk. */
+  take(): Promise<Blob | ArrayBuffer>;
+}
+
+/**
+ * For Blob chunks: pieces are copied into one reused buffer of {@link STREAM_GROUP} bytes; a full
+ * buffer is hashed and turned into a Blob (which copies the bytes out of the JS heap), and a
+ * chunk is a Blob of those Blobs. No chunk-sized buffer exists, and the digests read the same
+ * copy that is stored. A chunk under `inlineBelow` (a short last one) is stored as bytes.
+ */
+class BlobChunkBuilder implements ChunkBuilder {
+  size = 0;
+  private group: Uint8Array<ArrayBuffer> | undefined;
+  private filled = 0;
+  private groups: Blob[] = [];
+
+  constructor(
+    private readonly digests: Digests,
+    private readonly inlineBelow: number,
+  ) {}
+
+  add(piece: Uint8Array): void {
+    this.group ??= new Uint8Array(STREAM_GROUP);
+    for (let at = 0; at < piece.length; ) {
+      const take = Math.min(STREAM_GROUP - this.filled, piece.length - at);
+      this.group.set(take === piece.length ? piece : piece.subarray(at, at + take), this.filled);
+      this.filled += take;
+      at += take;
+      if (this.filled === STREAM_GROUP) this.seal();
+    }
+    this.size += piece.length;
+  }
+
+  async take(): Promise<Blob | ArrayBuffer> {
+    const size = this.size;
+    this.size = 0;
+    if (this.groups.length === 0 && size < this.inlineBelow) {
+      const bytes = (this.group ?? new Uint8Array(0)).slice(0, this.filled);
+      this.filled = 0;
+      this.digests.update(bytes);
+      return bytes.buffer;
+    }
+    if (this.filled > 0) this.seal();
+    const chunk = new Blob(this.groups);
+    this.groups = [];
+    return size < this.inlineBelow ? chunk.arrayBuffer() : chunk;
+  }
+
+  private seal(): void {
+    const bytes = this.group!.subarray(0, this.filled);
+    this.digests.update(bytes);
+    this.groups.push(new Blob([bytes]));
+    this.filled = 0;
+  }
+}
+
+/**
+ * For ArrayBuffer chunks (or chunks all under `inlineBelow`): each piece is copied into the
+ * chunk's buffer as it arrives and the copy hashed; a full buffer is stored as it is.
+ */
+class BufferChunkBuilder implements ChunkBuilder {
+  size = 0;
+  private buffer: Uint8Array<ArrayBuffer> | undefined;
+
+  constructor(
+    private readonly digests: Digests,
+    private readonly chunkSize: number,
+  ) {}
+
+  add(piece: Uint8Array): void {
+    this.buffer ??= new Uint8Array(this.chunkSize);
+    this.buffer.set(piece, this.size);
+    this.digests.update(this.buffer.subarray(this.size, this.size + piece.length));
+    this.size += piece.length;
+  }
+
+  async take(): Promise<ArrayBuffer> {
+    const buffer = this.buffer ?? new Uint8Array(0);
+    const size = this.size;
+    this.buffer = undefined;
+    this.size = 0;
+    return size === buffer.length ? buffer.buffer : buffer.slice(0, size).buffer;
+  }
+}
+
+/**
+ * Write a stream as chunks of `chunkSize` bytes, hashing it as it comes. The next pieces are
+ * read while a chunk is written, but the stream waits (backpressure) while the chunk before
+ * that is still being written. Returns the bytes written.
+ */
+async function writeStream(
+  source: ReadableStream<Uint8Array>,
+  request: WriteDataRequest,
+  chunkSize: number,
+  {
+    digests,
+    writer,
+    checkSize,
+    signal,
+    onProgress,
+  }: OperationHooks & { digests: Digests; writer: ChunkWriter; checkSize: (loaded: number) => void },
+): Promise<number> {
+  const chunk: ChunkBuilder =
+    request.chunkStorage === 'blob' && chunkSize >= request.inlineBelow
+      ? new BlobChunkBuilder(digests, request.inlineBelow)
+      : new BufferChunkBuilder(digests, chunkSize);
+  const pace = pacer();
+  let loaded = 0;
+  let reported = 0;
+  let offset = 0;
+  const report = (bytes: number) => {
+    reported = bytes;
+    onProgress?.({ loaded: bytes, total: undefined });
+  };
+  // Sizes are checked, and progress reported, at every chunk (as for other sources), and
+  // progress also every STREAM_GROUP bytes within a chunk.
+  const store = async () => {
+    const size = chunk.size;
+    checkSize(offset + size);
+    writer.add({ dataId: request.dataId, offset, size, data: await chunk.take() }, true);
+    offset += size;
+    await writer.drained(STREAM_PENDING);
+    report(offset);
+  };
+  for await (const piece of piecesOf(source)) {
+    throwIfAborted(signal);
+    writer.throwIfFailed();
+    for (let at = 0; at < piece.length; ) {
+      const take = Math.min(chunkSize - chunk.size, piece.length - at);
+      chunk.add(take === piece.length ? piece : piece.subarray(at, at + take));
+      at += take;
+      if (chunk.size === chunkSize) await store();
+    }
+    loaded += piece.length;
+    if (loaded - reported >= STREAM_GROUP) report(loaded);
+    const wait = pace(loaded);
+    if (wait) await wait;
+  }
+  if (chunk.size > 0) await store();
+  return loaded;
 }
 
 /**
@@ -418,38 +569,47 @@ export async function writeData(
           actual: loaded,
         });
       }
-    }
-    for await (const chunk of whole ? [] : chunksOf(source, chunkSize)) {
-      throwIfAborted(signal);
-      writer.throwIfFailed();
-      const offset = loaded;
-      const size = chunk instanceof Blob ? chunk.size : chunk.length;
-      checkSize(offset + size);
-      let data: Blob | ArrayBuffer;
-      let bytes: Uint8Array | undefined;
-      if (chunk instanceof Blob && request.chunkStorage === 'blob' && size >= request.inlineBelow) {
-        // The slice goes to IndexedDB as a handle, so its bytes never enter this heap to be
-        // stored; they are read once, for the digests, while IndexedDB copies them.
-        data = chunk;
-      } else {
-        bytes = chunk instanceof Blob ? new Uint8Array(await chunk.arrayBuffer()) : chunk;
-        // A view would store its whole underlying buffer (dexie#665): copy out exactly these bytes.
-        data =
-          request.chunkStorage === 'blob' && size >= request.inlineBelow
-            ? new Blob([bytes as Uint8Array<ArrayBuffer>])
-            : bytes.slice().buffer;
+    } else if (source instanceof Blob || source instanceof ArrayBuffer || source instanceof Uint8Array) {
+      for (const chunk of chunksOf(source, chunkSize)) {
+        throwIfAborted(signal);
+        writer.throwIfFailed();
+        const offset = loaded;
+        const size = chunk instanceof Blob ? chunk.size : chunk.length;
+        checkSize(offset + size);
+        let data: Blob | ArrayBuffer;
+        let bytes: Uint8Array | undefined;
+        if (chunk instanceof Blob && request.chunkStorage === 'blob' && size >= request.inlineBelow) {
+          // The slice goes to IndexedDB as a handle, so its bytes never enter this heap to be
+          // stored; they are read once, for the digests, while IndexedDB copies them.
+          data = chunk;
+        } else {
+          bytes = chunk instanceof Blob ? new Uint8Array(await chunk.arrayBuffer()) : chunk;
+          // A view would store its whole underlying buffer (dexie#665): copy out exactly these bytes.
+          data =
+            request.chunkStorage === 'blob' && size >= request.inlineBelow
+              ? new Blob([bytes as Uint8Array<ArrayBuffer>])
+              : bytes.slice().buffer;
+        }
+        // The chunk is written while it (and the next ones) are hashed.
+        writer.add({ dataId: request.dataId, offset, size, data }, bytes !== undefined);
+        if (bytes) digests.update(bytes);
+        else await digests.updateFrom(chunk as Blob, signal, tuning.hashRead);
+        // Bytes in memory: wait until the chunk before this one is written before reading the
+        // next, so that memory holds two chunks at most. Slices are handles, and never wait here.
+        await writer.drained(1);
+        loaded += size;
+        onProgress?.({ loaded, total });
       }
-      // The chunk is written while it (and the next ones) are hashed.
-      writer.add({ dataId: request.dataId, offset, size, data }, bytes !== undefined);
-      if (bytes) digests.update(bytes);
-      else await digests.updateFrom(chunk as Blob, signal, tuning.hashRead);
-      // Bytes in memory: wait until this chunk's write has started before reading the next,
-      // so that memory holds two chunks at most. Slices are handles, and never wait here.
-      await writer.settled(false);
-      loaded += size;
-      onProgress?.({ loaded, total });
+    } else {
+      loaded = await writeStream(source, request, chunkSize, {
+        digests,
+        writer,
+        checkSize,
+        signal,
+        onProgress,
+      });
     }
-    await writer.settled(true);
+    await writer.settled();
     if (request.expectedSize !== undefined && loaded !== request.expectedSize) {
       throw new UnexpectedFileSizeError('The source is smaller than expected.', {
         ...context,
