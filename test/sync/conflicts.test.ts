@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from 'vitest';
-import { converge, devices, fileText, stateOf, syncAll } from './harness.js';
+import { converge, type Device, devices, fileText, stateOf, syncAll, type WrappedRemote } from './harness.js';
 
 vi.setConfig({ testTimeout: 60_000 });
 
@@ -92,6 +92,38 @@ describe('sync: offline edits on several devices converge', () => {
     await syncAll([c!, a!, b!], 2);
     for (const device of [a!, b!, c!]) expect(await device.sync.conflicts()).toEqual([]);
     expect(await stateOf(b!.coffer)).toEqual(await stateOf(c!.coffer));
+  });
+
+  it('makes no more changes once three devices agree: an idle sync only lists the journals', async () => {
+    const { devices: list } = await devices(3, { counted: true });
+    const [a, b, c] = list as [Device, Device, Device];
+    const record = await a.coffer.records.create({ title: 'T', x: 0, y: 0, z: 0 });
+    await syncAll(list, 1);
+    for (const [device, patch] of [
+      [a, { x: 1, title: 'from a' }],
+      [b, { y: 2 }],
+      [c, { z: 3, title: 'from c' }],
+    ] as const) {
+      const found = await device.coffer.records.get(record.id);
+      Object.assign(found.data, patch);
+      await found.commit();
+    }
+    await converge(list);
+    await syncAll(list, 2);
+    const changes = () => Promise.all(list.map((device) => device.coffer.context.db.syncChanges.count()));
+    const revisions = () =>
+      Promise.all(list.map(async (device) => (await device.coffer.records.get(record.id)).revisionId));
+    const before = { changes: await changes(), revisions: await revisions() };
+    for (const device of list) (device.remote as WrappedRemote).reset();
+
+    await syncAll(list, 2);
+
+    expect({ changes: await changes(), revisions: await revisions() }).toEqual(before);
+    for (const device of list) {
+      const { counts } = device.remote as WrappedRemote;
+      // One LIST of the devices and one per other device's journal, per sync.
+      expect(counts).toEqual({ list: 2 * 3 });
+    }
   });
 
   it('keeps both versions of one key written on two devices, with the same head everywhere', async () => {

@@ -56,11 +56,20 @@ export async function closeDevice(device: Device): Promise<void> {
   device.coffer.close();
 }
 
-/** `n` devices on one fresh bucket. */
-export async function devices(n: number): Promise<{ bucket: TestS3Options; devices: Device[] }> {
+/**
+ * `n` devices on one fresh bucket. With `counted`, each device's remote is a
+ * {@link WrappedRemote}, to count its requests.
+ */
+export async function devices(
+  n: number,
+  { counted = false }: { counted?: boolean } = {},
+): Promise<{ bucket: TestS3Options; devices: Device[] }> {
   const bucket = await freshS3Bucket({ label: 'sync' });
   const list: Device[] = [];
-  for (let i = 0; i < n; i++) list.push(await openDevice(new S3Remote(bucket)));
+  for (let i = 0; i < n; i++) {
+    const remote = new S3Remote(bucket);
+    list.push(await openDevice(counted ? new WrappedRemote(remote) : remote));
+  }
   return { bucket, devices: list };
 }
 

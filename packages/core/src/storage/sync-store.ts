@@ -105,7 +105,9 @@ const UNSETTLED = 'unsettled:';
 const strip = (data: Record<string, unknown>): Record<string, unknown> =>
   stripFiles(copyJson(data)) as Record<string, unknown>;
 
-const sameJson = (a: unknown, b: unknown): boolean => JSON.stringify(a) === JSON.stringify(b);
+/** Equal record data, key order aside (merges made elsewhere may order keys otherwise). */
+const sameData = (a: Record<string, unknown>, b: Record<string, unknown>): boolean =>
+  jsonEqual(a as JsonValue, b as JsonValue);
 
 /**
  * What one apply reads once and writes back once, instead of once per version: the versions
@@ -467,7 +469,7 @@ export class SyncStore {
         deleted,
         resolving: 0,
       });
-    if (head && sameJson(head.data, data) && head.deleted === deleted && !sync?.resolving) {
+    if (head && sameData(head.data, data) && head.deleted === deleted && !sync?.resolving) {
       await settle(head.change);
       return undefined;
     }
@@ -956,14 +958,19 @@ export class SyncStore {
     for (const next of leaves.slice(1)) {
       const [left, right] = [await db.syncChanges.get(target), await db.syncChanges.get(next)];
       if (!left || !right) continue;
-      const merged =
-        (await this.supersedes(right, left)) ??
-        (await this.supersedes(left, right)) ??
-        mergeRecords(
-          await this.baseState(nodes, target, next),
-          { change: target, state: stateOf(left) },
-          { change: next, state: stateOf(right) },
-        );
+      // One side holds the other's state already: move to it, and make no merge change. Else
+      // devices that made equal merges under different ids would merge those, and the merges
+      // of those, every round without end. Equal states end on the greatest id everywhere.
+      if (await this.supersedes(right, left)) {
+        target = next;
+        continue;
+      }
+      if (await this.supersedes(left, right)) continue;
+      const merged = mergeRecords(
+        await this.baseState(nodes, target, next),
+        { change: target, state: stateOf(left) },
+        { change: next, state: stateOf(right) },
+      );
       const mergeId = mergeChangeId(target, next);
       if (!(await db.syncChanges.get(mergeId))) {
         await db.syncChanges.add({
@@ -1014,7 +1021,7 @@ export class SyncStore {
       state.clean = true;
       state.touched = true;
     }
-    await this.clearResolved(recordId, target);
+    await this.clearResolved(recordId);
     if (state.touched) await this.storeWorking(recordId, state, now);
     return outcome;
   }
@@ -1031,43 +1038,34 @@ export class SyncStore {
   }
 
   /**
-   * `newer`'s state, when `older`'s state is that of `newer` or of one of its parents: `newer`
-   * already holds everything `older` says (two devices made equal merges under different ids,
-   * and one of them edited on top), so merging them changes nothing and conflicts with nothing.
+   * Whether `newer` already holds everything `older` says: `older`'s state is that of `newer`
+   * or of one of its parents (two devices made equal merges under different ids, and one of
+   * them may have edited on top).
    */
-  private async supersedes(
-    newer: SyncChangeRow,
-    older: SyncChangeRow,
-  ): Promise<{ state: RecordState; conflicts: FieldConflict[] } | undefined> {
+  private async supersedes(newer: SyncChangeRow, older: SyncChangeRow): Promise<boolean> {
     const same = (row: SyncChangeRow | undefined) =>
       row !== undefined &&
       row.deleted === older.deleted &&
       jsonEqual(row.data as JsonValue, older.data as JsonValue);
-    const parents = await this.db.syncChanges.bulkGet(newer.parents);
-    if (!same(newer) && !parents.some(same)) return undefined;
-    return {
-      state: { data: copyJson(newer.data) as Record<string, JsonValue>, deleted: newer.deleted === 1 },
-      conflicts: [],
-    };
+    if (same(newer)) return true;
+    return (await this.db.syncChanges.bulkGet(newer.parents)).some(same);
   }
 
   /**
-   * A resolution made elsewhere clears the conflicts that do not postdate it, once the record's
-   * head includes both: the resolver saw that conflict, or the same one from a merge of the
-   * same changes under another id (devices that merge in different orders).
+   * A resolution clears the conflicts that do not postdate it: the resolver saw that conflict,
+   * or the same one from an equal merge under another id (devices that merge in different
+   * orders). Called at the end of a settle, whose head holds every change known here: merged
+   * into it, or superseded by it (its state is there already), so every known resolution and
+   * conflict counts, even one on a sibling the head superseded.
    */
-  private async clearResolved(recordId: RecordId, head: string): Promise<void> {
+  private async clearResolved(recordId: RecordId): Promise<void> {
     const { db } = this;
     const open = await db.syncConflicts.where('recordId').equals(recordId).toArray();
     if (open.length === 0) return;
     const nodes = await this.changeNodes(recordId);
-    const resolutions = [...nodes.keys()].filter(
-      (id) => id.startsWith('resolve:') && isAncestor(nodes, id, head),
-    );
+    const resolutions = [...nodes.keys()].filter((id) => id.startsWith('resolve:'));
     const gone = open
-      .filter(
-        (c) => isAncestor(nodes, c.change, head) && resolutions.some((r) => !isAncestor(nodes, r, c.change)),
-      )
+      .filter((c) => nodes.has(c.change) && resolutions.some((r) => !isAncestor(nodes, r, c.change)))
       .map((c) => c.id);
     await db.syncConflicts.bulkDelete(gone);
   }
@@ -1126,7 +1124,7 @@ export class SyncStore {
       await db.records.add(row);
       await db.recordRevisions.put({ recordId, revisionId: 0, data, created: now });
       if (bucketId) await db.recordsBuckets.put({ recordId, bucketId: bucketId as BucketId });
-    } else if (!sameJson(row.data, data) || row.deleted !== deleted) {
+    } else if (!sameData(row.data, data) || row.deleted !== deleted) {
       const revisionId = row.revisionId + 1;
       const updated = Math.max(now, row.updated);
       row = { ...row, data, deleted, revisionId, updated };
