@@ -142,7 +142,8 @@ export class BrowserSync extends EventTarget {
    * reload. The credentials are kept **on this device, in IndexedDB, unencrypted** (v1).
    *
    * @throws {InvalidArgumentError} for an endpoint that is not an http(s) URL, a bad bucket name,
-   *   no credentials without a `presign` callback, or a part size under 5 MiB;
+   *   no credentials without a `presign` callback, a part size under 5 MiB, or a `concurrency`
+   *   that is not a positive integer;
    *   {@link InvalidOperationError} (`SYNC_REMOTE_CHANGE`) for another bucket or prefix once
    *   this coffer has synced.
    */

@@ -38,7 +38,20 @@ export interface SyncRemoteConfig {
   multipartThreshold?: number | undefined;
   /** Bytes per multipart part, at least 5 MiB (default 8 MiB). */
   partSize?: number | undefined;
+  /**
+   * File requests (PUTs, copies, GETs) in flight at once, a positive integer (default 6, where
+   * `openSync`'s default is 8). Over HTTP/1.1 (radosgw, MinIO and most self-hosted S3 servers
+   * without TLS) Chromium, Firefox and Safari open at most 6 connections per host: a 7th or 8th
+   * request gains nothing, it waits in the browser's queue, already started by the engine (its
+   * bytes read, its request signed). Over HTTP/2 the requests share one connection and more may
+   * pay off: the test gateway answered 8 small requests in flight in 8-13 ms each and 16 in
+   * about 4 ms (docs/sync-protocol.md, "Requests (bounds)").
+   */
+  concurrency?: number | undefined;
 }
+
+/** {@link SyncRemoteConfig.concurrency}'s default: the connections a browser opens per host. */
+export const BROWSER_CONCURRENCY = 6;
 
 /** What is stored: the configuration, and whether background sync is paused. */
 export interface StoredRemote {

@@ -9,7 +9,7 @@
  */
 import { expose, releaseProxy } from 'comlink';
 import { type Coffer, openCoffer } from '../api/coffer.js';
-import { InvalidOperationError } from '../errors.js';
+import { InvalidArgumentError, InvalidOperationError } from '../errors.js';
 import { installErrorTransfer } from '../worker/transfer.js';
 import {
   type CofferSync,
@@ -19,7 +19,7 @@ import {
   type SyncReport,
 } from './engine.js';
 import type { RemoteCheck } from './remote.js';
-import { readRemote, type SyncRemoteConfig, writeRemote } from './remote-config.js';
+import { BROWSER_CONCURRENCY, readRemote, type SyncRemoteConfig, writeRemote } from './remote-config.js';
 import { type S3Presign, S3Remote } from './s3-remote.js';
 
 /** What the sync worker exposes over comlink. Every method is the leader tab's to call. */
@@ -67,6 +67,15 @@ function remoteOf(config: SyncRemoteConfig): S3Remote {
   });
 }
 
+/** Refuse a `concurrency` `openSync` would refuse, before it is stored. */
+function checkConcurrency(concurrency: number | undefined): void {
+  if (concurrency === undefined || (Number.isSafeInteger(concurrency) && concurrency >= 1)) return;
+  throw Object.assign(
+    new InvalidArgumentError('concurrency must be a positive integer.', { actual: concurrency }),
+    { argument: 'concurrency' },
+  );
+}
+
 /** (Re)open sync on the stored remote; start it unless paused. */
 async function reopen(): Promise<void> {
   await engine?.close();
@@ -80,6 +89,7 @@ async function reopen(): Promise<void> {
     ...(config.interval ? { interval: config.interval } : {}),
     ...(config.partSize ? { partSize: config.partSize } : {}),
     ...(config.multipartThreshold ? { multipartThreshold: config.multipartThreshold } : {}),
+    concurrency: config.concurrency ?? BROWSER_CONCURRENCY,
   });
   if (!stored.paused) engine.start();
 }
@@ -98,7 +108,10 @@ const api: SyncWorkerApi = {
   },
   async configure(config) {
     const db = opened().context.db;
-    if (config) remoteOf(config); // refuses a bad endpoint, bucket name or missing keys first
+    if (config) {
+      remoteOf(config); // refuses a bad endpoint, bucket name or missing keys first
+      checkConcurrency(config.concurrency);
+    }
     const stored = await readRemote(db);
     await writeRemote(db, config ? { config, paused: stored?.paused ?? false } : undefined);
     await reopen();
