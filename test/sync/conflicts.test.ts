@@ -126,6 +126,25 @@ describe('sync: offline edits on several devices converge', () => {
     }
   });
 
+  it('sends no change for data that differs only in key order, and makes no revision of it elsewhere', async () => {
+    const {
+      devices: [a, b],
+    } = await devices(2);
+    const record = await a!.coffer.records.create({ title: 'T', n: 1 });
+    await syncAll([a!, b!], 1);
+    const onB = await b!.coffer.records.get(record.id);
+    const { title, n, ...rest } = onB.data;
+    onB.data = { ...rest, n, title };
+    await onB.commit();
+
+    const pushed = await b!.sync.now();
+    await a!.sync.now();
+
+    expect(pushed.recordsPushed).toBe(0);
+    expect((await a!.coffer.records.get(record.id)).revisionId).toBe(record.revisionId);
+    expect(await b!.sync.recordStatus(record.id)).toBe('synced');
+  });
+
   it('keeps both versions of one key written on two devices, with the same head everywhere', async () => {
     const {
       devices: [a, b, c],
