@@ -24,7 +24,7 @@ const MiB = 1024 * 1024;
 const script = fileURLToPath(new URL('../scripts/s3-gateway.sh', import.meta.url));
 
 /** The cases of this module, for `--only`. */
-export const SYNC_CASES = ['sync-push', 'sync-pull', 'sync-requests', 'sync-profile'];
+export const SYNC_CASES = ['sync-push', 'sync-pull', 'sync-requests', 'sync-profile', 'sync-parts'];
 
 /** Coffer's default part size (engine.ts `partSize`). */
 const PART_SIZE = 8 * MiB;
@@ -197,6 +197,73 @@ function admin(target) {
 }
 
 /**
+ * The ways to send one file compared with one plain signed PUT of the same Blob, interleaved
+ * and rotated (`--only=sync-parts`, `--size=<MiB>`, `--reps=`, `--methods=a,b`):
+ * - `mpPxW`: plain multipart, P MiB parts, W in flight, no Content-MD5;
+ * - `coffer`: `sync.now()` with Coffer's defaults; `cofferP`: `partSize` P MiB (and the
+ *   threshold with it); `cofferPut`: the multipart threshold at the file's size, i.e. one PUT
+ *   with Content-MD5 (the file's md5, known from the ingest).
+ */
+async function partsTool(bench, bucket, collect, defaultMiB) {
+  const { call, args, log, round, median, mibps } = bench;
+  const sizeMiB = Number(args.size ?? defaultMiB);
+  const size = sizeMiB * MiB;
+  const reps = Number(args.reps ?? 3);
+  const methods =
+    typeof args.methods === 'string'
+      ? args.methods.split(',')
+      : [
+          'plainPut',
+          'mp8x1',
+          'mp8x4',
+          'mp16x1',
+          'mp16x4',
+          'mp32x1',
+          'mp32x4',
+          'coffer',
+          'coffer32',
+          'cofferPut',
+        ];
+  await call('syncSource', sizeMiB);
+  const times = Object.fromEntries(methods.map((m) => [m, []]));
+  const heap = Object.fromEntries(methods.map((m) => [m, []]));
+  const coffer = async (method, i, ...options) => {
+    const r = await call('syncPushCoffer', `parts/${method}-${i}/`, ...options);
+    heap[method].push(r.heapPeak);
+    return r.ms;
+  };
+  for (let i = 0; i < reps; i++) {
+    for (let j = 0; j < methods.length; j++) {
+      const method = methods[(i + j) % methods.length];
+      const key = `parts/${method}-${i}.bin`;
+      const mp = /^mp(\d+)x(\d+)$/.exec(method);
+      const cofferParts = /^coffer(\d+)$/.exec(method);
+      let ms;
+      if (method === 'plainPut') ms = await call('syncPushPlain', key);
+      else if (mp) ms = await call('syncPushMultipart', key, Number(mp[1]) * MiB, Number(mp[2]));
+      else if (method === 'coffer') ms = await coffer(method, i);
+      else if (cofferParts) ms = await coffer(method, i, Number(cofferParts[1]) * MiB);
+      else if (method === 'cofferPut') ms = await coffer(method, i, undefined, size);
+      else throw new Error(`sync-parts: unknown method ${method}`);
+      times[method].push(ms);
+    }
+    await bucket.empty('parts/');
+    collect();
+    log(`sync parts ${sizeMiB} MiB, rep ${i + 1}/${reps}, load ${round(os.loadavg()[0])}`);
+  }
+  const put = median(times.plainPut ?? [Number.NaN]);
+  for (const m of methods) {
+    const t = median(times[m]);
+    log(
+      `  ${m.padEnd(10)} ${round(mibps(sizeMiB, t))} MiB/s (${times[m].map((x) => round(x)).join(', ')} ms), ` +
+        `${round(put / t, 2)}× the plain PUT` +
+        (heap[m].length ? `, page heap peak +${round(Math.max(...heap[m]) / MiB, 1)} MiB` : ''),
+    );
+  }
+  bench.results.syncParts = { sizeMiB, reps, all: times, heapPeak: heap, load: os.loadavg() };
+}
+
+/**
  * Runs the wanted sync cases. `bench` is run.mjs's toolkit: `call` (a page case), `wanted`,
  * `quick`, `row`, `results`, `log`, `round`, `median`, `mibps`.
  */
@@ -205,7 +272,7 @@ export async function runSyncCases(bench) {
   const plan = quick ? plans.quick : plans.full;
   const [sizeMiB, pushRuns] = plan.push;
   // Every upload of a repetition (8 × the file) plus the one kept for the pull, with room.
-  const server = await gateway(Math.max(2048, 12 * sizeMiB), log);
+  const server = await gateway(Math.max(2048, 12 * Math.max(sizeMiB, Number(bench.args.size ?? 0))), log);
   const env = server.env;
   const target = {
     endpoint: env.COFFER_S3_ENDPOINT.replace(/\/+$/, ''),
@@ -276,6 +343,9 @@ export async function runSyncCases(bench) {
       collect();
     }
 
+    // A tool, not in the full run: the push's ways of sending one file, each against one plain PUT.
+    if (bench.only?.has('sync-parts')) await partsTool(bench, bucket, collect, sizeMiB);
+
     if (wanted('sync-push') || wanted('sync-pull')) {
       log(`sync: source of ${sizeMiB} MiB`);
       await call('syncSource', sizeMiB);
@@ -287,7 +357,8 @@ export async function runSyncCases(bench) {
       // the byte pipeline in process (where the app runs it); coffer32: its `partSize` option at 32 MiB; plainPut: the
       // ceiling; plainPutStored: the same PUT of the Blob Coffer stored; multipartN: plain
       // multipart, N parts in flight; partsN: the engine's loop
-      // (stored Blob, md5 per part, S3Remote) without its bookkeeping, N parts in flight.
+      // (stored Blob, md5 per part, S3Remote) without its bookkeeping, N parts in flight;
+      // cofferPut: the multipart threshold at the file's size, so one PUT with Content-MD5.
       const methods = wanted('sync-push')
         ? [
             'coffer',
@@ -299,6 +370,7 @@ export async function runSyncCases(bench) {
             'parts1',
             'parts4',
             'coffer32',
+            'cofferPut',
           ]
         : ['coffer'];
       const times = Object.fromEntries(methods.map((m) => [m, []]));
@@ -318,6 +390,8 @@ export async function runSyncCases(bench) {
             times.cofferWorker.push((await call('syncInWorker', 'push', `plain/worker-${i}/`)).ms);
           } else if (method === 'coffer32') {
             times.coffer32.push((await call('syncPushCoffer', `plain/coffer32-${i}/`, 32 * MiB)).ms);
+          } else if (method === 'cofferPut') {
+            times.cofferPut.push((await call('syncPushCoffer', `plain/put-${i}/`, undefined, size)).ms);
           } else if (method === 'plainPut') times.plainPut.push(await call('syncPushPlain', key));
           else if (method === 'plainPutStored')
             times.plainPutStored.push(await call('syncPushPlainStored', key));
@@ -358,12 +432,14 @@ export async function runSyncCases(bench) {
           ],
           ['parts4', 'plainPut', 'plain fetch PUT of the same Blob'],
           ['coffer32', 'plainPut', 'plain fetch PUT of the same Blob'],
+          ['cofferPut', 'plainPut', 'plain fetch PUT of the same Blob'],
         ];
         const label = {
           coffer: `sync push ${sizeMiB} MiB (openSync in the page)`,
           cofferWorker: `sync push ${sizeMiB} MiB (in a worker, as the app)`,
           parts4: `sync push ${sizeMiB} MiB: the part loop, 4 in flight`,
           coffer32: `sync push ${sizeMiB} MiB, partSize 32 MiB`,
+          cofferPut: `sync push ${sizeMiB} MiB, multipartThreshold ${sizeMiB} MiB (one PUT)`,
         };
         for (const [mine, peer, peerLabel, target] of versus) {
           const ratio = speed[mine] / speed[peer];

@@ -161,20 +161,33 @@ async function cofferWithSource(): Promise<{ coffer: Coffer; recordId: string }>
   return { coffer, recordId: record.id };
 }
 
+const usedHeap = () =>
+  (performance as unknown as { memory?: { usedJSHeapSize: number } }).memory?.usedJSHeapSize ?? 0;
+
 async function timedSync(
   coffer: Coffer,
   prefix: string,
-  options: { partSize?: number; fetcher?: typeof fetch } = {},
-): Promise<{ ms: number; report: SyncReport }> {
+  options: { partSize?: number; threshold?: number; fetcher?: typeof fetch } = {},
+): Promise<{ ms: number; report: SyncReport; heapPeak: number }> {
+  const { partSize, threshold } = options;
   const sync = openSync(coffer, {
     remote: new S3Remote(remoteOptions(prefix, options.fetcher)),
-    ...(options.partSize ? { partSize: options.partSize, multipartThreshold: options.partSize } : {}),
+    ...(partSize ? { partSize } : {}),
+    ...(threshold || partSize ? { multipartThreshold: threshold ?? partSize } : {}),
   });
+  (globalThis as { gc?: () => void }).gc?.();
+  const before = usedHeap();
+  let peak = before;
+  // The page's JS heap (garbage included) sampled through the sync: what a part, or one PUT, holds.
+  const sampler = setInterval(() => {
+    peak = Math.max(peak, usedHeap());
+  }, 10);
   try {
     const started = performance.now();
     const report = await sync.now();
-    return { ms: performance.now() - started, report };
+    return { ms: performance.now() - started, report, heapPeak: peak - before };
   } finally {
+    clearInterval(sampler);
     await sync.close();
   }
 }
@@ -202,15 +215,25 @@ export const syncCases = {
   /**
    * Coffer's push: a fresh coffer holding the source in one record, `sync.now()` timed (the
    * file as a multipart upload, the journal entry, the pull's listing). Returns the file's key.
+   * `partSize` sets the option of that name and, unless `threshold` is given, the multipart
+   * threshold too; a `threshold` of at least the file's size sends it as one PUT.
    */
-  async syncPushCoffer(prefix: string, partSize?: number) {
+  async syncPushCoffer(prefix: string, partSize?: number, threshold?: number) {
     const { coffer, recordId } = await cofferWithSource();
     try {
-      const { ms, report } = await timedSync(coffer, prefix, partSize ? { partSize } : {});
+      const { ms, report, heapPeak } = await timedSync(coffer, prefix, {
+        ...(partSize ? { partSize } : {}),
+        ...(threshold ? { threshold } : {}),
+      });
       if (report.versionsPushed !== 1 || report.bytesPushed !== theSource().size) {
         throw new Error(`push sent ${report.versionsPushed} versions, ${report.bytesPushed} bytes`);
       }
-      return { ms, requests: report.requests, key: `${prefix}records/${recordId}/files/big.bin` };
+      return {
+        ms,
+        heapPeak,
+        requests: report.requests,
+        key: `${prefix}records/${recordId}/files/big.bin`,
+      };
     } finally {
       await disposeCoffer(coffer);
     }
