@@ -32,7 +32,8 @@ describe('handleFileRequest: statuses and headers', () => {
       'content-type': 'text/plain; charset=utf-8',
       'content-length': '11',
       'content-disposition': 'inline; filename=a.txt',
-      'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'; media-src 'self'; frame-ancestors 'self'",
+      'content-security-policy':
+        "default-src 'none'; style-src 'unsafe-inline'; media-src 'self'; frame-ancestors 'self'",
       'x-content-type-options': 'nosniff',
       'x-download-options': 'noopen',
       'x-permitted-cross-domain-policies': 'none',
