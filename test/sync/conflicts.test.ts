@@ -126,6 +126,40 @@ describe('sync: offline edits on several devices converge', () => {
     }
   });
 
+  it('keeps later edits made on top of agreed merges: a merge passed over is never merged again', async () => {
+    const { devices: list } = await devices(3);
+    const [a, b, c] = list as [Device, Device, Device];
+    const record = await a.coffer.records.create({ title: 'T', x: 0, y: 0, z: 0 });
+    await syncAll(list, 1);
+    for (const [device, patch] of [
+      [a, { x: 1, title: 'from a' }],
+      [b, { y: 2 }],
+      [c, { z: 3, title: 'from c' }],
+    ] as const) {
+      const found = await device.coffer.records.get(record.id);
+      Object.assign(found.data, patch);
+      await found.commit();
+    }
+    await converge(list);
+    await syncAll(list, 2);
+
+    for (const title of ['A1', 'A2']) {
+      const found = await a.coffer.records.get(record.id);
+      found.data.title = title;
+      await found.commit();
+      await syncAll(list, 2);
+    }
+
+    for (const device of list) {
+      expect((await device.coffer.records.get(record.id)).data).toMatchObject({
+        title: 'A2',
+        x: 1,
+        y: 2,
+        z: 3,
+      });
+    }
+  });
+
   it('sends no change for data that differs only in key order, and makes no revision of it elsewhere', async () => {
     const {
       devices: [a, b],

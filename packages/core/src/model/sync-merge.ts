@@ -405,8 +405,17 @@ export function commonAncestor(
   );
 }
 
-/** `starts` and every change reachable from them through parents (iterative; cycles end). */
-function ancestorsOf(nodes: ReadonlyMap<string, ChangeNode>, starts: readonly string[]): Set<string> {
+/**
+ * `starts` and every change reachable from them through parents (iterative; cycles end).
+ * Parents the map does not hold are included, and end the walk there.
+ *
+ * @example
+ * ```ts
+ * // a ← b ← c
+ * ancestorsOf(nodes, ['c']); // Set { 'c', 'b', 'a' }
+ * ```
+ */
+export function ancestorsOf(nodes: ReadonlyMap<string, ChangeNode>, starts: readonly string[]): Set<string> {
   const seen = new Set<string>();
   const stack = [...starts];
   while (stack.length > 0) {

@@ -13,6 +13,7 @@ import { assertFits } from '../model/limits.js';
 import { buildEntries, copyJson, filesField, orderOf, type RecordData } from '../model/record.js';
 import type { JournalOp, RecordOp, VersionOp } from '../model/sync-journal.js';
 import {
+  ancestorsOf,
   type ChangeNode,
   commonAncestor,
   type FieldConflict,
@@ -961,11 +962,11 @@ export class SyncStore {
       // One side holds the other's state already: move to it, and make no merge change. Else
       // devices that made equal merges under different ids would merge those, and the merges
       // of those, every round without end. Equal states end on the greatest id everywhere.
-      if (await this.supersedes(right, left)) {
+      if (await this.supersedes(nodes, right, left)) {
         target = next;
         continue;
       }
-      if (await this.supersedes(left, right)) continue;
+      if (await this.supersedes(nodes, left, right)) continue;
       const merged = mergeRecords(
         await this.baseState(nodes, target, next),
         { change: target, state: stateOf(left) },
@@ -1039,16 +1040,26 @@ export class SyncStore {
 
   /**
    * Whether `newer` already holds everything `older` says: `older`'s state is that of `newer`
-   * or of one of its parents (two devices made equal merges under different ids, and one of
-   * them may have edited on top).
+   * or of a change in `newer`'s history (two devices made equal merges under different ids, and
+   * edits may have followed on one of them). Only the history `older` does not share is read.
+   * A leaf passed over this way stays a leaf: later settles pass over it again, however many
+   * edits followed, instead of merging it with a base from before it (which reverted them).
    */
-  private async supersedes(newer: SyncChangeRow, older: SyncChangeRow): Promise<boolean> {
+  private async supersedes(
+    nodes: ReadonlyMap<string, ChangeNode>,
+    newer: SyncChangeRow,
+    older: SyncChangeRow,
+  ): Promise<boolean> {
     const same = (row: SyncChangeRow | undefined) =>
       row !== undefined &&
       row.deleted === older.deleted &&
       jsonEqual(row.data as JsonValue, older.data as JsonValue);
     if (same(newer)) return true;
-    return (await this.db.syncChanges.bulkGet(newer.parents)).some(same);
+    const shared = ancestorsOf(nodes, [older.change]);
+    const history = [...ancestorsOf(nodes, [newer.change])].filter(
+      (change) => change !== newer.change && !shared.has(change),
+    );
+    return (await this.db.syncChanges.bulkGet(history)).some(same);
   }
 
   /**
