@@ -1,5 +1,6 @@
 import { AbortError, type Coffer, MaxFileSizeExceededError, type Progress, StorageError } from '@coffer/core';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { heapSampler, variedBlob } from '../helpers/large-blobs.js';
 import { countBlobReads, countWorkers, dispose, freshCoffer, MiB, md5Of, randomFile } from './fixtures.js';
 
 let coffer: Coffer;
@@ -14,6 +15,32 @@ afterEach(async () => {
   await dispose(coffer);
   workers.restore();
 });
+
+/**
+ * `blob` as a stream whose pieces cycle through `sizes` (bytes), each piece a new buffer, as a
+ * network body delivers them.
+ */
+function piecesStream(blob: Blob, sizes: readonly number[]): ReadableStream<Uint8Array> {
+  let at = 0;
+  let next = 0;
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      if (at >= blob.size) return controller.close();
+      const end = Math.min(blob.size, at + sizes[next++ % sizes.length]!);
+      controller.enqueue(new Uint8Array(await blob.slice(at, end).arrayBuffer()));
+      at = end;
+    },
+  });
+}
+
+/** The stored chunk rows of a version's file: their sizes and whether each holds a Blob. */
+async function chunkRows(c: Coffer, fileId: string) {
+  const rows = await c.context.db.chunks
+    .where('[dataId+offset]')
+    .between([fileId, 0], [fileId, Infinity])
+    .toArray();
+  return rows.map((row) => ({ size: row.size, blob: row.data instanceof Blob }));
+}
 
 const storedRows = async () => ({
   files: await coffer.context.db.files.count(),
@@ -91,6 +118,60 @@ describe('the worker pipeline', () => {
 
     expect(largest).toBeLessThanOrEqual(8 * MiB);
     expect(await md5Of(new Blob(pieces as Uint8Array<ArrayBuffer>[]))).toBe(md5);
+  });
+
+  it('stores a 128 MiB stream in 32 MiB chunks with the page heap growing by less than half a chunk', async () => {
+    // In process, so that the page's heap is the pipeline's: the default chunks are 32 MiB,
+    // and a stream's bytes must not be held a chunk at a time.
+    const inProcess = await freshCoffer({ worker: false });
+    try {
+      const { blob, md5 } = variedBlob(128);
+      const expected = await md5();
+      const bucket = await inProcess.buckets.create();
+      const heap = heapSampler();
+
+      const version = await bucket.objects.put('stream.bin', blob.stream(), { onProgress: heap.sample });
+
+      const growth = heap.stop();
+      expect(version.size).toBe(128 * MiB);
+      expect(version.checksum).toBe(expected);
+      expect(await chunkRows(inProcess, version.fileId!)).toEqual(
+        Array.from({ length: 4 }, () => ({ size: 32 * MiB, blob: true })),
+      );
+      expect(growth).toBeLessThan(16 * MiB);
+    } finally {
+      await dispose(inProcess);
+    }
+  });
+
+  it('stores a stream of uneven pieces byte for byte across every 2 MiB group and chunk boundary', async () => {
+    // 3 MiB inline: the last chunk (2.5 MiB) spans a group and is stored as bytes.
+    const inline = await freshCoffer({ inlineBelow: 3 * MiB });
+    try {
+      const size = 64 * MiB + 2.5 * MiB;
+      const { blob, md5 } = await randomFile(size);
+      const bucket = await inline.buckets.create();
+
+      const version = await bucket.objects.put(
+        'uneven.bin',
+        piecesStream(blob, [1, 3 * MiB + 7, 65_536, 5 * MiB - 3, 777]),
+      );
+
+      expect(version.size).toBe(size);
+      expect(version.checksum).toBe(md5);
+      expect(await chunkRows(inline, version.fileId!)).toEqual([
+        { size: 32 * MiB, blob: true },
+        { size: 32 * MiB, blob: true },
+        { size: 2.5 * MiB, blob: false },
+      ]);
+      expect(await md5Of(await version.blob())).toBe(md5);
+      for (const at of [2 * MiB, 32 * MiB, 34 * MiB, 64 * MiB, 66 * MiB]) {
+        const stored = new Uint8Array(await (await version.slice(at - 3, at + 3)).arrayBuffer());
+        expect(stored).toEqual(new Uint8Array(await blob.slice(at - 3, at + 3).arrayBuffer()));
+      }
+    } finally {
+      await dispose(inline);
+    }
   });
 
   it('stops an aborted write mid-way and leaves no version, file or chunk behind', async () => {

@@ -361,17 +361,19 @@ interface ChunkBuilder {
   readonly size: number;
   add(piece: Uint8Array): void;
   /** The chunk's data, to store, and a fresh start for the next chunk. */
-  take(): Promise<Blob | ArrayBuffer>;
+  take(): Blob | ArrayBuffer;
 }
 
 /**
- * For Blob chunks: pieces are copied into one reused buffer of {@link STREAM_GROUP} bytes; a full
- * buffer is hashed and turned into a Blob (which copies the bytes out of the JS heap), and a
- * chunk is a Blob of those Blobs. No chunk-sized buffer exists, and the digests read the same
- * copy that is stored. A chunk under `inlineBelow` (a short last one) is stored as bytes.
+ * For Blob chunks: pieces are copied into one reused buffer of {@link STREAM_GROUP} bytes (or
+ * `inlineBelow`, if larger); a full buffer is hashed and turned into a Blob (which copies the
+ * bytes out of the JS heap), and a chunk is a Blob of those Blobs. No chunk-sized buffer exists,
+ * and the digests read the same copy that is stored. A chunk under `inlineBelow` (a short last
+ * one) never filled the buffer, and is stored as its bytes.
  */
 class BlobChunkBuilder implements ChunkBuilder {
   size = 0;
+  private readonly capacity: number;
   private group: Uint8Array<ArrayBuffer> | undefined;
   private filled = 0;
   private groups: Blob[] = [];
@@ -379,24 +381,26 @@ class BlobChunkBuilder implements ChunkBuilder {
   constructor(
     private readonly digests: Digests,
     private readonly inlineBelow: number,
-  ) {}
+  ) {
+    this.capacity = Math.max(STREAM_GROUP, inlineBelow);
+  }
 
   add(piece: Uint8Array): void {
-    this.group ??= new Uint8Array(STREAM_GROUP);
+    this.group ??= new Uint8Array(this.capacity);
     for (let at = 0; at < piece.length; ) {
-      const take = Math.min(STREAM_GROUP - this.filled, piece.length - at);
+      const take = Math.min(this.capacity - this.filled, piece.length - at);
       this.group.set(take === piece.length ? piece : piece.subarray(at, at + take), this.filled);
       this.filled += take;
       at += take;
-      if (this.filled === STREAM_GROUP) this.seal();
+      if (this.filled === this.capacity) this.seal();
     }
     this.size += piece.length;
   }
 
-  async take(): Promise<Blob | ArrayBuffer> {
+  take(): Blob | ArrayBuffer {
     const size = this.size;
     this.size = 0;
-    if (this.groups.length === 0 && size < this.inlineBelow) {
+    if (size < this.inlineBelow) {
       const bytes = (this.group ?? new Uint8Array(0)).slice(0, this.filled);
       this.filled = 0;
       this.digests.update(bytes);
@@ -405,7 +409,7 @@ class BlobChunkBuilder implements ChunkBuilder {
     if (this.filled > 0) this.seal();
     const chunk = new Blob(this.groups);
     this.groups = [];
-    return size < this.inlineBelow ? chunk.arrayBuffer() : chunk;
+    return chunk;
   }
 
   private seal(): void {
@@ -436,7 +440,7 @@ class BufferChunkBuilder implements ChunkBuilder {
     this.size += piece.length;
   }
 
-  async take(): Promise<ArrayBuffer> {
+  take(): ArrayBuffer {
     const buffer = this.buffer ?? new Uint8Array(0);
     const size = this.size;
     this.buffer = undefined;
@@ -479,7 +483,7 @@ async function writeStream(
   const store = async () => {
     const size = chunk.size;
     checkSize(offset + size);
-    writer.add({ dataId: request.dataId, offset, size, data: await chunk.take() }, true);
+    writer.add({ dataId: request.dataId, offset, size, data: chunk.take() }, true);
     offset += size;
     await writer.drained(STREAM_PENDING);
     report(offset);
