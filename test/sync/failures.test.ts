@@ -135,6 +135,19 @@ describe('sync: failures lose nothing and show nothing half-done', () => {
     }
   });
 
+  it('refuses a multipart threshold below the part size or above what S3 takes in one PUT (5 GiB)', async () => {
+    const { a } = await pair();
+    const remote = a.remote as Remote;
+    await a.sync.close();
+    const GiB = 1024 ** 3;
+    for (const multipartThreshold of [4 * 1024 ** 2, 5 * GiB + 1, 1.5 * GiB + 0.5]) {
+      expect(() => openSync(a.coffer, { remote, partSize: 8 * 1024 ** 2, multipartThreshold })).toThrow(
+        expect.objectContaining({ code: 'INVALID_ARGUMENT', argument: 'multipartThreshold' }),
+      );
+    }
+    await openSync(a.coffer, { remote, multipartThreshold: 5 * GiB }).close();
+  });
+
   it('backs off on 503 and 429 and then passes', async () => {
     const { a, wa } = await pair();
     await seed(a);

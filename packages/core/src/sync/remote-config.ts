@@ -34,7 +34,7 @@ export interface SyncRemoteConfig {
   pathStyle?: boolean | undefined;
   /** Milliseconds between background syncs (default 60,000). */
   interval?: number | undefined;
-  /** Files larger than this go as multipart uploads (default 16 MiB; at least `partSize`). */
+  /** Files larger than this go as resumable multipart uploads (default 64 MiB; see `SyncOptions.multipartThreshold`). */
   multipartThreshold?: number | undefined;
   /** Bytes per multipart part, at least 5 MiB (default 8 MiB). */
   partSize?: number | undefined;
