@@ -253,8 +253,11 @@ describe('a tab closed mid-write', () => {
         const small = patterned(256 * 1024, 10 + round);
         await bucket.objects.put(`kept-${round}.bin`, small);
         state.loaded = 0;
+        // 256 MiB: a Blob source is stored whole and hashed in parallel (blobChunkSize), so a
+        // smaller one could finish between the progress seen here and the tab's close.
+        const quarter = patterned(64 * 1024 * 1024, 20 + round);
         void bucket.objects
-          .put('big.bin', patterned(64 * 1024 * 1024, 20 + round), {
+          .put('big.bin', new Blob([quarter, quarter, quarter, quarter]), {
             onProgress: (p: { loaded: number }) => {
               state.loaded = p.loaded;
             },
