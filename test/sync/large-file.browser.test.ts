@@ -5,13 +5,12 @@
 // default chunk size (32 MiB Blob chunks): the pulled body is a stream, which writeData turns
 // into a Blob every 2 MiB, so the pull's heap does not grow with the chunk size.
 //
-// The size: 512 MiB by default, `VITE_COFFER_SYNC_LARGE_MIB=2048` for the issue's 2 GiB. The
-// default is what fits the browser project as configured: Playwright's new context is off the
-// record, so Chromium keeps every Blob and IndexedDB in memory under one 2 GiB blob limit, and
-// the source, coffer A's copy and coffer B's copy must fit in it together (1,000 MiB and 2 GiB
-// runs failed reading the source: "TypeError: network error"). 2 GiB needs a context with a
-// profile on disk (`persistentContext` of @vitest/browser-playwright); it passed there. The
-// gateway's memstore OSD must hold the file's parts: COFFER_S3_STORE_MIB=4096 (.ci/run).
+// The size: 2 GiB by default (`VITE_COFFER_SYNC_LARGE_MIB` makes it smaller, to work on the
+// test). It needs the browser project's profile on disk (vite.config.ts): an off-the-record
+// context keeps every Blob and database in memory under one 2 GiB limit, where the source and
+// the two coffers' copies did not fit ("TypeError: network error" from 1,000 MiB up). The
+// gateway's memstore OSD must hold the file's parts: COFFER_S3_STORE_MIB=4096 (.ci/run and the
+// gateway Vitest starts).
 import { createMD5 } from 'hash-wasm';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { openSync } from '../../packages/core/src/sync/engine.js';
@@ -20,7 +19,7 @@ import { cofferOpener } from '../helpers/coffer.js';
 import { heapSampler, MiB, variedBlob } from '../helpers/large-blobs.js';
 import { freshS3Bucket, s3Versions } from '../helpers/s3.js';
 
-const SIZE_MIB = Number(import.meta.env.VITE_COFFER_SYNC_LARGE_MIB ?? 512);
+const SIZE_MIB = Number(import.meta.env.VITE_COFFER_SYNC_LARGE_MIB ?? 2048);
 const SIZE = SIZE_MIB * MiB;
 /** The engine's default part size. */
 const PART_SIZE = 8 * MiB;
