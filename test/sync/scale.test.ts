@@ -14,10 +14,11 @@ import { S3Remote } from '../../packages/core/src/sync/s3-remote.js';
 import { freshS3Bucket } from '../helpers/s3.js';
 import { openDevice, stateOf, WrappedRemote } from './harness.js';
 
-vi.setConfig({ testTimeout: 900_000, hookTimeout: 300_000 });
 
 /** `COFFER_SYNC_SCALE_RECORDS` makes it smaller or larger (default 1,000). */
 const RECORDS = Number(process.env.COFFER_SYNC_SCALE_RECORDS ?? 1_000);
+// 15 min for the CI size, and as much again per 1,000 records above it.
+vi.setConfig({ testTimeout: Math.max(900_000, RECORDS * 900), hookTimeout: 300_000 });
 const FILES_PER_RECORD = 5;
 const FILES = RECORDS * FILES_PER_RECORD;
 
