@@ -14,7 +14,6 @@ import { S3Remote } from '../../packages/core/src/sync/s3-remote.js';
 import { freshS3Bucket } from '../helpers/s3.js';
 import { openDevice, stateOf, WrappedRemote } from './harness.js';
 
-
 /** `COFFER_SYNC_SCALE_RECORDS` makes it smaller or larger (default 1,000). */
 const RECORDS = Number(process.env.COFFER_SYNC_SCALE_RECORDS ?? 1_000);
 // 15 min for the CI size, and as much again per 1,000 records above it.
