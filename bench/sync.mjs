@@ -19,6 +19,7 @@ import { createServer } from 'node:net';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { AwsV4Signer } from 'aws4fetch';
+import { corsXml } from '../scripts/s3-cors.mjs';
 
 const MiB = 1024 * 1024;
 const script = fileURLToPath(new URL('../scripts/s3-gateway.sh', import.meta.url));
@@ -155,14 +156,7 @@ function admin(target) {
         'versioning',
         '<VersioningConfiguration><Status>Enabled</Status></VersioningConfiguration>',
       );
-      const cors =
-        '<CORSConfiguration><CORSRule><AllowedOrigin>*</AllowedOrigin>' +
-        ['GET', 'PUT', 'POST', 'DELETE', 'HEAD'].map((m) => `<AllowedMethod>${m}</AllowedMethod>`).join('') +
-        '<AllowedHeader>*</AllowedHeader>' +
-        ['ETag', 'x-amz-version-id', 'x-amz-delete-marker', 'x-amz-meta-md5']
-          .map((h) => `<ExposeHeader>${h}</ExposeHeader>`)
-          .join('') +
-        '<MaxAgeSeconds>600</MaxAgeSeconds></CORSRule></CORSConfiguration>';
+      const cors = corsXml();
       await request('PUT', bucketPath, 'cors', cors);
     },
     /** Every version, delete marker and unfinished upload under `prefix`, removed for good. */

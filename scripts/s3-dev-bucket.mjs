@@ -7,19 +7,13 @@
  */
 import { createHash } from 'node:crypto';
 import { AwsV4Signer } from 'aws4fetch';
+import { corsXml } from './s3-cors.mjs';
 
 const env = process.env;
 const endpoint = (env.COFFER_S3_ENDPOINT ?? 'http://127.0.0.1:7480').replace(/\/+$/, '');
 const bucket = env.COFFER_S3_DEV_BUCKET || 'coffer';
 
-const cors =
-  '<CORSConfiguration><CORSRule><AllowedOrigin>*</AllowedOrigin>' +
-  ['GET', 'PUT', 'POST', 'DELETE', 'HEAD'].map((m) => `<AllowedMethod>${m}</AllowedMethod>`).join('') +
-  '<AllowedHeader>*</AllowedHeader>' +
-  ['ETag', 'x-amz-version-id', 'x-amz-delete-marker', 'x-amz-meta-md5']
-    .map((h) => `<ExposeHeader>${h}</ExposeHeader>`)
-    .join('') +
-  '</CORSRule></CORSConfiguration>';
+const cors = corsXml();
 
 async function request(query, body) {
   const url = `${endpoint}/${bucket}${query ? `?${query}` : ''}`;

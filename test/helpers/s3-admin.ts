@@ -7,6 +7,7 @@
 import { createHash } from 'node:crypto';
 import { AwsV4Signer } from 'aws4fetch';
 import { parseXml, type XmlElement, xmlChildren, xmlText } from '../../packages/core/src/sync/xml.js';
+import { corsXml } from '../../scripts/s3-cors.mjs';
 import type { S3GatewayInfo } from './s3-global-setup.js';
 
 /** How a test bucket is made. */
@@ -27,19 +28,6 @@ export interface ListedVersion {
   deleteMarker: boolean;
   size: number;
   etag: string | undefined;
-}
-
-/** The sync CORS rule (AllowedOrigins *, the five methods, AllowedHeaders *, the exposed headers). */
-function corsXml(expose = ['ETag', 'x-amz-version-id', 'x-amz-delete-marker', 'x-amz-meta-md5']): string {
-  return (
-    '<CORSConfiguration><CORSRule>' +
-    '<AllowedOrigin>*</AllowedOrigin>' +
-    ['GET', 'PUT', 'POST', 'DELETE', 'HEAD'].map((m) => `<AllowedMethod>${m}</AllowedMethod>`).join('') +
-    '<AllowedHeader>*</AllowedHeader>' +
-    expose.map((h) => `<ExposeHeader>${h}</ExposeHeader>`).join('') +
-    '<MaxAgeSeconds>600</MaxAgeSeconds>' +
-    '</CORSRule></CORSConfiguration>'
-  );
 }
 
 /** One signed request to the gateway; throws with the server's answer unless 2xx. */

@@ -5,6 +5,28 @@ vi.setConfig({ testTimeout: 60_000 });
 
 const text = (s: string) => new Blob([s], { type: 'text/plain' });
 
+/**
+ * A record edited offline on three devices (`title` in conflict between a and c), synced until
+ * the devices agree and twice more: the state the idle-sync tests start from.
+ */
+async function agreedAfterOfflineEdits(list: Device[]) {
+  const [a, b, c] = list as [Device, Device, Device];
+  const record = await a.coffer.records.create({ title: 'T', x: 0, y: 0, z: 0 });
+  await syncAll(list, 1);
+  for (const [device, patch] of [
+    [a, { x: 1, title: 'from a' }],
+    [b, { y: 2 }],
+    [c, { z: 3, title: 'from c' }],
+  ] as const) {
+    const found = await device.coffer.records.get(record.id);
+    Object.assign(found.data, patch);
+    await found.commit();
+  }
+  await converge(list);
+  await syncAll(list, 2);
+  return record;
+}
+
 describe('sync: offline edits on several devices converge', () => {
   it('merges disjoint fields of one record without a conflict', async () => {
     const {
@@ -96,20 +118,7 @@ describe('sync: offline edits on several devices converge', () => {
 
   it('makes no more changes once three devices agree: an idle sync only lists the journals', async () => {
     const { devices: list } = await devices(3, { counted: true });
-    const [a, b, c] = list as [Device, Device, Device];
-    const record = await a.coffer.records.create({ title: 'T', x: 0, y: 0, z: 0 });
-    await syncAll(list, 1);
-    for (const [device, patch] of [
-      [a, { x: 1, title: 'from a' }],
-      [b, { y: 2 }],
-      [c, { z: 3, title: 'from c' }],
-    ] as const) {
-      const found = await device.coffer.records.get(record.id);
-      Object.assign(found.data, patch);
-      await found.commit();
-    }
-    await converge(list);
-    await syncAll(list, 2);
+    const record = await agreedAfterOfflineEdits(list);
     const changes = () => Promise.all(list.map((device) => device.coffer.context.db.syncChanges.count()));
     const revisions = () =>
       Promise.all(list.map(async (device) => (await device.coffer.records.get(record.id)).revisionId));
@@ -128,20 +137,8 @@ describe('sync: offline edits on several devices converge', () => {
 
   it('keeps later edits made on top of agreed merges: a merge passed over is never merged again', async () => {
     const { devices: list } = await devices(3);
-    const [a, b, c] = list as [Device, Device, Device];
-    const record = await a.coffer.records.create({ title: 'T', x: 0, y: 0, z: 0 });
-    await syncAll(list, 1);
-    for (const [device, patch] of [
-      [a, { x: 1, title: 'from a' }],
-      [b, { y: 2 }],
-      [c, { z: 3, title: 'from c' }],
-    ] as const) {
-      const found = await device.coffer.records.get(record.id);
-      Object.assign(found.data, patch);
-      await found.commit();
-    }
-    await converge(list);
-    await syncAll(list, 2);
+    const [a] = list as [Device, Device, Device];
+    const record = await agreedAfterOfflineEdits(list);
 
     for (const title of ['A1', 'A2']) {
       const found = await a.coffer.records.get(record.id);
