@@ -57,6 +57,18 @@ describe('openBrowserSync across tabs', () => {
     await coffer.records.create({ title: 'After the takeover' });
     expect((await second.now()).recordsPushed).toBe(1);
   });
+
+  it('refuses a remote whose concurrency is not a positive integer, and stores nothing', async () => {
+    const sync = syncOf(await open());
+    const bucket = await freshS3Bucket({ label: 'concurrency' });
+    for (const concurrency of [0, 2.5]) {
+      await expect(sync.configure({ ...bucket, concurrency })).rejects.toMatchObject({
+        code: 'INVALID_ARGUMENT',
+        argument: 'concurrency',
+      });
+    }
+    expect(await sync.remote()).toBeUndefined();
+  });
 });
 
 describe('coffer-sync-panel conflicts', () => {
