@@ -46,6 +46,12 @@ import type {
   SyncVersionRow,
 } from './schema.js';
 
+/** Where a version's bytes already are on the remote: its key and S3 version id. */
+export interface RemoteCopy {
+  key: string;
+  versionId: string;
+}
+
 /** A local version a push has to send, with the record that owns its bucket. */
 export interface PendingVersion {
   row: ObjectVersionRow;
@@ -54,7 +60,7 @@ export interface PendingVersion {
   /** Already on the remote (a previous push stopped before its journal entry). */
   uploaded: SyncVersionRow | undefined;
   /** A version of the same bytes on the remote when the batch was collected, to copy. */
-  copy: { key: string; versionId: string } | undefined;
+  copy: RemoteCopy | undefined;
   /** Its file instance as read when the batch was collected. */
   file: FileRow | undefined;
 }
@@ -276,21 +282,10 @@ export class SyncStore {
         }
         // The copies and file instances of the batch, in one read each instead of one per version.
         const sending = pending.filter((p) => !p.uploaded && p.row.fileId !== null);
-        const [copies, files] = await Promise.all([
-          db.syncVersions
-            .where('[size+checksum]')
-            .anyOf(sending.map((p) => [p.row.size, p.row.checksum as string]))
-            .filter((r) => r.remoteVersionId !== null && r.remoteKey !== null && r.marker === 0)
-            .toArray(),
+        const [copyOf, files] = await Promise.all([
+          this.copiesOf(sending.map((p) => [p.row.size, p.row.checksum as string])),
           db.files.bulkGet(sending.map((p) => p.row.fileId as FileId)),
         ]);
-        const copyOf = new Map<string, { key: string; versionId: string }>();
-        for (const r of copies) {
-          const same = `${r.size}:${r.checksum}`;
-          if (!copyOf.has(same)) {
-            copyOf.set(same, { key: r.remoteKey as string, versionId: r.remoteVersionId as string });
-          }
-        }
         sending.forEach((p, i) => {
           p.copy = copyOf.get(`${p.row.size}:${p.row.checksum}`);
           p.file = files[i];
@@ -325,15 +320,28 @@ export class SyncStore {
   }
 
   /** A version of the same bytes already on the remote, to copy there instead of uploading. */
-  async remoteCopy(size: number, checksum: string): Promise<{ key: string; versionId: string } | undefined> {
-    const row = await mapErrors(() =>
-      this.db.syncVersions
-        .where('[size+checksum]')
-        .equals([size, checksum])
-        .filter((r) => r.remoteVersionId !== null && r.remoteKey !== null && r.marker === 0)
-        .first(),
-    );
-    return row ? { key: row.remoteKey as string, versionId: row.remoteVersionId as string } : undefined;
+  async remoteCopy(size: number, checksum: string): Promise<RemoteCopy | undefined> {
+    return (await mapErrors(() => this.copiesOf([[size, checksum]]))).get(`${size}:${checksum}`);
+  }
+
+  /**
+   * For each `[size, checksum]`, a version of those bytes already on the remote, in one read: a
+   * map from `"<size>:<checksum>"` to where it is (within a caller's transaction, if any).
+   */
+  private async copiesOf(contents: readonly [number, string][]): Promise<Map<string, RemoteCopy>> {
+    const found = new Map<string, RemoteCopy>();
+    if (contents.length === 0) return found;
+    const rows = await this.db.syncVersions
+      .where('[size+checksum]')
+      .anyOf(contents)
+      .filter((r) => r.remoteVersionId !== null && r.remoteKey !== null && r.marker === 0)
+      .toArray();
+    for (const row of rows) {
+      const same = `${row.size}:${row.checksum}`;
+      if (!found.has(same))
+        found.set(same, { key: row.remoteKey as string, versionId: row.remoteVersionId as string });
+    }
+    return found;
   }
 
   /**
