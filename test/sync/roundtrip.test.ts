@@ -1,11 +1,30 @@
 import { describe, expect, it, vi } from 'vitest';
-import { devices, fileText, stateOf, syncAll } from './harness.js';
+import { devices, fileText, stateOf, syncAll, type WrappedRemote } from './harness.js';
 
 vi.setConfig({ testTimeout: 60_000 });
 
 const text = (s: string) => new Blob([s], { type: 'text/plain' });
 
 describe('sync: every operation round-trips between two devices', () => {
+  it('sends the same bytes once: later versions of them, in the same push or a later one, are copies on the remote', async () => {
+    const {
+      devices: [a, b],
+    } = await devices(2, { counted: true });
+    const remote = a!.remote as WrappedRemote;
+    const record = await a!.coffer.records.create({ title: 'Twins' });
+    await record.files!.set('one.txt', text('the same bytes'));
+    await record.files!.set('two.txt', text('the same bytes'));
+    await a!.sync.now();
+    expect(remote.counts).toMatchObject({ putObject: 1 + 1, copyObject: 1 }); // file + journal entry
+    await record.files!.set('three.txt', text('the same bytes'));
+    remote.reset();
+    await a!.sync.now();
+    expect(remote.counts).toMatchObject({ putObject: 1, copyObject: 1 }); // journal entry only
+    await b!.sync.now();
+    expect(await fileText(b!.coffer, record.id, 'three.txt')).toBe('the same bytes');
+    expect(await stateOf(b!.coffer)).toEqual(await stateOf(a!.coffer));
+  });
+
   it('a record with files, then commit, new version, rename, sortBy, setMetadata, delete, trash and restore', async () => {
     const {
       devices: [a, b],
