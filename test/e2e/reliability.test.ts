@@ -139,7 +139,9 @@ describe('a full disk', () => {
         name: 'StorageQuotaExceededError',
         code: 'STORAGE_QUOTA_EXCEEDED',
       });
-      expect(attempt.loadedBeforeFailure).toBeLessThan(64 * MiB);
+      // Not asserted: how far the progress got. A Blob source is hashed as one stream while its
+      // slices are stored, so whether the hashing ends before the refused slice fails is a race
+      // (CI saw all 64 MiB hashed once). The figure goes to the report.
       expect(attempt.headVersion).toBe(setup.versionId);
       expect(attempt.headSha).toBe(beforeSha);
       expect(attempt.fixity).toBe(true);
