@@ -79,6 +79,12 @@ export interface SyncOptions {
   multipartThreshold?: number;
   /** Bytes per multipart part, at least 5 MiB (S3's minimum; default 8 MiB). */
   partSize?: number;
+  /**
+   * Parts of one multipart upload in flight at once (default 4; 1 sends them one at a time).
+   * Each part's md5 is computed while the others upload. The upload's state is saved after
+   * every part, so a reload resumes having lost at most the parts that were in flight.
+   */
+  partsInFlight?: number;
   /** Backoff of retryable failures (tests shorten it). */
   retry?: RetryOptions;
   /**
@@ -191,20 +197,25 @@ async function inPool<T, R>(items: readonly T[], limit: number, task: (item: T) 
   return results;
 }
 
-/** The md5 of a Blob, hex, reading it as a stream (never whole in memory). */
+/** A part is hashed from slices of this many bytes, each read whole with `arrayBuffer()`. */
+const HASH_SLICE = 2 * MiB;
+
+/**
+ * The md5 of a Blob, hex, never whole in memory: read as {@link HASH_SLICE} slices, the next
+ * one read while the current one is hashed. One buffer per slice leaves less garbage on the
+ * JS heap than the many small chunks of `blob.stream()`.
+ */
 async function md5OfBlob(blob: Blob, signal: AbortSignal | undefined): Promise<string> {
   const hasher = await createMD5();
   hasher.init();
-  const reader = blob.stream().getReader();
-  try {
-    for (;;) {
-      if (signal?.aborted) throw new AbortError('The sync was aborted.', { cause: signal.reason });
-      const { done, value } = await reader.read();
-      if (done) break;
-      hasher.update(value);
-    }
-  } finally {
-    reader.releaseLock();
+  const read = (at: number) => blob.slice(at, at + HASH_SLICE).arrayBuffer();
+  let next = blob.size > 0 ? read(0) : undefined;
+  for (let at = 0; next; ) {
+    const bytes = await next;
+    if (signal?.aborted) throw new AbortError('The sync was aborted.', { cause: signal.reason });
+    at += HASH_SLICE;
+    next = at < blob.size ? read(at) : undefined;
+    hasher.update(new Uint8Array(bytes));
   }
   return hasher.digest('hex');
 }
@@ -333,6 +344,9 @@ export class CofferSync {
   private readonly remote: Remote;
   private readonly threshold: number;
   private readonly partSize: number;
+  private readonly partsInFlight: number;
+  /** Parts are hashed one at a time (the hashing is CPU-bound; their uploads overlap it). */
+  private hashing: Promise<unknown> = Promise.resolve();
   private readonly retry: Required<RetryOptions>;
   private readonly concurrency: number;
   private interval: number;
@@ -360,11 +374,17 @@ export class CofferSync {
       );
     }
     const concurrency = options.concurrency ?? 8;
-    if (!Number.isSafeInteger(concurrency) || concurrency < 1) {
-      throw Object.assign(
-        new InvalidArgumentError('concurrency must be a positive integer.', { actual: concurrency }),
-        { argument: 'concurrency' },
-      );
+    const partsInFlight = options.partsInFlight ?? 4;
+    for (const [argument, value] of [
+      ['concurrency', concurrency],
+      ['partsInFlight', partsInFlight],
+    ] as const) {
+      if (!Number.isSafeInteger(value) || value < 1) {
+        throw Object.assign(
+          new InvalidArgumentError(`${argument} must be a positive integer.`, { actual: value }),
+          { argument },
+        );
+      }
     }
     // S3 takes at most 5 GiB in one PUT.
     if (!Number.isSafeInteger(threshold) || threshold < partSize || threshold > 5 * 1024 * MiB) {
@@ -380,6 +400,7 @@ export class CofferSync {
     this.remote = options.remote;
     this.threshold = threshold;
     this.partSize = partSize;
+    this.partsInFlight = partsInFlight;
     this.concurrency = concurrency;
     this.interval = options.interval ?? 60_000;
     this.retry = {
@@ -708,7 +729,9 @@ export class CofferSync {
 
   /**
    * A multipart upload whose state is in IndexedDB: a new session lists the parts the server
-   * holds and continues at the first missing one.
+   * holds and sends the missing ones. Up to `partsInFlight` parts go at once; each part's md5
+   * is computed (one part at a time) while others upload, and the state is saved after every
+   * part, in the order the parts finished.
    */
   private async multipart(
     run: Run,
@@ -753,25 +776,38 @@ export class CofferSync {
       };
       await store.saveUpload(upload);
     }
-    const { uploadId, partSize } = upload;
+    const current = upload;
+    const { uploadId, partSize } = current;
     const count = Math.ceil(row.size / partSize);
     const done = new Map(upload.parts.map((part) => [part.partNumber, part]));
-    for (let partNumber = 1; partNumber <= count; partNumber++) {
+    const bounds = (partNumber: number) => {
       const start = (partNumber - 1) * partSize;
-      const end = Math.min(start + partSize, row.size);
-      if (done.get(partNumber)?.size === end - start) continue;
+      return { start, end: Math.min(start + partSize, row.size) };
+    };
+    const missing = Array.from({ length: count }, (_, i) => i + 1).filter((partNumber) => {
+      const { start, end } = bounds(partNumber);
+      return done.get(partNumber)?.size !== end - start;
+    });
+    const sorted = () => [...done.values()].sort((a, b) => a.partNumber - b.partNumber);
+    let saved: Promise<void> = Promise.resolve();
+    await inPool(missing, this.partsInFlight, async (partNumber) => {
+      const { start, end } = bounds(partNumber);
       const slice = await store.versionBlob(row, start, end);
-      const partMd5 = await md5OfBlob(slice, run.signal);
+      const hashed = this.hashing.then(() => md5OfBlob(slice, run.signal));
+      this.hashing = hashed.catch(() => undefined);
+      const partMd5 = await hashed;
       const part = await this.call(run, (signal) =>
         remote.uploadPart(key, uploadId, partNumber, slice, { md5: partMd5, signal }),
       );
       done.set(partNumber, { partNumber, etag: part.etag, size: end - start });
-      upload = { ...upload, parts: [...done.values()].sort((a, b) => a.partNumber - b.partNumber) };
-      await store.saveUpload(upload);
+      // Saves go in order, each with every part done when it was queued: the last is the fullest.
+      const state = { ...current, parts: sorted() };
+      saved = saved.catch(() => undefined).then(() => store.saveUpload(state));
+      await saved;
       run.report.bytesPushed += end - start;
       this.progress(run, 'pushing', run.report.bytesPushed);
-    }
-    const parts = [...done.values()].sort((a, b) => a.partNumber - b.partNumber);
+    });
+    const parts = sorted();
     const version = await this.call(run, (signal) =>
       remote.completeMultipartUpload(key, uploadId, parts, { signal }),
     );
