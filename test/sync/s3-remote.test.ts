@@ -80,6 +80,18 @@ describe('S3Remote against radosgw', { timeout: 30_000 }, () => {
     expect(versions.map((v) => v.versionId).sort()).toEqual([first.versionId, second.versionId].sort());
   });
 
+  it('reads a body whole as one Blob with blob(), the same bytes as its stream', async () => {
+    const { remote } = await freshS3Remote({ label: 'blob' });
+    const data = bytes(3 * MiB + 5);
+    const { versionId } = await remote.putObject('b.bin', new Blob([data]), { md5: md5(data) });
+
+    const body = await remote.getObject('b.bin', { versionId });
+    const blob = await body.blob!();
+
+    expect(blob.size).toBe(data.length);
+    expect(md5(new Uint8Array(await blob.arrayBuffer()))).toBe(md5(data));
+  });
+
   it('reads a byte range [start, end)', async () => {
     const { remote } = await freshS3Remote({ label: 'range' });
     const { versionId } = await put(remote, 'r', '0123456789');

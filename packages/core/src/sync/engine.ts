@@ -1012,7 +1012,12 @@ export class CofferSync {
     }
   }
 
-  /** GET one version into chunked storage through the byte pipeline, then check its md5. */
+  /**
+   * GET one version into chunked storage through the byte pipeline, then check its md5. A body
+   * that fits in one stored Blob chunk (`blobChunkSize`) is taken as a Blob where the remote can
+   * (a browser's `Response.blob()`), which IndexedDB stores by a fast copy while the pipeline
+   * hashes it; larger ones, and all where chunks are ArrayBuffers, are streamed chunk by chunk.
+   */
   private async download(
     run: Run,
     remote: RemoteVersion,
@@ -1022,6 +1027,7 @@ export class CofferSync {
   ): Promise<PulledContent> {
     const { settings, pipeline } = this.context;
     const fileId = newId<FileId>();
+    const whole = settings.chunkStorage === 'blob' && size <= (settings.blobChunkSize ?? settings.chunkSize);
     const written = await this.call(run, async (signal) => {
       const body = await this.remote
         .getObject(remote.key, { versionId: remote.versionId, signal })
@@ -1042,9 +1048,10 @@ export class CofferSync {
         {
           fileId,
           location: settings.location,
-          source: body.stream,
+          source: whole && body.blob ? await body.blob() : body.stream,
           expectedSize: size,
           chunkSize: settings.chunkSize,
+          blobChunkSize: settings.blobChunkSize,
           chunkStorage: settings.chunkStorage,
           inlineBelow: settings.inlineBelow,
           sha256: settings.sha256,

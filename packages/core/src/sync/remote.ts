@@ -44,10 +44,17 @@ export interface ListPage {
   continuationToken?: string | undefined;
 }
 
-/** A body being read from the server. */
+/** A body being read from the server: read it once, as `stream` or with `blob()`. */
 export interface RemoteBody {
   /** The bytes, streamed. */
   stream: ReadableStream<Uint8Array>;
+  /**
+   * The bytes as one Blob, where the platform can gather them outside the JS heap (a browser's
+   * `Response.blob()`): a Blob source is stored by a fast copy where a stream is copied piece by
+   * piece. Absent when the adapter cannot, or when a wrapper replaced `stream` (an object
+   * spread drops it, since it is a method of the body's prototype).
+   */
+  blob?(): Promise<Blob>;
   /** `Content-Length`, when the server sent one. */
   size: number | undefined;
   /** `x-amz-meta-md5`, when set. */

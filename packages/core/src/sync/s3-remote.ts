@@ -28,6 +28,73 @@ import type {
 } from './remote.js';
 import { escapeXml, parseXml, type XmlElement, xmlChildren, xmlText } from './xml.js';
 
+/**
+ * A GET's body. `stream` takes the response's body only when first read, so that `blob()`
+ * can take it instead; both turn a broken connection or an abort into a {@link RemoteError}.
+ */
+class S3Body implements RemoteBody {
+  readonly stream: ReadableStream<Uint8Array>;
+  readonly size: number | undefined;
+  readonly md5: string | undefined;
+  readonly versionId: string | undefined;
+  readonly #response: Response;
+  readonly #context: RemoteErrorContext;
+  readonly #signal: AbortSignal | undefined;
+
+  constructor(
+    response: Response,
+    context: RemoteErrorContext,
+    signal: AbortSignal | undefined,
+    head: Pick<RemoteBody, 'size' | 'md5' | 'versionId'>,
+  ) {
+    this.#response = response;
+    this.#context = context;
+    this.#signal = signal;
+    this.size = head.size;
+    this.md5 = head.md5;
+    this.versionId = head.versionId;
+    const body = response.body ?? new ReadableStream<Uint8Array>({ start: (c) => c.close() });
+    let reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
+    const failed = (cause: unknown) => this.#failure(cause);
+    this.stream = new ReadableStream<Uint8Array>(
+      {
+        async pull(controller) {
+          try {
+            reader ??= body.getReader();
+            const { done, value } = await reader.read();
+            if (done) controller.close();
+            else controller.enqueue(value);
+          } catch (cause) {
+            controller.error(failed(cause));
+          }
+        },
+        cancel(reason) {
+          return reader ? reader.cancel(reason) : body.cancel(reason);
+        },
+      },
+      { highWaterMark: 0 },
+    );
+  }
+
+  /** @inheritDoc */
+  async blob(): Promise<Blob> {
+    try {
+      return await this.#response.blob();
+    } catch (cause) {
+      throw this.#failure(cause);
+    }
+  }
+
+  #failure(cause: unknown): RemoteError {
+    return isAbort(cause, this.#signal)
+      ? new RemoteError('REMOTE_ABORTED', 'Reading the body was aborted.', { ...this.#context, cause })
+      : new RemoteError('REMOTE_UNREACHABLE', 'The connection broke while reading the body.', {
+          ...this.#context,
+          cause,
+        });
+  }
+}
+
 /** Long-lived or temporary (STS) keys. */
 export interface S3Credentials {
   accessKeyId: string;
@@ -673,49 +740,11 @@ export class S3Remote implements Remote {
       );
     }
     const length = response.headers.get('content-length');
-    return {
-      stream: this.#guard(
-        response.body ?? new ReadableStream<Uint8Array>({ start: (c) => c.close() }),
-        context,
-        signal,
-      ),
+    return new S3Body(response, context, signal, {
       size: length === null ? undefined : Number(length),
       md5: response.headers.get('x-amz-meta-md5') ?? undefined,
       versionId: response.headers.get('x-amz-version-id') ?? versionId,
-    };
-  }
-
-  /** The body stream, with a broken connection or an abort turned into a RemoteError. */
-  #guard(
-    body: ReadableStream<Uint8Array>,
-    context: RemoteErrorContext,
-    signal: AbortSignal | undefined,
-  ): ReadableStream<Uint8Array> {
-    const reader = body.getReader();
-    const wrap = (cause: unknown) =>
-      isAbort(cause, signal)
-        ? new RemoteError('REMOTE_ABORTED', 'Reading the body was aborted.', { ...context, cause })
-        : new RemoteError('REMOTE_UNREACHABLE', 'The connection broke while reading the body.', {
-            ...context,
-            cause,
-          });
-    return new ReadableStream<Uint8Array>(
-      {
-        async pull(controller) {
-          try {
-            const { done, value } = await reader.read();
-            if (done) controller.close();
-            else controller.enqueue(value);
-          } catch (cause) {
-            controller.error(wrap(cause));
-          }
-        },
-        cancel(reason) {
-          return reader.cancel(reason);
-        },
-      },
-      { highWaterMark: 0 },
-    );
+    });
   }
 
   /** @inheritDoc */
