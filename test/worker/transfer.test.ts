@@ -3,7 +3,12 @@ import {
   BucketQuotaExceededError,
   CofferError,
   FileSizeError,
+  ImportConflictError,
+  InvalidOperationError,
   StorageError,
+  SyncAlreadyOpenError,
+  SyncNotConfiguredError,
+  SyncRemoteChangeError,
   ValidationError,
 } from '@coffer/core';
 import { describe, expect, it } from 'vitest';
@@ -41,15 +46,31 @@ describe('errors crossing the worker boundary', () => {
   it('keep the fields of classes whose constructors take other arguments', () => {
     const locked = acrossTheWorker(new BucketLockedError('b2', { key: 'k' }));
     const invalid = acrossTheWorker(
-      Object.assign(new ValidationError('Bad record.'), {
-        errors: [{ path: '/title', message: 'required' }],
-      }),
+      new ValidationError('Bad record.', { errors: [{ path: '/title', message: 'required' }] }),
     );
 
     expect(locked).toBeInstanceOf(BucketLockedError);
     expect(locked).toMatchObject({ bucketId: 'b2', key: 'k', code: 'BUCKET_LOCKED' });
     expect(invalid).toBeInstanceOf(ValidationError);
     expect((invalid as ValidationError).errors).toEqual([{ path: '/title', message: 'required' }]);
+  });
+
+  it('come back as the classes of import conflicts and of sync that is not configured or changes remote', () => {
+    const sent = [
+      new ImportConflictError('Bucket b belongs to record r.', { bucketId: 'b', recordId: 'r' }),
+      new SyncNotConfiguredError('Sync has no remote: configure one first.'),
+      new SyncRemoteChangeError('This coffer has synced with another bucket.'),
+      new SyncAlreadyOpenError('This coffer has an open sync: close it first.'),
+    ];
+
+    const received = sent.map(acrossTheWorker);
+
+    for (const [i, error] of sent.entries()) {
+      expect(received[i]).toBeInstanceOf(error.constructor);
+      expect(received[i]).toBeInstanceOf(InvalidOperationError);
+      expect(received[i]).toMatchObject({ code: error.code, message: error.message });
+    }
+    expect(received[0]).toMatchObject({ bucketId: 'b', recordId: 'r' });
   });
 
   it('keep the chain of causes, with plain errors staying plain', () => {

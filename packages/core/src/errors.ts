@@ -11,17 +11,33 @@
  * @module
  */
 
+import type { RemoteError } from './sync/errors.js';
+
 /** Context fields an error may carry. */
 export interface ErrorContext {
+  /** The bucket concerned. */
   bucketId?: string;
+  /** The record concerned. */
   recordId?: string;
+  /** The object key concerned. */
   key?: string;
+  /** The object version concerned. */
   versionId?: string;
+  /** The file instance concerned. */
   fileId?: string;
+  /** The multipart upload concerned. */
   uploadId?: string;
+  /** The limit that was passed (`null`: none). */
   limit?: number | null;
+  /** What was expected (a size, a checksum, a revision). */
   expected?: unknown;
+  /** What was found instead. */
   actual?: unknown;
+  /**
+   * The name of the argument or option at fault, as the caller wrote it: `"chunkSize"`,
+   * `"multipart.minChunkSize"`, `"items[3].key"`.
+   */
+  argument?: string;
 }
 
 /**
@@ -34,8 +50,18 @@ export interface ErrorContext {
  * ```
  */
 export class CofferError extends Error implements ErrorContext {
-  /** A stable, machine-readable code, e.g. `"BUCKET_LOCKED"`. */
-  readonly code: string = 'COFFER_ERROR';
+  /** A stable, machine-readable code, e.g. `"BUCKET_LOCKED"`: one of {@link CofferErrorCode}. */
+  readonly code:
+    | 'COFFER_ERROR'
+    | InvalidOperationError['code']
+    | NotFoundError['code']
+    | StorageError['code']
+    | IntegrityError['code']
+    | MultipartError['code']
+    | AbortError['code']
+    | UnsupportedEnvironmentError['code']
+    | SyncError['code']
+    | RemoteError['code'] = 'COFFER_ERROR';
   bucketId?: string;
   recordId?: string;
   key?: string;
@@ -45,7 +71,9 @@ export class CofferError extends Error implements ErrorContext {
   limit?: number | null;
   expected?: unknown;
   actual?: unknown;
+  argument?: string;
 
+  /** Every context field given is set on the error; `cause` becomes the standard `cause`. */
   constructor(message: string, context: ErrorContext & { cause?: unknown } = {}) {
     const { cause, ...fields } = context;
     super(message, cause === undefined ? undefined : { cause });
@@ -67,7 +95,24 @@ export class CofferError extends Error implements ErrorContext {
  * ```
  */
 export class InvalidOperationError extends CofferError {
-  override readonly code: string = 'INVALID_OPERATION';
+  override readonly code:
+    | 'INVALID_OPERATION'
+    | BucketLockedError['code']
+    | BucketDeletedError['code']
+    | InvalidKeyError['code']
+    | InvalidTagError['code']
+    | DuplicateTagError['code']
+    | InvalidArgumentError['code']
+    | ReservedMetadataError['code']
+    | KeyExistsError['code']
+    | RevisionConflictError['code']
+    | RecordDeletedError['code']
+    | RecordExistsError['code']
+    | ValidationError['code']
+    | ImportConflictError['code']
+    | SyncNotConfiguredError['code']
+    | SyncRemoteChangeError['code']
+    | SyncAlreadyOpenError['code'] = 'INVALID_OPERATION';
 }
 
 /**
@@ -82,7 +127,7 @@ export class InvalidOperationError extends CofferError {
  * ```
  */
 export class BucketLockedError extends InvalidOperationError {
-  override readonly code: string = 'BUCKET_LOCKED';
+  override readonly code = 'BUCKET_LOCKED';
   constructor(bucketId: string, context: ErrorContext = {}) {
     super(`Bucket ${bucketId} is locked for modifications.`, { ...context, bucketId });
   }
@@ -98,7 +143,7 @@ export class BucketLockedError extends InvalidOperationError {
  * ```
  */
 export class BucketDeletedError extends InvalidOperationError {
-  override readonly code: string = 'BUCKET_DELETED';
+  override readonly code = 'BUCKET_DELETED';
   constructor(bucketId: string, context: ErrorContext = {}) {
     super(`Bucket ${bucketId} is deleted.`, { ...context, bucketId });
   }
@@ -114,7 +159,7 @@ export class BucketDeletedError extends InvalidOperationError {
  * ```
  */
 export class InvalidKeyError extends InvalidOperationError {
-  override readonly code: string = 'INVALID_KEY';
+  override readonly code = 'INVALID_KEY';
 }
 
 /**
@@ -126,9 +171,13 @@ export class InvalidKeyError extends InvalidOperationError {
  * ```
  */
 export class InvalidTagError extends InvalidOperationError {
-  override readonly code: string = 'INVALID_TAG';
+  override readonly code = 'INVALID_TAG';
   /** The offending tag key. */
   tag?: string;
+
+  constructor(message: string, context: ErrorContext & { cause?: unknown; tag?: string } = {}) {
+    super(message, context);
+  }
 }
 
 /**
@@ -141,9 +190,13 @@ export class InvalidTagError extends InvalidOperationError {
  * ```
  */
 export class DuplicateTagError extends InvalidOperationError {
-  override readonly code: string = 'DUPLICATE_TAG';
+  override readonly code = 'DUPLICATE_TAG';
   /** The duplicated tag key. */
   tag?: string;
+
+  constructor(message: string, context: ErrorContext & { cause?: unknown; tag?: string } = {}) {
+    super(message, context);
+  }
 }
 
 /**
@@ -155,9 +208,7 @@ export class DuplicateTagError extends InvalidOperationError {
  * ```
  */
 export class InvalidArgumentError extends InvalidOperationError {
-  override readonly code: string = 'INVALID_ARGUMENT';
-  /** The name of the offending argument or option. */
-  argument?: string;
+  override readonly code = 'INVALID_ARGUMENT';
 }
 
 /**
@@ -169,9 +220,13 @@ export class InvalidArgumentError extends InvalidOperationError {
  * ```
  */
 export class ReservedMetadataError extends InvalidOperationError {
-  override readonly code: string = 'RESERVED_METADATA';
+  override readonly code = 'RESERVED_METADATA';
   /** The reserved name. */
   field?: string;
+
+  constructor(message: string, context: ErrorContext & { cause?: unknown; field?: string } = {}) {
+    super(message, context);
+  }
 }
 
 /**
@@ -183,7 +238,7 @@ export class ReservedMetadataError extends InvalidOperationError {
  * ```
  */
 export class KeyExistsError extends InvalidOperationError {
-  override readonly code: string = 'KEY_EXISTS';
+  override readonly code = 'KEY_EXISTS';
 }
 
 /**
@@ -199,7 +254,7 @@ export class KeyExistsError extends InvalidOperationError {
  * ```
  */
 export class RevisionConflictError extends InvalidOperationError {
-  override readonly code: string = 'REVISION_CONFLICT';
+  override readonly code = 'REVISION_CONFLICT';
 }
 
 /**
@@ -212,7 +267,7 @@ export class RevisionConflictError extends InvalidOperationError {
  * ```
  */
 export class RecordDeletedError extends InvalidOperationError {
-  override readonly code: string = 'RECORD_DELETED';
+  override readonly code = 'RECORD_DELETED';
 }
 
 /**
@@ -225,7 +280,7 @@ export class RecordDeletedError extends InvalidOperationError {
  * ```
  */
 export class RecordExistsError extends InvalidOperationError {
-  override readonly code: string = 'RECORD_EXISTS';
+  override readonly code = 'RECORD_EXISTS';
 }
 
 /**
@@ -240,9 +295,18 @@ export class RecordExistsError extends InvalidOperationError {
  * ```
  */
 export class ValidationError extends InvalidOperationError {
-  override readonly code: string = 'VALIDATION_FAILED';
+  override readonly code = 'VALIDATION_FAILED';
   /** Every violation, as `{ path, message }`. */
-  errors: { path: string; message: string }[] = [];
+  errors: { path: string; message: string }[];
+
+  constructor(
+    message: string,
+    context: ErrorContext & { cause?: unknown; errors?: { path: string; message: string }[] } = {},
+  ) {
+    const { errors = [], ...rest } = context;
+    super(message, rest);
+    this.errors = errors;
+  }
 }
 
 /**
@@ -256,9 +320,16 @@ export class ValidationError extends InvalidOperationError {
  * ```
  */
 export class NotFoundError extends CofferError {
-  override readonly code: string = 'NOT_FOUND';
-  /** What was looked for: `"record"`, `"bucket"`, `"object"`, `"version"`, `"upload"`, `"file"`. */
+  override readonly code = 'NOT_FOUND';
+  /**
+   * What was looked for: `"record"`, `"revision"`, `"bucket"`, `"object"`, `"version"`,
+   * `"upload"`, `"file"`, `"conflict"`.
+   */
   resource?: string;
+
+  constructor(message: string, context: ErrorContext & { cause?: unknown; resource?: string } = {}) {
+    super(message, context);
+  }
 }
 
 /**
@@ -272,7 +343,11 @@ export class NotFoundError extends CofferError {
  * ```
  */
 export class StorageError extends CofferError {
-  override readonly code: string = 'STORAGE';
+  override readonly code:
+    | 'STORAGE'
+    | StorageQuotaExceededError['code']
+    | FileSizeError['code']
+    | UnexpectedFileSizeError['code'] = 'STORAGE';
 }
 
 /**
@@ -286,7 +361,7 @@ export class StorageError extends CofferError {
  * ```
  */
 export class StorageQuotaExceededError extends StorageError {
-  override readonly code: string = 'STORAGE_QUOTA_EXCEEDED';
+  override readonly code = 'STORAGE_QUOTA_EXCEEDED';
 }
 
 /**
@@ -300,7 +375,8 @@ export class StorageQuotaExceededError extends StorageError {
  * ```
  */
 export class FileSizeError extends StorageError {
-  override readonly code: string = 'FILE_SIZE';
+  override readonly code: 'FILE_SIZE' | BucketQuotaExceededError['code'] | MaxFileSizeExceededError['code'] =
+    'FILE_SIZE';
 }
 
 /**
@@ -313,7 +389,7 @@ export class FileSizeError extends StorageError {
  * ```
  */
 export class BucketQuotaExceededError extends FileSizeError {
-  override readonly code: string = 'BUCKET_QUOTA_EXCEEDED';
+  override readonly code = 'BUCKET_QUOTA_EXCEEDED';
 }
 
 /**
@@ -326,7 +402,7 @@ export class BucketQuotaExceededError extends FileSizeError {
  * ```
  */
 export class MaxFileSizeExceededError extends FileSizeError {
-  override readonly code: string = 'MAX_FILE_SIZE_EXCEEDED';
+  override readonly code = 'MAX_FILE_SIZE_EXCEEDED';
 }
 
 /**
@@ -341,7 +417,7 @@ export class MaxFileSizeExceededError extends FileSizeError {
  * ```
  */
 export class UnexpectedFileSizeError extends StorageError {
-  override readonly code: string = 'UNEXPECTED_FILE_SIZE';
+  override readonly code = 'UNEXPECTED_FILE_SIZE';
 }
 
 /**
@@ -355,7 +431,7 @@ export class UnexpectedFileSizeError extends StorageError {
  * ```
  */
 export class IntegrityError extends CofferError {
-  override readonly code: string = 'INTEGRITY';
+  override readonly code: 'INTEGRITY' | InvalidBagError['code'] = 'INTEGRITY';
 }
 
 /** Why an archive was refused at import. */
@@ -391,7 +467,7 @@ export type BagProblem =
  * ```
  */
 export class InvalidBagError extends IntegrityError {
-  override readonly code: string = 'INVALID_BAG';
+  override readonly code = 'INVALID_BAG';
   /** Which check failed. */
   reason?: BagProblem;
   /** The archive entry at fault, where there is one. */
@@ -423,7 +499,7 @@ export class InvalidBagError extends IntegrityError {
  * ```
  */
 export class ImportConflictError extends InvalidOperationError {
-  override readonly code: string = 'IMPORT_CONFLICT';
+  override readonly code = 'IMPORT_CONFLICT';
 }
 
 /**
@@ -437,7 +513,13 @@ export class ImportConflictError extends InvalidOperationError {
  * ```
  */
 export class MultipartError extends CofferError {
-  override readonly code: string = 'MULTIPART';
+  override readonly code:
+    | 'MULTIPART'
+    | MultipartAlreadyCompletedError['code']
+    | MultipartMissingPartsError['code']
+    | MultipartInvalidChunkSizeError['code']
+    | MultipartInvalidPartNumberError['code']
+    | MultipartInvalidSizeError['code'] = 'MULTIPART';
 }
 
 /**
@@ -450,7 +532,7 @@ export class MultipartError extends CofferError {
  * ```
  */
 export class MultipartAlreadyCompletedError extends MultipartError {
-  override readonly code: string = 'MULTIPART_ALREADY_COMPLETED';
+  override readonly code = 'MULTIPART_ALREADY_COMPLETED';
 }
 
 /**
@@ -464,7 +546,7 @@ export class MultipartAlreadyCompletedError extends MultipartError {
  * ```
  */
 export class MultipartMissingPartsError extends MultipartError {
-  override readonly code: string = 'MULTIPART_MISSING_PARTS';
+  override readonly code = 'MULTIPART_MISSING_PARTS';
 }
 
 /**
@@ -476,7 +558,7 @@ export class MultipartMissingPartsError extends MultipartError {
  * ```
  */
 export class MultipartInvalidChunkSizeError extends MultipartError {
-  override readonly code: string = 'MULTIPART_INVALID_CHUNK_SIZE';
+  override readonly code = 'MULTIPART_INVALID_CHUNK_SIZE';
 }
 
 /**
@@ -488,7 +570,7 @@ export class MultipartInvalidChunkSizeError extends MultipartError {
  * ```
  */
 export class MultipartInvalidPartNumberError extends MultipartError {
-  override readonly code: string = 'MULTIPART_INVALID_PART_NUMBER';
+  override readonly code = 'MULTIPART_INVALID_PART_NUMBER';
 }
 
 /**
@@ -500,7 +582,7 @@ export class MultipartInvalidPartNumberError extends MultipartError {
  * ```
  */
 export class MultipartInvalidSizeError extends MultipartError {
-  override readonly code: string = 'MULTIPART_INVALID_SIZE';
+  override readonly code = 'MULTIPART_INVALID_SIZE';
 }
 
 /**
@@ -515,7 +597,7 @@ export class MultipartInvalidSizeError extends MultipartError {
  * ```
  */
 export class AbortError extends CofferError {
-  override readonly code: string = 'ABORTED';
+  override readonly code = 'ABORTED';
 }
 
 /**
@@ -529,7 +611,7 @@ export class AbortError extends CofferError {
  * ```
  */
 export class UnsupportedEnvironmentError extends CofferError {
-  override readonly code: string = 'UNSUPPORTED_ENVIRONMENT';
+  override readonly code = 'UNSUPPORTED_ENVIRONMENT';
 }
 
 /**
@@ -545,7 +627,7 @@ export class UnsupportedEnvironmentError extends CofferError {
  * ```
  */
 export class SyncError extends CofferError {
-  override readonly code: string = 'SYNC_INVALID_JOURNAL';
+  override readonly code = 'SYNC_INVALID_JOURNAL';
   /** The device whose journal holds the entry. */
   device?: string;
   /** The entry's sequence number in that journal. */
@@ -574,6 +656,48 @@ export class SyncError extends CofferError {
   }
 }
 
+/**
+ * Sync was asked to run, or to be checked, before a remote was configured.
+ *
+ * @example
+ * ```ts
+ * await sync.now().catch((e) => {
+ *   if (e instanceof SyncNotConfiguredError) showRemoteForm();
+ * });
+ * ```
+ */
+export class SyncNotConfiguredError extends InvalidOperationError {
+  override readonly code = 'SYNC_NOT_CONFIGURED';
+}
+
+/**
+ * A remote with another endpoint, bucket or prefix, for a coffer that has synced already: a
+ * coffer syncs with one remote (its sync state names that remote's versions). Nothing was changed.
+ *
+ * @example
+ * ```ts
+ * await sync.configure(other).catch((e) => {
+ *   if (e instanceof SyncRemoteChangeError) alert('Use a new coffer for another bucket.');
+ * });
+ * ```
+ */
+export class SyncRemoteChangeError extends InvalidOperationError {
+  override readonly code = 'SYNC_REMOTE_CHANGE';
+}
+
+/**
+ * Opening sync on a coffer that has an open sync (close that one first).
+ *
+ * @example
+ * ```ts
+ * openSync(coffer, { remote });
+ * openSync(coffer, { remote }); // throws SyncAlreadyOpenError (code "SYNC_OPEN")
+ * ```
+ */
+export class SyncAlreadyOpenError extends InvalidOperationError {
+  override readonly code = 'SYNC_OPEN';
+}
+
 /** Every error class by name, so errors can cross the worker boundary and come back typed. */
 export const errorClasses: Record<string, new (...args: never[]) => CofferError> = {
   CofferError,
@@ -599,6 +723,7 @@ export const errorClasses: Record<string, new (...args: never[]) => CofferError>
   UnexpectedFileSizeError,
   IntegrityError,
   InvalidBagError,
+  ImportConflictError,
   MultipartError,
   MultipartAlreadyCompletedError,
   MultipartMissingPartsError,
@@ -608,7 +733,27 @@ export const errorClasses: Record<string, new (...args: never[]) => CofferError>
   AbortError,
   UnsupportedEnvironmentError,
   SyncError,
+  SyncNotConfiguredError,
+  SyncRemoteChangeError,
+  SyncAlreadyOpenError,
 };
+
+/**
+ * Every `code` a Coffer error can have, derived from the error classes (with the sync remote's
+ * `REMOTE_*` codes), so that a `switch` over `error.code` is checked.
+ *
+ * @example
+ * ```ts
+ * function advice(code: CofferErrorCode): string {
+ *   switch (code) {
+ *     case 'BUCKET_QUOTA_EXCEEDED': return 'The bucket is full.';
+ *     case 'STORAGE_QUOTA_EXCEEDED': return 'This browser has no room left.';
+ *     default: return 'Something went wrong.';
+ *   }
+ * }
+ * ```
+ */
+export type CofferErrorCode = CofferError['code'];
 
 /** Throw {@link AbortError} if `signal` is aborted. */
 export function throwIfAborted(signal: AbortSignal | undefined): void {

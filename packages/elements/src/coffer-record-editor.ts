@@ -1,4 +1,4 @@
-import type { CofferRecord } from '@coffer/core';
+import { type CofferRecord, RevisionConflictError } from '@coffer/core';
 import { css, html, type PropertyValues } from 'lit';
 import { customElement, property, state } from 'lit/decorators.js';
 import { CofferElement } from './base-element.js';
@@ -456,7 +456,10 @@ export class CofferRecordEditor extends CofferElement {
         writeFields(data, draft.fields);
       }
       if (draft.basedOn !== undefined && record.revisionId !== draft.basedOn) {
-        throw Object.assign(new Error('stale'), { code: 'REVISION_CONFLICT' });
+        throw new RevisionConflictError(
+          `Record ${record.id} is at revision ${record.revisionId}, not ${draft.basedOn}: another writer changed it.`,
+          { recordId: record.id, expected: draft.basedOn, actual: record.revisionId },
+        );
       }
       await record.commit();
       drafts.delete(record.id);
@@ -472,7 +475,7 @@ export class CofferRecordEditor extends CofferElement {
       drafts.set(record.id, draft);
       await record.reload().catch(() => undefined);
       const text = this.report(error, { shown: true });
-      if (here()) this.alert = { text, conflict: (error as { code?: string }).code === 'REVISION_CONFLICT' };
+      if (here()) this.alert = { text, conflict: error instanceof RevisionConflictError };
       return false;
     } finally {
       this.saving = false;

@@ -319,9 +319,7 @@ export class BucketObjects {
    */
   async putMany(items: readonly PutManyItem[], options: SourceOptions = {}): Promise<PutManyResult[]> {
     if (!Array.isArray(items)) {
-      throw Object.assign(new InvalidArgumentError('items must be an array.', { actual: typeof items }), {
-        argument: 'items',
-      });
+      throw new InvalidArgumentError('items must be an array.', { actual: typeof items, argument: 'items' });
     }
     const { context } = this;
     const { signal, onProgress } = options;
@@ -395,7 +393,9 @@ export class BucketObjects {
     validateKey(key);
     const marker = await this.context.store.deleteObject(this.bucket.id, key);
     if (!marker) {
-      throw Object.assign(new NotFoundError(`${key} does not exist.`, { bucketId: this.bucket.id, key }), {
+      throw new NotFoundError(`${key} does not exist.`, {
+        bucketId: this.bucket.id,
+        key,
         resource: 'object',
       });
     }
@@ -448,13 +448,11 @@ function listQuery(options: ListOptions): ListQuery {
 }
 
 const invalidListOption = (argument: string, expected: string, actual: unknown): InvalidArgumentError =>
-  Object.assign(
-    new InvalidArgumentError(
-      `${argument} must be ${expected}, not ${actual === null ? 'null' : typeof actual}.`,
-      {
-        expected,
-        actual,
-      },
-    ),
-    { argument },
+  new InvalidArgumentError(
+    `${argument} must be ${expected}, not ${actual === null ? 'null' : typeof actual}.`,
+    {
+      expected,
+      actual,
+      argument,
+    },
   );

@@ -81,12 +81,10 @@ export class SchemaValidator {
           : error.instancePath,
       message: error.message ?? 'is invalid',
     }));
-    throw Object.assign(
-      new ValidationError(`The record does not match ${uri}: ${errors.length} violation(s).`, {
-        expected: uri,
-      }),
-      { errors },
-    );
+    throw new ValidationError(`The record does not match ${uri}: ${errors.length} violation(s).`, {
+      expected: uri,
+      errors,
+    });
   }
 
   private validator(uri: string): AjvValidate {
@@ -100,9 +98,7 @@ export class SchemaValidator {
       this.compiled.set(uri, validate);
       return validate;
     } catch (cause) {
-      throw Object.assign(new InvalidArgumentError(`The schema ${uri} does not compile.`, { cause }), {
-        argument: 'schemas',
-      });
+      throw new InvalidArgumentError(`The schema ${uri} does not compile.`, { cause, argument: 'schemas' });
     }
   }
 }

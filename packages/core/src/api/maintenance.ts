@@ -177,9 +177,7 @@ export async function verifyFile(
   const store = maintenanceStore(context);
   const file = await context.store.getFile(fileId);
   if (!file?.readable) {
-    throw Object.assign(new NotFoundError(`File ${fileId} is not readable.`, { fileId }), {
-      resource: 'file',
-    });
+    throw new NotFoundError(`File ${fileId} is not readable.`, { fileId, resource: 'file' });
   }
   throwIfAborted(hooks.signal);
   let actual: string | null = null;
@@ -210,7 +208,8 @@ export async function verifyFiles(
 ): Promise<VerifyChecksumsResult> {
   const { olderThan, limit = Number.POSITIVE_INFINITY, signal, onProgress } = options;
   if (olderThan !== undefined && !(olderThan instanceof Date && Number.isFinite(olderThan.getTime()))) {
-    throw Object.assign(new InvalidArgumentError('olderThan must be a valid Date.', { actual: olderThan }), {
+    throw new InvalidArgumentError('olderThan must be a valid Date.', {
+      actual: olderThan,
       argument: 'olderThan',
     });
   }

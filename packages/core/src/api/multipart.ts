@@ -261,12 +261,10 @@ export class MultipartUpload {
     const known = sourceSize(source);
     if (known !== undefined && known !== expected) throw wrongPartSize(context, partNumber, expected, known);
     if (options.checksum !== undefined && !/^md5:[0-9a-f]{32}$/.test(options.checksum)) {
-      throw Object.assign(
-        new InvalidArgumentError('checksum must be "md5:<32 hex digits>".', { actual: options.checksum }),
-        {
-          argument: 'checksum',
-        },
-      );
+      throw new InvalidArgumentError('checksum must be "md5:<32 hex digits>".', {
+        actual: options.checksum,
+        argument: 'checksum',
+      });
     }
     const { signal, onProgress } = options;
     throwIfAborted(signal);

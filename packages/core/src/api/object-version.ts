@@ -241,14 +241,12 @@ export class ObjectVersion {
   private async fileRow(intact = true): Promise<FileRow> {
     const row = this.fileId === null ? undefined : await this.context.store.getFile(this.fileId);
     if (!row?.readable) {
-      throw Object.assign(
-        new NotFoundError(`${this.key} (${this.versionId}) has no readable file.`, {
-          bucketId: this.bucketId,
-          key: this.key,
-          versionId: this.versionId,
-        }),
-        { resource: 'file' },
-      );
+      throw new NotFoundError(`${this.key} (${this.versionId}) has no readable file.`, {
+        bucketId: this.bucketId,
+        key: this.key,
+        versionId: this.versionId,
+        resource: 'file',
+      });
     }
     if (intact && row.lastCheck === false) {
       throw new IntegrityError(
@@ -268,7 +266,7 @@ export class ObjectVersion {
 
 function clampRange(start: number, end: number, size: number): [number, number] {
   if (!Number.isFinite(start) || !Number.isFinite(end)) {
-    throw Object.assign(new InvalidArgumentError('A range needs finite numbers.'), { argument: 'range' });
+    throw new InvalidArgumentError('A range needs finite numbers.', { argument: 'range' });
   }
   const clamp = (n: number) => Math.min(Math.max(n < 0 ? size + n : n, 0), size);
   const from = clamp(Math.trunc(start));

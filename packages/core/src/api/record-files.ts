@@ -105,12 +105,12 @@ export function renamedFrom(extra: Record<string, unknown>): RenamedFrom[] {
 }
 
 const objectNotFound = (bucketId: string, key: string, recordId: string): NotFoundError =>
-  Object.assign(
-    new NotFoundError(`${key} is not a file of record ${recordId}.`, { bucketId, key, recordId }),
-    {
-      resource: 'object',
-    },
-  );
+  new NotFoundError(`${key} is not a file of record ${recordId}.`, {
+    bucketId,
+    key,
+    recordId,
+    resource: 'object',
+  });
 
 /**
  * The files of a record (Invenio's `FilesIterator`): the live heads of its bucket, in the
@@ -216,9 +216,7 @@ export class RecordFiles {
    */
   async setMany(items: readonly SetManyItem[], options: SourceOptions = {}): Promise<SetManyResult[]> {
     if (!Array.isArray(items)) {
-      throw Object.assign(new InvalidArgumentError('items must be an array.', { actual: typeof items }), {
-        argument: 'items',
-      });
+      throw new InvalidArgumentError('items must be an array.', { actual: typeof items, argument: 'items' });
     }
     const { context } = this.records;
     const files = items.map((item) => ({
@@ -315,7 +313,8 @@ export class RecordFiles {
     validateKey(oldKey);
     validateKey(newKey);
     if (oldKey === newKey) {
-      throw Object.assign(new InvalidArgumentError(`Cannot rename ${oldKey} to itself.`, { key: oldKey }), {
+      throw new InvalidArgumentError(`Cannot rename ${oldKey} to itself.`, {
+        key: oldKey,
         argument: 'newKey',
       });
     }
@@ -392,14 +391,12 @@ export class RecordFiles {
     const { store } = this.records.context;
     const inHistory = (await this.history(key)).some((version) => version.versionId === versionId);
     if (!inHistory) {
-      throw Object.assign(
-        new NotFoundError(`${versionId} is not a version of ${key}.`, {
-          bucketId: this.bucketId,
-          key,
-          versionId,
-        }),
-        { resource: 'version' },
-      );
+      throw new NotFoundError(`${versionId} is not a version of ${key}.`, {
+        bucketId: this.bucketId,
+        key,
+        versionId,
+        resource: 'version',
+      });
     }
     const earlier = await this.lastEntry(key);
     const version = await this.write(async (current) => {

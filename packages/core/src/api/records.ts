@@ -183,9 +183,7 @@ export class Records {
     options: Pick<CreateRecordOptions, 'withBucket'> = {},
   ): Promise<CofferRecord[]> {
     if (!Array.isArray(items)) {
-      throw Object.assign(new InvalidArgumentError('items must be an array.', { actual: typeof items }), {
-        argument: 'items',
-      });
+      throw new InvalidArgumentError('items must be an array.', { actual: typeof items, argument: 'items' });
     }
     const jsons = items.map((data) => copyRecordData(data));
     const ids = jsons.map(() => newId() as RecordId);
@@ -275,15 +273,13 @@ export class Records {
     if (limit !== Number.POSITIVE_INFINITY) validateSize('limit', limit);
     const { after } = options;
     if (after !== undefined && typeof after !== 'string') {
-      throw Object.assign(
-        new InvalidArgumentError(
-          `after must be a record id, not ${after === null ? 'null' : typeof after}.`,
-          {
-            expected: 'a record id',
-            actual: after,
-          },
-        ),
-        { argument: 'after' },
+      throw new InvalidArgumentError(
+        `after must be a record id, not ${after === null ? 'null' : typeof after}.`,
+        {
+          expected: 'a record id',
+          actual: after,
+          argument: 'after',
+        },
       );
     }
     const rows = await this.store.list({
@@ -540,11 +536,9 @@ export class CofferRecord {
  */
 function refuseForeignBucket(recordId: string, named: string | undefined): void {
   if (named === undefined) return;
-  throw Object.assign(
-    new InvalidArgumentError(`Record ${recordId} has no bucket: its data cannot name bucket ${named}.`, {
-      recordId,
-      bucketId: named,
-    }),
-    { argument: 'data' },
-  );
+  throw new InvalidArgumentError(`Record ${recordId} has no bucket: its data cannot name bucket ${named}.`, {
+    recordId,
+    bucketId: named,
+    argument: 'data',
+  });
 }

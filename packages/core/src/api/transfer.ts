@@ -122,12 +122,12 @@ async function importLocked(
 ): Promise<ImportReport> {
   const onConflict = options.onConflict ?? 'skip';
   if (!['skip', 'replace', 'new-ids'].includes(onConflict)) {
-    throw Object.assign(new InvalidArgumentError('onConflict must be "skip", "replace" or "new-ids".'), {
+    throw new InvalidArgumentError('onConflict must be "skip", "replace" or "new-ids".', {
       argument: 'onConflict',
     });
   }
   if (!(source instanceof Blob)) {
-    throw Object.assign(new InvalidArgumentError('An import needs a Blob or File.'), { argument: 'source' });
+    throw new InvalidArgumentError('An import needs a Blob or File.', { argument: 'source' });
   }
   throwIfAborted(options.signal);
   const { settings } = context;

@@ -75,12 +75,10 @@ export function sourceToWrite(source: ByteSource, transfer: boolean | undefined)
 
 function validateTransfer(transfer: unknown): asserts transfer is boolean | undefined {
   if (transfer !== undefined && typeof transfer !== 'boolean') {
-    throw Object.assign(
-      new InvalidArgumentError(`transfer must be true or false, not ${typeof transfer}.`, {
-        actual: transfer,
-      }),
-      { argument: 'transfer' },
-    );
+    throw new InvalidArgumentError(`transfer must be true or false, not ${typeof transfer}.`, {
+      actual: transfer,
+      argument: 'transfer',
+    });
   }
 }
 

@@ -44,7 +44,7 @@ export function inlineTypeSet(types: Iterable<string>): ReadonlySet<string> {
   for (const raw of types) {
     const type = normalizeType(raw);
     if (isActiveType(type)) {
-      throw Object.assign(new InvalidArgumentError(`${raw} cannot be served inline.`), {
+      throw new InvalidArgumentError(`${raw} cannot be served inline.`, {
         argument: 'inlineTypes',
       });
     }

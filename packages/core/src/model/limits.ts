@@ -89,12 +89,9 @@ export function assertWritable(bucket: BucketLimits, key?: string): void {
 export function validateSize(argument: string, value: unknown, nullable = false): void {
   if (nullable && value === null) return;
   if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {
-    throw Object.assign(
-      new InvalidArgumentError(
-        `${argument} must be a non-negative integer${nullable ? ' or null' : ''}, not ${String(value)}.`,
-        { actual: value },
-      ),
-      { argument },
+    throw new InvalidArgumentError(
+      `${argument} must be a non-negative integer${nullable ? ' or null' : ''}, not ${String(value)}.`,
+      { actual: value, argument },
     );
   }
 }
@@ -124,7 +121,7 @@ export const MAX_COFFER_NAME_LENGTH = 255;
 /** A string of 1 to `limit` characters of well-formed Unicode, else an {@link InvalidArgumentError}. */
 function validateText(argument: string, value: unknown, limit: number): asserts value is string {
   const refuse = (problem: string, fields: { limit?: number; actual?: unknown } = {}): never => {
-    throw Object.assign(new InvalidArgumentError(`${argument} ${problem}.`, fields), { argument });
+    throw new InvalidArgumentError(`${argument} ${problem}.`, { ...fields, argument });
   };
   if (typeof value !== 'string') return refuse(`must be a string, not ${typeof value}`);
   if (value.length === 0) refuse('cannot be empty');

@@ -48,21 +48,16 @@ export function resolveMultipartLimits(options: Partial<MultipartLimits> = {}): 
   const limits = { ...DEFAULT_MULTIPART_LIMITS, ...options };
   for (const [name, value] of Object.entries(limits)) {
     if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1) {
-      throw Object.assign(
-        new InvalidArgumentError(`multipart.${name} must be a positive integer, not ${String(value)}.`, {
-          actual: value,
-        }),
-        { argument: `multipart.${name}` },
-      );
+      throw new InvalidArgumentError(`multipart.${name} must be a positive integer, not ${String(value)}.`, {
+        actual: value,
+        argument: `multipart.${name}`,
+      });
     }
   }
   if (limits.minChunkSize > limits.maxChunkSize) {
-    throw Object.assign(
-      new InvalidArgumentError('multipart.minChunkSize is larger than multipart.maxChunkSize.'),
-      {
-        argument: 'multipart.minChunkSize',
-      },
-    );
+    throw new InvalidArgumentError('multipart.minChunkSize is larger than multipart.maxChunkSize.', {
+      argument: 'multipart.minChunkSize',
+    });
   }
   return limits;
 }

@@ -76,13 +76,11 @@ function validateId(
   context: (id: string) => ErrorContext,
 ): asserts id is string {
   const refuse = (problem: string, fields: ErrorContext = {}): never => {
-    throw Object.assign(
-      new InvalidArgumentError(`A ${what} id ${problem}.`, {
-        ...(typeof id === 'string' ? context(id) : {}),
-        ...fields,
-      }),
-      { argument },
-    );
+    throw new InvalidArgumentError(`A ${what} id ${problem}.`, {
+      ...(typeof id === 'string' ? context(id) : {}),
+      ...fields,
+      argument,
+    });
   };
   if (typeof id !== 'string') return refuse(`must be a string, not ${typeof id}`);
   if (id.length === 0) refuse('cannot be empty');
@@ -110,10 +108,7 @@ function validateId(
 export function validateRecordData(data: unknown, argument = 'data'): asserts data is RecordData {
   if (typeof data !== 'object' || data === null || Array.isArray(data)) {
     const actual = data === null ? 'null' : Array.isArray(data) ? 'array' : typeof data;
-    throw Object.assign(
-      new InvalidArgumentError(`Record data must be a JSON object, not ${actual}.`, { actual }),
-      { argument },
-    );
+    throw new InvalidArgumentError(`Record data must be a JSON object, not ${actual}.`, { actual, argument });
   }
 }
 
@@ -276,19 +271,14 @@ export function patchMetadata(
   patch: Record<string, unknown>,
 ): Record<string, unknown> {
   if (typeof patch !== 'object' || patch === null || Array.isArray(patch)) {
-    throw Object.assign(new InvalidArgumentError('A metadata patch must be an object.'), {
-      argument: 'patch',
-    });
+    throw new InvalidArgumentError('A metadata patch must be an object.', { argument: 'patch' });
   }
   const next = metadataMap(extra);
   for (const [name, value] of Object.entries(patch)) {
     if (RESERVED_METADATA.has(name)) {
-      throw Object.assign(
-        new ReservedMetadataError(`${name} is reserved and cannot be set as file metadata.`),
-        {
-          field: name,
-        },
-      );
+      throw new ReservedMetadataError(`${name} is reserved and cannot be set as file metadata.`, {
+        field: name,
+      });
     }
     if (value === undefined) continue;
     if (value === null) delete next[name];
@@ -304,6 +294,6 @@ export function copyJson<T>(value: T, argument = 'data'): T {
     if (text === undefined) throw new TypeError('not JSON');
     return JSON.parse(text) as T;
   } catch (cause) {
-    throw Object.assign(new InvalidArgumentError(`${argument} must be JSON.`, { cause }), { argument });
+    throw new InvalidArgumentError(`${argument} must be JSON.`, { cause, argument });
   }
 }

@@ -45,17 +45,15 @@ export function validateTag(key: unknown, value: unknown): asserts value is stri
     ['value', value],
   ] as const) {
     if (typeof text !== 'string') {
-      throw Object.assign(new InvalidTagError(`A tag ${what} must be a string.`), { tag: String(key) });
+      throw new InvalidTagError(`A tag ${what} must be a string.`, { tag: String(key) });
     }
     const length = characterCount(text);
     if (length < 1 || length > MAX_TAG_LENGTH) {
-      throw Object.assign(
-        new InvalidTagError(`A tag ${what} must have 1 to ${MAX_TAG_LENGTH} characters, not ${length}.`, {
-          limit: MAX_TAG_LENGTH,
-          actual: length,
-        }),
-        { tag: String(key) },
-      );
+      throw new InvalidTagError(`A tag ${what} must have 1 to ${MAX_TAG_LENGTH} characters, not ${length}.`, {
+        limit: MAX_TAG_LENGTH,
+        actual: length,
+        tag: String(key),
+      });
     }
   }
 }

@@ -245,12 +245,7 @@ export class BucketStore {
       db.transaction('rw', db.buckets, db.bucketTags, async () => {
         await this.getWritableBucket(bucketId);
         if (mode === 'create' && (await db.bucketTags.get([bucketId, key]))) {
-          throw Object.assign(
-            new DuplicateTagError(`Bucket ${bucketId} already has tag ${key}.`, { bucketId }),
-            {
-              tag: key,
-            },
-          );
+          throw new DuplicateTagError(`Bucket ${bucketId} already has tag ${key}.`, { bucketId, tag: key });
         }
         await db.bucketTags.put({ bucketId, key, value });
       }),
@@ -741,14 +736,12 @@ export class BucketStore {
     const { db } = this;
     await this.changeVersionTags(versionId, async (row) => {
       if (mode === 'create' && (await db.objectTags.get([versionId, key]))) {
-        throw Object.assign(
-          new DuplicateTagError(`Version ${versionId} already has tag ${key}.`, {
-            bucketId: row.bucketId,
-            key: row.key,
-            versionId,
-          }),
-          { tag: key },
-        );
+        throw new DuplicateTagError(`Version ${versionId} already has tag ${key}.`, {
+          bucketId: row.bucketId,
+          key: row.key,
+          versionId,
+          tag: key,
+        });
       }
       await db.objectTags.put({ versionId, key, value });
     });
@@ -786,12 +779,8 @@ function prefixEnd(prefix: string): string | undefined {
 
 /** The {@link NotFoundError} for a missing bucket. */
 export const bucketNotFound = (bucketId: string): NotFoundError =>
-  Object.assign(new NotFoundError(`Bucket ${bucketId} does not exist.`, { bucketId }), {
-    resource: 'bucket',
-  });
+  new NotFoundError(`Bucket ${bucketId} does not exist.`, { bucketId, resource: 'bucket' });
 
 /** The {@link NotFoundError} for a missing version. */
 export const versionNotFound = (versionId: string): NotFoundError =>
-  Object.assign(new NotFoundError(`Version ${versionId} does not exist.`, { versionId }), {
-    resource: 'version',
-  });
+  new NotFoundError(`Version ${versionId} does not exist.`, { versionId, resource: 'version' });

@@ -47,15 +47,11 @@ export const uploadNotFound = (
   uploadId: string,
   context: { bucketId?: string; key?: string } = {},
 ): NotFoundError =>
-  Object.assign(
-    new NotFoundError(`Multipart upload ${uploadId} does not exist or has expired.`, {
-      ...context,
-      uploadId,
-    }),
-    {
-      resource: 'upload',
-    },
-  );
+  new NotFoundError(`Multipart upload ${uploadId} does not exist or has expired.`, {
+    ...context,
+    uploadId,
+    resource: 'upload',
+  });
 
 const isLive = (row: MultipartUploadRow | undefined, now: number): row is MultipartUploadRow =>
   row !== undefined && row.expires > now;

@@ -43,18 +43,14 @@ export interface RecordWrite<T = undefined> {
 export type DataCheck = (data: RecordData) => void;
 
 export const recordNotFound = (recordId: string): NotFoundError =>
-  Object.assign(new NotFoundError(`Record ${recordId} does not exist.`, { recordId }), {
-    resource: 'record',
-  });
+  new NotFoundError(`Record ${recordId} does not exist.`, { recordId, resource: 'record' });
 
 export const revisionNotFound = (recordId: string, revisionId: number): NotFoundError =>
-  Object.assign(
-    new NotFoundError(`Record ${recordId} has no revision ${revisionId}.`, {
-      recordId,
-      expected: revisionId,
-    }),
-    { resource: 'revision' },
-  );
+  new NotFoundError(`Record ${recordId} has no revision ${revisionId}.`, {
+    recordId,
+    expected: revisionId,
+    resource: 'revision',
+  });
 
 /**
  * Records, their revisions and their bucket links. A write through `record.files` runs the

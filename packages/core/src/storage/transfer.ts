@@ -82,12 +82,10 @@ export async function readExportPlan(db: CofferDb, selection: ExportSelection): 
         const found = await db.records.bulkGet(ids);
         recordRows = found.map((row, i) => {
           if (!row) {
-            throw Object.assign(
-              new NotFoundError(`Record ${ids[i]} does not exist.`, { recordId: ids[i] as string }),
-              {
-                resource: 'record',
-              },
-            );
+            throw new NotFoundError(`Record ${ids[i]} does not exist.`, {
+              recordId: ids[i] as string,
+              resource: 'record',
+            });
           }
           return row;
         });

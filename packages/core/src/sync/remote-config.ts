@@ -8,7 +8,7 @@
  *
  * @module
  */
-import { InvalidOperationError } from '../errors.js';
+import { SyncRemoteChangeError } from '../errors.js';
 import { mapErrors } from '../storage/map-storage-error.js';
 import type { CofferDb } from '../storage/schema.js';
 import type { S3Credentials } from './s3-remote.js';
@@ -91,7 +91,7 @@ async function hasSynced(db: CofferDb): Promise<boolean> {
  * at any time; the endpoint, bucket and prefix cannot once something was synced (the sync
  * state names the remote's versions, so another bucket would silently miss what was sent).
  *
- * @throws {InvalidOperationError} (`SYNC_REMOTE_CHANGE`) for another bucket after a sync.
+ * @throws {SyncRemoteChangeError} for another bucket after a sync.
  */
 export async function writeRemote(db: CofferDb, stored: StoredRemote | undefined): Promise<void> {
   await mapErrors(() =>
@@ -104,11 +104,8 @@ export async function writeRemote(db: CofferDb, stored: StoredRemote | undefined
       }
       const next = identity(stored.config);
       if (anchor !== undefined && anchor !== next && (await hasSynced(db))) {
-        throw Object.assign(
-          new InvalidOperationError(
-            'This coffer has synced with another bucket (or prefix): a coffer syncs with one remote. Use a new coffer for another bucket.',
-          ),
-          { code: 'SYNC_REMOTE_CHANGE' },
+        throw new SyncRemoteChangeError(
+          'This coffer has synced with another bucket (or prefix): a coffer syncs with one remote. Use a new coffer for another bucket.',
         );
       }
       await db.syncState.put({ key: KEY, value: stored });

@@ -9,7 +9,7 @@
  */
 import { expose, releaseProxy } from 'comlink';
 import { type Coffer, openCoffer } from '../api/coffer.js';
-import { InvalidArgumentError, InvalidOperationError } from '../errors.js';
+import { InvalidArgumentError, InvalidOperationError, SyncNotConfiguredError } from '../errors.js';
 import { installErrorTransfer } from '../worker/transfer.js';
 import {
   type CofferSync,
@@ -51,10 +51,7 @@ const opened = (): Coffer => {
   return coffer;
 };
 
-const notConfigured = () =>
-  Object.assign(new InvalidOperationError('Sync has no remote: configure one first.'), {
-    code: 'SYNC_NOT_CONFIGURED',
-  });
+const notConfigured = () => new SyncNotConfiguredError('Sync has no remote: configure one first.');
 
 function remoteOf(config: SyncRemoteConfig): S3Remote {
   return new S3Remote({
@@ -70,10 +67,10 @@ function remoteOf(config: SyncRemoteConfig): S3Remote {
 /** Refuse a `concurrency` `openSync` would refuse, before it is stored. */
 function checkConcurrency(concurrency: number | undefined): void {
   if (concurrency === undefined || (Number.isSafeInteger(concurrency) && concurrency >= 1)) return;
-  throw Object.assign(
-    new InvalidArgumentError('concurrency must be a positive integer.', { actual: concurrency }),
-    { argument: 'concurrency' },
-  );
+  throw new InvalidArgumentError('concurrency must be a positive integer.', {
+    actual: concurrency,
+    argument: 'concurrency',
+  });
 }
 
 /** (Re)open sync on the stored remote; start it unless paused. */
