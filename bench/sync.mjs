@@ -195,8 +195,9 @@ function admin(target) {
  * and rotated (`--only=sync-parts`, `--size=<MiB>`, `--reps=`, `--methods=a,b`):
  * - `mpPxW`: plain multipart, P MiB parts, W in flight, no Content-MD5;
  * - `coffer`: `sync.now()` with Coffer's defaults; `cofferP`: `partSize` P MiB (and the
- *   threshold with it); `cofferPut`: the multipart threshold at the file's size, i.e. one PUT
- *   with Content-MD5 (the file's md5, known from the ingest).
+ *   threshold with it); `cofferPxW`: `partSize` P MiB and `partsInFlight` W; `cofferPut`: the
+ *   multipart threshold at the file's size, i.e. one PUT with Content-MD5 (the file's md5,
+ *   known from the ingest).
  */
 async function partsTool(bench, bucket, collect, defaultMiB) {
   const { call, args, log, round, median, mibps } = bench;
@@ -215,7 +216,10 @@ async function partsTool(bench, bucket, collect, defaultMiB) {
           'mp32x1',
           'mp32x4',
           'coffer',
-          'coffer32',
+          'coffer8x1',
+          'coffer8x4',
+          'coffer16x4',
+          'coffer32x4',
           'cofferPut',
         ];
   await call('syncSource', sizeMiB);
@@ -232,11 +236,14 @@ async function partsTool(bench, bucket, collect, defaultMiB) {
       const key = `parts/${method}-${i}.bin`;
       const mp = /^mp(\d+)x(\d+)$/.exec(method);
       const cofferParts = /^coffer(\d+)$/.exec(method);
+      const cofferWidth = /^coffer(\d+)x(\d+)$/.exec(method);
       let ms;
       if (method === 'plainPut') ms = await call('syncPushPlain', key);
       else if (mp) ms = await call('syncPushMultipart', key, Number(mp[1]) * MiB, Number(mp[2]));
       else if (method === 'coffer') ms = await coffer(method, i);
       else if (cofferParts) ms = await coffer(method, i, Number(cofferParts[1]) * MiB);
+      else if (cofferWidth)
+        ms = await coffer(method, i, Number(cofferWidth[1]) * MiB, undefined, Number(cofferWidth[2]));
       else if (method === 'cofferPut') ms = await coffer(method, i, undefined, size);
       else throw new Error(`sync-parts: unknown method ${method}`);
       times[method].push(ms);
@@ -249,7 +256,7 @@ async function partsTool(bench, bucket, collect, defaultMiB) {
   for (const m of methods) {
     const t = median(times[m]);
     log(
-      `  ${m.padEnd(10)} ${round(mibps(sizeMiB, t))} MiB/s (${times[m].map((x) => round(x)).join(', ')} ms), ` +
+      `  ${m.padEnd(11)} ${round(mibps(sizeMiB, t))} MiB/s (${times[m].map((x) => round(x)).join(', ')} ms), ` +
         `${round(put / t, 2)}× the plain PUT` +
         (heap[m].length ? `, page heap peak +${round(Math.max(...heap[m]) / MiB, 1)} MiB` : ''),
     );
@@ -352,7 +359,8 @@ export async function runSyncCases(bench) {
       // ceiling; plainPutStored: the same PUT of the Blob Coffer stored; multipartN: plain
       // multipart, N parts in flight; partsN: the engine's loop
       // (stored Blob, md5 per part, S3Remote) without its bookkeeping, N parts in flight;
-      // cofferPut: the multipart threshold at the file's size, so one PUT with Content-MD5.
+      // cofferPut: the multipart threshold at the file's size, so one PUT with Content-MD5;
+      // cofferSerial: the defaults but one part in flight (as before partsInFlight).
       const methods = wanted('sync-push')
         ? [
             'coffer',
@@ -365,6 +373,7 @@ export async function runSyncCases(bench) {
             'parts4',
             'coffer32',
             'cofferPut',
+            'cofferSerial',
           ]
         : ['coffer'];
       const times = Object.fromEntries(methods.map((m) => [m, []]));
@@ -384,6 +393,10 @@ export async function runSyncCases(bench) {
             times.cofferWorker.push((await call('syncInWorker', 'push', `plain/worker-${i}/`)).ms);
           } else if (method === 'coffer32') {
             times.coffer32.push((await call('syncPushCoffer', `plain/coffer32-${i}/`, 32 * MiB)).ms);
+          } else if (method === 'cofferSerial') {
+            times.cofferSerial.push(
+              (await call('syncPushCoffer', `plain/serial-${i}/`, undefined, undefined, 1)).ms,
+            );
           } else if (method === 'cofferPut') {
             times.cofferPut.push((await call('syncPushCoffer', `plain/put-${i}/`, undefined, size)).ms);
           } else if (method === 'plainPut') times.plainPut.push(await call('syncPushPlain', key));
@@ -427,6 +440,7 @@ export async function runSyncCases(bench) {
           ['parts4', 'plainPut', 'plain fetch PUT of the same Blob'],
           ['coffer32', 'plainPut', 'plain fetch PUT of the same Blob'],
           ['cofferPut', 'plainPut', 'plain fetch PUT of the same Blob'],
+          ['cofferSerial', 'plainPut', 'plain fetch PUT of the same Blob'],
         ];
         const label = {
           coffer: `sync push ${sizeMiB} MiB (openSync in the page)`,
@@ -434,6 +448,7 @@ export async function runSyncCases(bench) {
           parts4: `sync push ${sizeMiB} MiB: the part loop, 4 in flight`,
           coffer32: `sync push ${sizeMiB} MiB, partSize 32 MiB`,
           cofferPut: `sync push ${sizeMiB} MiB, multipartThreshold ${sizeMiB} MiB (one PUT)`,
+          cofferSerial: `sync push ${sizeMiB} MiB, partsInFlight 1`,
         };
         for (const [mine, peer, peerLabel, target] of versus) {
           const ratio = speed[mine] / speed[peer];
@@ -452,13 +467,29 @@ export async function runSyncCases(bench) {
 
     if (wanted('sync-pull')) {
       const runs = plan.pull;
-      const methods = ['coffer', 'plainStream', 'cofferWorker', 'plainArrayBuffer', 'plainIngest'];
+      // coffer / cofferWorker: Coffer's pull (a body up to blobChunkSize taken as a Blob);
+      // cofferStream: the same with the body streamed (as before RemoteBody.blob()); plainBlobRaw:
+      // the platform's bound, a plain GET's blob() put raw into IndexedDB.
+      const methods = [
+        'coffer',
+        'plainStream',
+        'cofferWorker',
+        'plainArrayBuffer',
+        'plainIngest',
+        'cofferStream',
+        'plainBlobRaw',
+      ];
       const times = Object.fromEntries(methods.map((m) => [m, []]));
+      const heap = { coffer: [], cofferStream: [] };
       for (let i = 0; i < runs; i++) {
         for (let j = 0; j < methods.length; j++) {
           const method = methods[(i + j) % methods.length];
-          if (method === 'coffer')
-            times.coffer.push((await call('syncPullCoffer', pullSource.prefix, size)).ms);
+          if (method === 'coffer' || method === 'cofferStream') {
+            const r = await call('syncPullCoffer', pullSource.prefix, size, method === 'cofferStream');
+            times[method].push(r.ms);
+            heap[method].push(r.heapPeak);
+          } else if (method === 'plainBlobRaw')
+            times.plainBlobRaw.push(await call('syncPullPlainBlobRaw', pullSource.key, size));
           else if (method === 'plainStream')
             times.plainStream.push(await call('syncPullPlain', pullSource.key, size));
           else if (method === 'cofferWorker')
@@ -470,7 +501,11 @@ export async function runSyncCases(bench) {
         log(`sync pull, rep ${i + 1}/${runs}, load ${round(os.loadavg()[0])}`);
       }
       const speed = Object.fromEntries(methods.map((m) => [m, mibps(sizeMiB, median(times[m]))]));
-      results.syncPull = { sizeMiB, runs, mibps: speed, all: times, load: os.loadavg() };
+      results.syncPull = { sizeMiB, runs, mibps: speed, all: times, heapPeak: heap, load: os.loadavg() };
+      log(
+        `sync pull page heap peak: blob +${round(Math.max(...heap.coffer) / MiB, 1)} MiB, ` +
+          `stream +${round(Math.max(...heap.cofferStream) / MiB, 1)} MiB`,
+      );
       const name = `sync pull ${sizeMiB} MiB (openSync in the page)`;
       const ratio = speed.coffer / speed.plainStream;
       const workerRatio = speed.cofferWorker / speed.plainStream;
@@ -507,6 +542,33 @@ export async function runSyncCases(bench) {
         'MiB/s',
         `plain fetch GET, body stored with objects.put (the pipeline's stream ingest) ${round(speed.plainIngest)}`,
         speed.coffer / speed.plainIngest,
+        '—',
+        undefined,
+      );
+      row(
+        name,
+        speed.coffer,
+        'MiB/s',
+        `Coffer's pull with the body streamed (no blob()) ${round(speed.cofferStream)}`,
+        speed.coffer / speed.cofferStream,
+        '—',
+        undefined,
+      );
+      row(
+        `sync pull ${sizeMiB} MiB: platform bound`,
+        speed.plainBlobRaw,
+        'MiB/s',
+        `GET + blob() put raw into IndexedDB vs GET alone ${round(speed.plainStream)}`,
+        speed.plainBlobRaw / speed.plainStream,
+        '—',
+        undefined,
+      );
+      row(
+        name,
+        speed.coffer,
+        'MiB/s',
+        `plain fetch GET + blob() put raw into IndexedDB ${round(speed.plainBlobRaw)}`,
+        speed.coffer / speed.plainBlobRaw,
         '—',
         undefined,
       );

@@ -69,6 +69,16 @@ function deleteDatabase(name: string): Promise<void> {
   });
 }
 
+/** A raw IndexedDB database with one store, `blobs` (out-of-line keys). */
+function openRawBlobs(name: string): Promise<IDBDatabase> {
+  return new Promise((resolve, reject) => {
+    const r = indexedDB.open(name, 1);
+    r.onupgradeneeded = () => r.result.createObjectStore('blobs');
+    r.onsuccess = () => resolve(r.result);
+    r.onerror = () => reject(r.error);
+  });
+}
+
 async function disposeCoffer(coffer: Coffer): Promise<void> {
   coffer.close();
   await deleteDatabase(coffer.name);
@@ -164,16 +174,36 @@ async function cofferWithSource(): Promise<{ coffer: Coffer; recordId: string }>
 const usedHeap = () =>
   (performance as unknown as { memory?: { usedJSHeapSize: number } }).memory?.usedJSHeapSize ?? 0;
 
+/** Push or pull options of a timed sync. */
+interface TimedSyncOptions {
+  partSize?: number | undefined;
+  threshold?: number | undefined;
+  partsInFlight?: number | undefined;
+  fetcher?: typeof fetch;
+  /** Pull every body as a stream: the remote's bodies lose their `blob()` (as before it existed). */
+  streamBodies?: boolean;
+}
+
+/** An S3Remote whose GET bodies have no `blob()` (a spread keeps only the body's own fields). */
+function streamingRemote(remote: S3Remote): S3Remote {
+  const getObject = remote.getObject.bind(remote);
+  return Object.assign(remote, {
+    getObject: async (...args: Parameters<S3Remote['getObject']>) => ({ ...(await getObject(...args)) }),
+  });
+}
+
 async function timedSync(
   coffer: Coffer,
   prefix: string,
-  options: { partSize?: number; threshold?: number; fetcher?: typeof fetch } = {},
+  options: TimedSyncOptions = {},
 ): Promise<{ ms: number; report: SyncReport; heapPeak: number }> {
-  const { partSize, threshold } = options;
+  const { partSize, threshold, partsInFlight } = options;
+  const remote = new S3Remote(remoteOptions(prefix, options.fetcher));
   const sync = openSync(coffer, {
-    remote: new S3Remote(remoteOptions(prefix, options.fetcher)),
+    remote: options.streamBodies ? streamingRemote(remote) : remote,
     ...(partSize ? { partSize } : {}),
     ...(threshold || partSize ? { multipartThreshold: threshold ?? partSize } : {}),
+    ...(partsInFlight ? { partsInFlight } : {}),
   });
   (globalThis as { gc?: () => void }).gc?.();
   const before = usedHeap();
@@ -216,14 +246,16 @@ export const syncCases = {
    * Coffer's push: a fresh coffer holding the source in one record, `sync.now()` timed (the
    * file as a multipart upload, the journal entry, the pull's listing). Returns the file's key.
    * `partSize` sets the option of that name and, unless `threshold` is given, the multipart
-   * threshold too; a `threshold` of at least the file's size sends it as one PUT.
+   * threshold too; a `threshold` of at least the file's size sends it as one PUT;
+   * `partsInFlight` sets the option of that name.
    */
-  async syncPushCoffer(prefix: string, partSize?: number, threshold?: number) {
+  async syncPushCoffer(prefix: string, partSize?: number, threshold?: number, partsInFlight?: number) {
     const { coffer, recordId } = await cofferWithSource();
     try {
       const { ms, report, heapPeak } = await timedSync(coffer, prefix, {
-        ...(partSize ? { partSize } : {}),
-        ...(threshold ? { threshold } : {}),
+        partSize,
+        threshold,
+        partsInFlight,
       });
       if (report.versionsPushed !== 1 || report.bytesPushed !== theSource().size) {
         throw new Error(`push sent ${report.versionsPushed} versions, ${report.bytesPushed} bytes`);
@@ -353,13 +385,13 @@ export const syncCases = {
    * engine (sync.worker.ts of @coffer/core), bytes between IndexedDB and the network never
    * crossing a thread. Timed inside the worker.
    */
-  async syncInWorker(op: 'push' | 'pull', prefix: string, arg?: number) {
+  async syncInWorker(op: 'push' | 'pull', prefix: string, arg?: number, arg2?: number) {
     const worker = new Worker(new URL('./sync.worker.ts', import.meta.url), { type: 'module' });
     try {
       return await new Promise<{ ms: number; requests: number; key?: string }>((resolve, reject) => {
         worker.onmessage = (e) => (e.data.error ? reject(new Error(e.data.error)) : resolve(e.data.result));
         worker.onerror = (e) => reject(new Error(e.message));
-        worker.postMessage({ op, prefix, arg, target: configured(), source });
+        worker.postMessage({ op, prefix, arg, arg2, target: configured(), source });
       });
     } finally {
       worker.terminate();
@@ -454,18 +486,19 @@ export const syncCases = {
 
   /**
    * Coffer's pull: a fresh coffer, `sync.now()` on the prefix another device pushed to, timed
-   * (listing, journal entry, the file streamed into chunked storage and checked by md5).
+   * (listing, journal entry, the file stored in chunked storage and checked by md5). With
+   * `stream`, the body is streamed even where it fits in one stored Blob (no `blob()`).
    */
-  async syncPullCoffer(prefix: string, size: number) {
+  async syncPullCoffer(prefix: string, size: number, stream = false) {
     const coffer = await openCoffer({ name: `bench-sync-${uid()}`, ...pipeline });
     try {
       // Start the worker outside the timing, in a bucket no record owns (never synced).
       await (await coffer.buckets.create()).objects.put('warm-up', new Blob(['warm']));
-      const { ms, report } = await timedSync(coffer, prefix);
+      const { ms, report, heapPeak } = await timedSync(coffer, prefix, { streamBodies: stream });
       if (report.versionsPulled !== 1 || report.bytesPulled !== size) {
         throw new Error(`pull got ${report.versionsPulled} versions, ${report.bytesPulled} bytes`);
       }
-      return { ms, requests: report.requests };
+      return { ms, requests: report.requests, heapPeak };
     } finally {
       await disposeCoffer(coffer);
     }
@@ -497,6 +530,31 @@ export const syncCases = {
       return ms;
     } finally {
       await disposeCoffer(coffer);
+    }
+  },
+
+  /**
+   * The platform's bound for a pull into IndexedDB: the same plain GET, its `response.blob()`
+   * put as it is into a raw IndexedDB store (no Coffer, no hashing), the transaction committed.
+   */
+  async syncPullPlainBlobRaw(key: string, size: number) {
+    const name = `bench-sync-raw-${uid()}`;
+    const db = await openRawBlobs(name);
+    try {
+      const started = performance.now();
+      const blob = await (await plain('GET', key)).blob();
+      const tx = db.transaction('blobs', 'readwrite');
+      tx.objectStore('blobs').put(blob, 'pulled');
+      await new Promise<void>((resolve, reject) => {
+        tx.oncomplete = () => resolve();
+        tx.onerror = tx.onabort = () => reject(tx.error);
+      });
+      const ms = performance.now() - started;
+      if (blob.size !== size) throw new Error(`GET gave ${blob.size} bytes, expected ${size}`);
+      return ms;
+    } finally {
+      db.close();
+      await deleteDatabase(name);
     }
   },
 

@@ -9,18 +9,20 @@ export interface SyncWorkerJob {
   op: 'push' | 'pull';
   prefix: string;
   arg?: number;
+  /** Push: parts in flight; pull: stream the body (1) rather than take it as a Blob. */
+  arg2?: number;
   target: SyncBenchTarget;
   source: Blob | undefined;
 }
 
 self.onmessage = async (event: MessageEvent<SyncWorkerJob>) => {
-  const { op, prefix, arg, target, source } = event.data;
+  const { op, prefix, arg, arg2, target, source } = event.data;
   useInProcess(target, source);
   try {
     const result =
       op === 'push'
-        ? await syncCases.syncPushCoffer(prefix, arg)
-        : await syncCases.syncPullCoffer(prefix, arg!);
+        ? await syncCases.syncPushCoffer(prefix, arg, undefined, arg2)
+        : await syncCases.syncPullCoffer(prefix, arg!, arg2 === 1);
     self.postMessage({ result });
   } catch (error) {
     self.postMessage({ error: error instanceof Error ? `${error.message}\n${error.stack}` : String(error) });

@@ -6,7 +6,6 @@
  *
  * @module
  */
-import { createMD5 } from 'hash-wasm';
 import type { Coffer } from '../api/coffer.js';
 import type { CofferContext } from '../api/context.js';
 import {
@@ -29,6 +28,7 @@ import { md5Hex } from '../model/sync-merge.js';
 import type { SyncChangeRow, SyncVersionRow } from '../storage/schema.js';
 import type { PendingVersion, PulledContent } from '../storage/sync-store.js';
 import { type SyncStatusRow, SyncStore } from '../storage/sync-store.js';
+import { fromWire } from '../worker/transfer.js';
 import { RemoteError } from './errors.js';
 import { deviceOf, entrySeq, fileKey, JOURNAL_PREFIX, journalKey, journalPrefix } from './layout.js';
 import type { ListOptions, ListPage, Remote, RemoteVersion } from './remote.js';
@@ -197,29 +197,6 @@ async function inPool<T, R>(items: readonly T[], limit: number, task: (item: T) 
   return results;
 }
 
-/** A part is hashed from slices of this many bytes, each read whole with `arrayBuffer()`. */
-const HASH_SLICE = 2 * MiB;
-
-/**
- * The md5 of a Blob, hex, never whole in memory: read as {@link HASH_SLICE} slices, the next
- * one read while the current one is hashed. One buffer per slice leaves less garbage on the
- * JS heap than the many small chunks of `blob.stream()`.
- */
-async function md5OfBlob(blob: Blob, signal: AbortSignal | undefined): Promise<string> {
-  const hasher = await createMD5();
-  hasher.init();
-  const read = (at: number) => blob.slice(at, at + HASH_SLICE).arrayBuffer();
-  let next = blob.size > 0 ? read(0) : undefined;
-  for (let at = 0; next; ) {
-    const bytes = await next;
-    if (signal?.aborted) throw new AbortError('The sync was aborted.', { cause: signal.reason });
-    at += HASH_SLICE;
-    next = at < blob.size ? read(at) : undefined;
-    hasher.update(new Uint8Array(bytes));
-  }
-  return hasher.digest('hex');
-}
-
 /** Read a small body whole, refusing one over `limit` bytes. */
 async function readText(
   stream: ReadableStream<Uint8Array>,
@@ -345,7 +322,7 @@ export class CofferSync {
   private readonly threshold: number;
   private readonly partSize: number;
   private readonly partsInFlight: number;
-  /** Parts are hashed one at a time (the hashing is CPU-bound; their uploads overlap it). */
+  /** Parts are hashed one at a time (the hashing is CPU-bound; uploads overlap it). */
   private hashing: Promise<unknown> = Promise.resolve();
   private readonly retry: Required<RetryOptions>;
   private readonly concurrency: number;
@@ -793,7 +770,7 @@ export class CofferSync {
     await inPool(missing, this.partsInFlight, async (partNumber) => {
       const { start, end } = bounds(partNumber);
       const slice = await store.versionBlob(row, start, end);
-      const hashed = this.hashing.then(() => md5OfBlob(slice, run.signal));
+      const hashed = this.hashing.then(() => this.md5Of(slice, run.signal));
       this.hashing = hashed.catch(() => undefined);
       const partMd5 = await hashed;
       const part = await this.call(run, (signal) =>
@@ -813,6 +790,20 @@ export class CofferSync {
     );
     await store.deleteUpload(row.versionId);
     return version;
+  }
+
+  /**
+   * The md5 of a part, hex, computed by the byte pipeline (in the coffer's worker, where it has
+   * one), reading the stored Blob as the ingest does: never whole in memory, off the engine's heap.
+   */
+  private async md5Of(part: Blob, signal: AbortSignal | undefined): Promise<string> {
+    const [outcome] = await this.context.pipeline.hashSources(
+      { sources: [part], sha256: false, bytesBelow: 0 },
+      { signal },
+    );
+    if (!outcome) throw new AbortError('The sync was aborted.', { cause: signal?.reason });
+    if (!outcome.ok) throw fromWire(outcome.error);
+    return outcome.result.checksum.slice('md5:'.length);
   }
 
   // --- Pull ---
