@@ -28,7 +28,7 @@ const script = fileURLToPath(new URL('../scripts/s3-gateway.sh', import.meta.url
 export const SYNC_CASES = ['sync-push', 'sync-pull', 'sync-requests', 'sync-profile', 'sync-parts'];
 
 /** Coffer's default part size (engine.ts `partSize`). */
-const PART_SIZE = 8 * MiB;
+const PART_SIZE = 16 * MiB;
 
 /** Sizes and repetitions. */
 const plans = {
@@ -435,7 +435,7 @@ export async function runSyncCases(bench) {
           [
             'coffer',
             'parts1',
-            `the engine's part loop alone (stored Blob, md5, S3Remote), ${part}, 1 in flight`,
+            `a part loop alone (stored Blob, md5 with hash-wasm on the page's thread, S3Remote), ${part}, 1 in flight`,
           ],
           ['parts4', 'plainPut', 'plain fetch PUT of the same Blob'],
           ['coffer32', 'plainPut', 'plain fetch PUT of the same Blob'],

@@ -452,10 +452,10 @@ export const syncCases = {
   },
 
   /**
-   * What the engine's multipart loop does, without its bookkeeping, and with `width` parts in
-   * flight: the stored file's Blob cut into `partSize` parts, each hashed (md5, hash-wasm, this
-   * thread) and sent with `S3Remote.uploadPart` (Content-MD5), then completed. Timed from the
-   * create to the complete.
+   * A multipart loop without the engine's bookkeeping, with `width` parts in flight: the stored
+   * file's Blob cut into `partSize` parts, each hashed (md5, hash-wasm, on this thread, where the
+   * engine hashes in the byte pipeline) and sent with `S3Remote.uploadPart` (Content-MD5), then
+   * completed. Timed from the create to the complete.
    */
   async syncPushRemoteParts(prefix: string, partSize: number, width: number) {
     const { coffer, recordId } = await cofferWithSource();

@@ -22,7 +22,7 @@ import { freshS3Bucket, s3Versions } from '../helpers/s3.js';
 const SIZE_MIB = Number(import.meta.env.VITE_COFFER_SYNC_LARGE_MIB ?? 2048);
 const SIZE = SIZE_MIB * MiB;
 /** The engine's default part size. */
-const PART_SIZE = 8 * MiB;
+const PART_SIZE = 16 * MiB;
 const HEAP_BOUND = 64 * MiB;
 const open = cofferOpener('large-sync');
 
