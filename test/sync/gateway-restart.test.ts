@@ -151,7 +151,9 @@ class ObservingRemote extends WrappedRemote {
   }
 }
 
-const sizes = { multipartThreshold: 6 * MiB, partSize: 5 * MiB };
+// One part at a time, so that the kill falls after part 1 exactly (several in flight are in
+// multipart.test.ts).
+const sizes = { multipartThreshold: 6 * MiB, partSize: 5 * MiB, partsInFlight: 1 };
 const big = { chunkSize: 1 * MiB };
 
 describe('sync: the gateway stopped mid-sync, then restarted (real radosgw)', () => {
