@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { Dexie } from 'dexie';
+import { Dexie, type Table } from 'dexie';
 import { InvalidOperationError, NotFoundError, SyncError } from '../errors.js';
 import type { BucketId, FileId, RecordId, VersionId } from '../ids.js';
 import { assertFits } from '../model/limits.js';
@@ -27,9 +27,9 @@ import {
 } from '../model/sync-merge.js';
 import { chooseHead, leaves, parentsFor, type VersionNode } from '../model/sync-versions.js';
 import { toLimits } from './bucket-store.js';
-import { readBlob } from './chunks.js';
+import { deleteData, readBlob } from './chunks.js';
 import { mapErrors } from './map-storage-error.js';
-import { discardWrittenFile, resized, startingWith, toHead, versionTables } from './rows.js';
+import { resized, startingWith, toHead, versionTables } from './rows.js';
 import type {
   BucketRow,
   CofferDb,
@@ -104,6 +104,9 @@ const flag = (value: boolean): Flag => (value ? 1 : 0);
 
 /** Records a push captures per transaction. */
 const CAPTURE_BATCH = 200;
+
+/** Versions {@link SyncStore.toGo} reads at once: its memory stays bounded however many are unpushed. */
+const COUNT_PAGE = 2_000;
 
 /** `syncState` keys of records with pulled changes not yet settled. */
 const UNSETTLED = 'unsettled:';
@@ -331,11 +334,9 @@ export class SyncStore {
   private async copiesOf(contents: readonly [number, string][]): Promise<Map<string, RemoteCopy>> {
     const found = new Map<string, RemoteCopy>();
     if (contents.length === 0) return found;
-    const rows = await this.db.syncVersions
-      .where('[size+checksum]')
-      .anyOf(contents)
-      .filter((r) => r.remoteVersionId !== null && r.remoteKey !== null && r.marker === 0)
-      .toArray();
+    const rows = (await withContents(this.db.syncVersions, contents)).filter(
+      (r) => r.remoteVersionId !== null && r.remoteKey !== null && r.marker === 0,
+    );
     for (const row of rows) {
       const same = `${row.size}:${row.checksum}`;
       if (!found.has(same))
@@ -532,13 +533,18 @@ export class SyncStore {
     const { db } = this;
     await mapErrors(() =>
       db.transaction('rw', db.syncOutbox, db.syncVersions, db.syncChanges, db.syncState, async () => {
-        await db.syncVersions
-          .where('versionId')
-          .anyOf(row.versions)
-          .modify((v) => {
-            if (v.state === 'uploaded') v.state = 'pushed';
-          });
-        await db.syncChanges.where('change').anyOf(row.changes).modify({ pushed: 1 });
+        // By key, not by a cursor over `anyOf`: the keys are random ids spread over the whole
+        // table, and fake-indexeddb steps such a cursor from the start of its range each time.
+        const [versions, changes] = await Promise.all([
+          db.syncVersions.bulkGet(row.versions as VersionId[]),
+          db.syncChanges.bulkGet(row.changes),
+        ]);
+        await db.syncVersions.bulkPut(
+          versions.flatMap((v) => (v?.state === 'uploaded' ? [{ ...v, state: 'pushed' as const }] : [])),
+        );
+        await db.syncChanges.bulkPut(
+          changes.flatMap((c) => (c && !c.pushed ? [{ ...c, pushed: 1 as const }] : [])),
+        );
         await db.syncOutbox.delete(row.seq);
         if (pushedSeq !== undefined) await this.advancePushed(pushedSeq);
       }),
@@ -575,20 +581,20 @@ export class SyncStore {
 
   /**
    * For each of these contents, a readable local file instance with the same bytes whose last
-   * fixity check did not fail, in one read: a map from `"<size>:<checksum>"` to its id.
+   * fixity check did not fail, in one read transaction: a map from `"<size>:<checksum>"` to its id.
    */
   async linkable(
     contents: readonly { size: number; checksum: string | null }[],
   ): Promise<Map<string, FileId>> {
     const found = new Map<string, FileId>();
-    const keys = contents.flatMap(({ size, checksum }) => (checksum === null ? [] : [[size, checksum]]));
+    const keys = contents.flatMap(({ size, checksum }) =>
+      checksum === null ? [] : [[size, checksum] as const],
+    );
     if (keys.length === 0) return found;
-    const files = await mapErrors(() =>
-      this.db.files
-        .where('[size+checksum]')
-        .anyOf(keys)
-        .filter((f) => f.readable === 1 && f.lastCheck !== false && f.location === this.settings.location)
-        .toArray(),
+    const { db } = this;
+    const rows = await mapErrors(() => db.transaction('r', db.files, () => withContents(db.files, keys)));
+    const files = rows.filter(
+      (f) => f.readable === 1 && f.lastCheck !== false && f.location === this.settings.location,
     );
     for (const file of files) {
       const key = `${file.size}:${file.checksum}`;
@@ -597,11 +603,22 @@ export class SyncStore {
     return found;
   }
 
-  /** Drop bytes written for an entry that was not applied. */
+  /**
+   * Drop bytes written for ops that were not applied (those of applied ops are readable now and
+   * stay), in one transaction. If it fails, `gc()` finds the unreadable files later.
+   */
   async discard(contents: Iterable<PulledContent>): Promise<void> {
-    for (const content of contents) {
-      if (content.kind === 'written') await discardWrittenFile(this.db, content.fileId);
-    }
+    const { db } = this;
+    const ids = [...new Set([...contents].flatMap((c) => (c.kind === 'written' ? [c.fileId] : [])))];
+    if (ids.length === 0) return;
+    await db
+      .transaction('rw', db.files, db.chunks, async () => {
+        const files = await db.files.bulkGet(ids);
+        const unreadable = files.filter((file): file is FileRow => file !== undefined && !file.readable);
+        for (const file of unreadable) await deleteData(db, file.dataIds);
+        await db.files.bulkDelete(unreadable.map((file) => file.id));
+      })
+      .catch(() => undefined);
   }
 
   /**
@@ -1251,21 +1268,41 @@ export class SyncStore {
     const { db } = this;
     return mapErrors(() =>
       db.transaction('r', [db.objects, db.syncVersions, db.syncState], async () => {
-        const pushedSeq = await this.number('pushedSeq');
-        const rows = await db.objects.where('seq').above(pushedSeq).toArray();
-        const synced = await db.syncVersions.bulkGet(rows.map((r) => r.versionId));
+        let from = await this.number('pushedSeq');
         let files = 0;
         let bytes = 0;
-        rows.forEach((row, i) => {
-          const s = synced[i];
-          if (s && s.state !== 'uploaded') return;
-          files++;
-          if (!s) bytes += row.size;
-        });
-        return { files, bytes };
+        for (;;) {
+          const rows = await db.objects.where('seq').above(from).limit(COUNT_PAGE).toArray();
+          const synced = await db.syncVersions.bulkGet(rows.map((r) => r.versionId));
+          rows.forEach((row, i) => {
+            const s = synced[i];
+            if (s && s.state !== 'uploaded') return;
+            files++;
+            if (!s) bytes += row.size;
+          });
+          if (rows.length < COUNT_PAGE) return { files, bytes };
+          from = (rows.at(-1) as ObjectVersionRow).seq;
+        }
       }),
     );
   }
+}
+
+/**
+ * The rows of `table` whose `[size+checksum]` is one of `contents`, in index order, by one
+ * exact lookup per distinct content (within the caller's transaction, if any). Not `anyOf`:
+ * its cursor spans every size between the smallest and the largest wanted, and fake-indexeddb
+ * steps a cursor from the start of its range each time, which made a push quadratic.
+ */
+async function withContents<T, K, I>(
+  table: Table<T, K, I>,
+  contents: readonly (readonly [number, string])[],
+): Promise<T[]> {
+  const distinct = new Map(contents.map((content) => [`${content[0]}:${content[1]}`, content]));
+  const found = await Promise.all(
+    [...distinct.values()].map((content) => table.where('[size+checksum]').equals(content).toArray()),
+  );
+  return found.flat();
 }
 
 /** Whether a record has a local edit its sync state does not cover. */
