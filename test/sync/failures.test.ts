@@ -6,7 +6,15 @@ import { RemoteError } from '../../packages/core/src/sync/errors.js';
 import type { Remote } from '../../packages/core/src/sync/remote.js';
 import { S3Remote } from '../../packages/core/src/sync/s3-remote.js';
 import { freshS3Bucket } from '../helpers/s3.js';
-import { fileText, openDevice, stateOf, throttled, unreachable, WrappedRemote } from './harness.js';
+import {
+  closeDevice,
+  fileText,
+  openDevice,
+  stateOf,
+  throttled,
+  unreachable,
+  WrappedRemote,
+} from './harness.js';
 
 vi.setConfig({ testTimeout: 60_000 });
 
@@ -223,5 +231,46 @@ describe('sync: failures lose nothing and show nothing half-done', () => {
     await expect(a.sync.now()).rejects.toBeInstanceOf(SyncError);
     await expect(b.sync.now()).rejects.toBeInstanceOf(SyncError);
     expect(await fileText(b.coffer, record.id, 'd.txt')).toBe('still syncing');
+  });
+
+  it('keeps a pulled record that breaks a JSON Schema registered here in the inbox, and applies it once the schema allows it', async () => {
+    const bucket = await freshS3Bucket({ label: 'fail' });
+    const uri = 'urn:coffer:survey';
+    const schema = (title: object) => ({ [uri]: { type: 'object', properties: { title } } });
+    const a = await openDevice(new S3Remote(bucket));
+    const b = await openDevice(new S3Remote(bucket), undefined, {}, { schemas: schema({ type: 'string' }) });
+    const bad = await a.coffer.records.create({ $schema: uri, title: 42 });
+    const good = await a.coffer.records.create({ $schema: uri, title: 'Survey' });
+    await a.sync.now();
+    await b.sync.now();
+    await expect(b.coffer.records.get(bad.id)).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    expect(await b.sync.recordStatus(bad.id)).toBe('error');
+    expect((await b.coffer.records.get(good.id)).data.title).toBe('Survey');
+    expect(await b.sync.recordStatus(good.id)).toBe('synced');
+
+    // An edit that breaks the schema leaves the record as it was here.
+    good.data.title = 7;
+    await good.commit();
+    await a.sync.now();
+    await b.sync.now();
+    expect((await b.coffer.records.get(good.id)).data.title).toBe('Survey');
+    expect(await b.sync.recordStatus(good.id)).toBe('error');
+
+    // Reopened with a schema that allows numbers, the next sync applies both.
+    await closeDevice(b);
+    const looser = await openDevice(
+      new S3Remote(bucket),
+      b.name,
+      {},
+      {
+        schemas: schema({ type: ['string', 'number'] }),
+      },
+    );
+    await looser.sync.now();
+    expect((await looser.coffer.records.get(bad.id)).data.title).toBe(42);
+    expect((await looser.coffer.records.get(good.id)).data.title).toBe(7);
+    expect(await looser.sync.recordStatus(bad.id)).toBe('synced');
+    expect(await looser.sync.recordStatus(good.id)).toBe('synced');
+    expect(await stateOf(looser.coffer)).toEqual(await stateOf(a.coffer));
   });
 });

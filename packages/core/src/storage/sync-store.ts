@@ -154,9 +154,14 @@ interface WorkingRecord {
  * network. The engine calls them between its requests.
  */
 export class SyncStore {
+  /**
+   * @param checkRecord - the local rule for record data (the records' JSON Schema check): a
+   *   pulled record change it throws for goes to the inbox, as a refused write would.
+   */
   constructor(
     private readonly db: CofferDb,
     private readonly settings: { location: string; storageClass: string },
+    private readonly checkRecord: (data: RecordData) => void = () => undefined,
   ) {}
 
   private get applyTables() {
@@ -670,8 +675,10 @@ export class SyncStore {
               set.add(op.key);
               keys.set(op.bucketId as BucketId, set);
             }
-          } else if (await this.applyRecord(op, scope)) {
-            result.records++;
+          } else {
+            const outcome = await this.applyRecord(op, { device, seq }, scope);
+            if (outcome === 'refused') result.refused++;
+            if (outcome === 'applied') result.records++;
           }
         }
         if (scope.seq !== undefined) await db.meta.put({ key: 'seq', value: scope.seq });
@@ -909,15 +916,27 @@ export class SyncStore {
    * per pull, to the merge of all their leaves, so that devices that pull in different orders
    * reach the same merges.
    */
-  private async applyRecord(op: RecordOp, scope: ApplyScope): Promise<boolean> {
+  private async applyRecord(
+    op: RecordOp,
+    from: { device: string; seq: number },
+    scope: ApplyScope,
+  ): Promise<'applied' | 'known' | 'refused'> {
     const { now } = scope;
     const { db } = this;
     const seen = await db.syncChanges.get(op.change);
     if (seen) {
       // A merge made here and there alike: another device has published it already.
       if (!seen.pushed) await db.syncChanges.update(op.change, { pushed: 1 });
-      return false;
+      return 'known';
     }
+    try {
+      this.checkRecord(op.data as RecordData);
+    } catch (error) {
+      await this.toInbox(op, from, error, now);
+      return 'refused';
+    }
+    const refusedBefore = `record:${op.change}`;
+    if (scope.inbox.has(refusedBefore)) await db.syncInbox.delete(refusedBefore);
     const recordId = op.recordId as RecordId;
     if (op.bucketId !== null) await this.ensureBucket(op.bucketId as BucketId, recordId, scope);
     await db.syncChanges.add({
@@ -931,7 +950,7 @@ export class SyncStore {
       seq: await this.next('changeSeq'),
     });
     await db.syncState.put({ key: `${UNSETTLED}${recordId}`, value: now });
-    return true;
+    return 'applied';
   }
 
   /**

@@ -377,7 +377,10 @@ export class CofferSync {
       );
     }
     this.context = coffer.context;
-    this.store = new SyncStore(this.context.db, this.context.settings);
+    // Pulled record data meets the same JSON Schemas as local writes and imports.
+    this.store = new SyncStore(this.context.db, this.context.settings, (data) =>
+      coffer.records.validator.check(data),
+    );
     this.remote = options.remote;
     this.threshold = threshold;
     this.partSize = partSize;
@@ -816,6 +819,7 @@ export class CofferSync {
     const { store } = this;
     const self = await store.deviceId();
     await store.setStatus({ phase: 'pulling' });
+    await this.coffer.records.validator.prepare();
     run.files = { done: 0, total: 0 };
     await this.settle(run);
     await this.retryInbox(run);
