@@ -1,4 +1,5 @@
 import { AbortError, type Coffer, MaxFileSizeExceededError, type Progress, StorageError } from '@coffer/core';
+import { crc32 } from 'hash-wasm';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { heapSampler, variedBlob } from '../helpers/large-blobs.js';
 import { countBlobReads, countWorkers, dispose, freshCoffer, MiB, md5Of, randomFile } from './fixtures.js';
@@ -79,6 +80,22 @@ describe('the worker pipeline', () => {
     } finally {
       await dispose(inProcess);
     }
+  });
+
+  it('computes the CRC-32 of stored files in the worker, reading none of their bytes on the main thread', async () => {
+    const { blob } = await randomFile(16 * MiB);
+    const bucket = await coffer.buckets.create();
+    const stored = await (await bucket.objects.put('a.bin', blob)).blob();
+    let crcs: number[] = [];
+
+    const reads = await countBlobReads(async () => {
+      crcs = await coffer.crc32([stored, blob.slice(1)]);
+    });
+
+    expect(reads).toEqual({});
+    const reference = async (b: Blob) =>
+      Number.parseInt(await crc32(new Uint8Array(await b.arrayBuffer())), 16);
+    expect(crcs).toEqual([await reference(blob), await reference(blob.slice(1))]);
   });
 
   it('composes blob() and slice() from stored chunks without reading their bytes on the main thread', async () => {

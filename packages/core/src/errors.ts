@@ -35,7 +35,7 @@ export interface ErrorContext {
   actual?: unknown;
   /**
    * The name of the argument or option at fault, as the caller wrote it: `"chunkSize"`,
-   * `"multipart.minChunkSize"`, `"items[3].key"`.
+   * `"multipart.minChunkSize"`, `"source"`.
    */
   argument?: string;
 }

@@ -440,6 +440,8 @@ export class CofferFiles extends CofferElement {
   /** Save `files` as one ZIP, each at its key (a key with `/` lands in folders). */
   private async _download(files: FileObject[], view: FilesView): Promise<void> {
     if (files.length === 1) return downloadFile(files[0]!);
+    const { coffer } = this;
+    if (!coffer) return;
     const title = String((view.record.data as { title?: unknown }).title || 'record');
     const name = `${title.replace(/[^\p{L}\p{N}._-]+/gu, '-').replace(/^-+|-+$/g, '') || 'record'}-files.zip`;
     this.busy = `Preparing ${name}…`;
@@ -447,7 +449,7 @@ export class CofferFiles extends CofferElement {
       const entries = [];
       for (const file of files)
         entries.push({ name: file.key, blob: await file.blob(), modified: file.created });
-      const zip = await zipBlobs(entries, (done, total) => {
+      const zip = await zipBlobs(coffer, entries, (done, total) => {
         this.busy = `Preparing ${name}… ${total ? Math.round((done / total) * 100) : 100}%`;
       });
       saveBlob(zip, name);

@@ -8,7 +8,7 @@ import { mapErrors } from '../storage/map-storage-error.js';
 import { CofferDb } from '../storage/schema.js';
 import { createWorkerPipeline } from '../worker/client.js';
 import { createInProcessPipeline } from '../worker/in-process.js';
-import type { BytePipeline, ImportReport } from '../worker/protocol.js';
+import type { BytePipeline, ImportReport, OperationHooks } from '../worker/protocol.js';
 import { Bucket, type BucketOptions } from './bucket.js';
 import type { CofferContext, CofferSettings } from './context.js';
 import type { SchemaMap } from './json-schema.js';
@@ -122,12 +122,9 @@ async function defaultBlobChunkSize(chunkSize: number): Promise<number> {
 function validateChunkSize(chunkSize: number): void {
   validateSize('chunkSize', chunkSize);
   if (chunkSize < 1 || chunkSize > MAX_CHUNK_SIZE) {
-    throw Object.assign(
-      new InvalidArgumentError(
-        `chunkSize must be from 1 byte to ${MAX_CHUNK_SIZE} bytes (256 MiB), not ${chunkSize}.`,
-        { actual: chunkSize, limit: MAX_CHUNK_SIZE },
-      ),
-      { argument: 'chunkSize' },
+    throw new InvalidArgumentError(
+      `chunkSize must be from 1 byte to ${MAX_CHUNK_SIZE} bytes (256 MiB), not ${chunkSize}.`,
+      { actual: chunkSize, limit: MAX_CHUNK_SIZE, argument: 'chunkSize' },
     );
   }
 }
@@ -136,10 +133,10 @@ function validateChunkSize(chunkSize: number): void {
 function validateBlobChunkSize(blobChunkSize: number): void {
   validateSize('blobChunkSize', blobChunkSize);
   if (blobChunkSize < 1) {
-    throw Object.assign(
-      new InvalidArgumentError('blobChunkSize must be at least 1 byte, not 0.', { actual: blobChunkSize }),
-      { argument: 'blobChunkSize' },
-    );
+    throw new InvalidArgumentError('blobChunkSize must be at least 1 byte, not 0.', {
+      actual: blobChunkSize,
+      argument: 'blobChunkSize',
+    });
   }
 }
 
@@ -243,6 +240,29 @@ export class Coffer {
    */
   async import(source: Blob, options: ImportOptions = {}): Promise<ImportReport> {
     return importCoffer(this.context, source, options, this.records.validator);
+  }
+
+  /**
+   * The CRC-32 of each Blob (ZIP's checksum, polynomial 0xedb88320), in order, as unsigned 32-bit
+   * integers. The Blobs are read as streams in the byte pipeline (the worker, unless the coffer
+   * was opened with `worker: false`): the page reads no byte and nothing is stored. `onProgress`
+   * counts the bytes read over all of them.
+   *
+   * @throws {InvalidArgumentError} (`argument` `"sources"`) when `sources` is not an array of Blobs.
+   * @throws {UnexpectedFileSizeError} when a Blob delivers another number of bytes than its size
+   *   (a File changed on disk); {@link StorageError} when one cannot be read.
+   * @throws {AbortError} when `signal` fires.
+   * @example
+   * ```ts
+   * const [crc] = await coffer.crc32([file], { onProgress: ({ loaded, total }) => show(loaded / total!) });
+   * crc.toString(16); // "3610a686" for the 5 bytes "hello"
+   * ```
+   */
+  async crc32(sources: readonly Blob[], options: OperationHooks = {}): Promise<number[]> {
+    if (!Array.isArray(sources) || !sources.every((source) => source instanceof Blob)) {
+      throw new InvalidArgumentError('sources must be an array of Blobs or Files.', { argument: 'sources' });
+    }
+    return this.context.pipeline.crc32({ sources: [...sources] }, options);
   }
 
   /** Close the database and stop the worker. */

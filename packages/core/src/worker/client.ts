@@ -35,7 +35,7 @@ function prepareSource(source: ByteSource): [ByteSource, Transferable[]] {
   return [source, []];
 }
 
-type Operation = 'ingestFile' | 'writeData' | 'hashSources' | 'digest' | 'exportBag' | 'importBag';
+type Operation = 'ingestFile' | 'writeData' | 'hashSources' | 'crc32' | 'digest' | 'exportBag' | 'importBag';
 
 /**
  * The byte pipeline in a Web Worker: the only main-thread code that knows a Worker exists.
@@ -140,6 +140,7 @@ export function createWorkerPipeline(name: string): BytePipeline {
     ingestFile: (request, hooks) => call('ingestFile', request, hooks),
     writeData: (request, hooks) => call('writeData', request, hooks),
     hashSources: (request, hooks) => call('hashSources', request, hooks),
+    crc32: (request, hooks) => call('crc32', request, hooks),
     digest: (request, hooks) => call('digest', request, hooks),
     exportBag: (request, hooks) => call('exportBag', request, hooks),
     importBag: (request, hooks) => call('importBag', request, hooks),
@@ -158,10 +159,10 @@ function reframe(error: unknown, signal: AbortSignal | undefined): unknown {
     return new AbortError(error.message, { cause: signal.reason });
   }
   if (error instanceof DOMException && error.name === 'DataCloneError') {
-    return Object.assign(
-      new InvalidArgumentError(`The source cannot be sent to the worker: ${error.message}`, { cause: error }),
-      { argument: 'source' },
-    );
+    return new InvalidArgumentError(`The source cannot be sent to the worker: ${error.message}`, {
+      cause: error,
+      argument: 'source',
+    });
   }
   return error;
 }

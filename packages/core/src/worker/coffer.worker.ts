@@ -9,9 +9,11 @@
 import { expose, releaseProxy, transfer } from 'comlink';
 import { InvalidOperationError } from '../errors.js';
 import { CofferDb } from '../storage/schema.js';
+import { crc32Sources } from './crc32.js';
 import { exportBag } from './export-bag.js';
 import { importBag } from './import-bag.js';
 import type {
+  Crc32Request,
   DigestRequest,
   ExportBagRequest,
   HashOutcome,
@@ -41,6 +43,7 @@ export interface CofferWorkerApi {
   writeData(job: number, request: WriteDataRequest, onProgress?: RemoteProgress): Promise<WriteResult>;
   digest(job: number, request: DigestRequest, onProgress?: RemoteProgress): Promise<WriteResult>;
   hashSources(job: number, request: HashRequest, onProgress?: RemoteProgress): Promise<HashOutcome[]>;
+  crc32(job: number, request: Crc32Request, onProgress?: RemoteProgress): Promise<number[]>;
   exportBag(job: number, request: ExportBagRequest, onProgress?: RemoteProgress): Promise<Blob>;
   importBag(job: number, request: ImportBagRequest, onProgress?: RemoteProgress): Promise<StagedImport>;
   /** Abort job `job`; an unknown or finished job is ignored. */
@@ -125,6 +128,7 @@ const api: CofferWorkerApi = {
         outcomes.flatMap((o) => (o.ok && o.bytes ? [o.bytes] : [])),
       );
     }),
+  crc32: (job, request, onProgress) => run(job, onProgress, (_db, hooks) => crc32Sources(request, hooks)),
   exportBag: (job, request, onProgress) => run(job, onProgress, (db, hooks) => exportBag(db, request, hooks)),
   importBag: (job, request, onProgress) => run(job, onProgress, (db, hooks) => importBag(db, request, hooks)),
   abort(job) {

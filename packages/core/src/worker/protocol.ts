@@ -84,6 +84,11 @@ export type HashOutcome =
   | { ok: true; result: WriteResult; bytes: ArrayBuffer | undefined }
   | { ok: false; error: WireThrown };
 
+/** Compute the CRC-32 of Blobs (for a ZIP), without storing them. */
+export interface Crc32Request {
+  sources: Blob[];
+}
+
 /** Recompute the digests of stored bytes. */
 export interface DigestRequest {
   extents: Extent[];
@@ -172,6 +177,11 @@ export interface BytePipeline {
    * them; a source that cannot be read fails alone. Rejects only when aborted.
    */
   hashSources(request: HashRequest, hooks?: OperationHooks): Promise<HashOutcome[]>;
+  /**
+   * The CRC-32 of each source, in order, as an unsigned 32-bit integer, with one progress over
+   * all of them.
+   */
+  crc32(request: Crc32Request, hooks?: OperationHooks): Promise<number[]>;
   /** Read stored bytes back and digest them. */
   digest(request: DigestRequest, hooks?: OperationHooks): Promise<WriteResult>;
   /** Stream a selection of the coffer into a BagIt ZIP, as a Blob. */
