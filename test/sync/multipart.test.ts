@@ -1,3 +1,4 @@
+import { openSync } from '@coffer/core/sync';
 import { describe, expect, it, vi } from 'vitest';
 import { S3Remote } from '../../packages/core/src/sync/s3-remote.js';
 import { freshS3Bucket } from '../helpers/s3.js';
@@ -99,5 +100,17 @@ describe('sync: multipart uploads', () => {
     const pulled = await (await b.coffer.records.get(record.id)).files!.get('scan.tif');
     expect(pulled?.checksum).toBe(file.checksum);
     expect(await stateOf(b.coffer)).toEqual(await stateOf(again.coffer));
+  });
+
+  it('refuses a partsInFlight that is not a positive integer', async () => {
+    const bucket = await freshS3Bucket({ label: 'multipart' });
+    const device = await openDevice(new S3Remote(bucket));
+    await device.sync.close();
+
+    for (const partsInFlight of [0, -2, 2.5, Number.NaN]) {
+      expect(() => openSync(device.coffer, { remote: device.remote, partsInFlight })).toThrow(
+        expect.objectContaining({ code: 'INVALID_ARGUMENT', argument: 'partsInFlight' }),
+      );
+    }
   });
 });
