@@ -272,8 +272,9 @@ export async function runSyncCases(bench) {
   const { call, wanted, quick, row, results, log, round, median, mibps } = bench;
   const plan = quick ? plans.quick : plans.full;
   const [sizeMiB, pushRuns] = plan.push;
-  // Every upload of a repetition (8 × the file) plus the one kept for the pull, with room.
-  const server = await gateway(Math.max(2048, 12 * Math.max(sizeMiB, Number(bench.args.size ?? 0))), log);
+  // Every upload of a repetition (11 × the file) plus the one kept for the pull, with room: a
+  // full memstore OSD makes radosgw hold writes without an answer (a run hung so at 12 ×).
+  const server = await gateway(Math.max(2048, 16 * Math.max(sizeMiB, Number(bench.args.size ?? 0))), log);
   const env = server.env;
   const target = {
     endpoint: env.COFFER_S3_ENDPOINT.replace(/\/+$/, ''),
@@ -382,6 +383,7 @@ export async function runSyncCases(bench) {
         for (let j = 0; j < methods.length; j++) {
           const method = methods[(i + j) % methods.length];
           const key = `plain/${method}-${i}.bin`;
+          if (bench.args.verbose) log(`  ${method}…`);
           if (method === 'coffer') {
             const prefix = `coffer-${i}/`;
             const r = await call('syncPushCoffer', prefix);
@@ -484,6 +486,7 @@ export async function runSyncCases(bench) {
       for (let i = 0; i < runs; i++) {
         for (let j = 0; j < methods.length; j++) {
           const method = methods[(i + j) % methods.length];
+          if (bench.args.verbose) log(`  ${method}…`);
           if (method === 'coffer' || method === 'cofferStream') {
             const r = await call('syncPullCoffer', pullSource.prefix, size, method === 'cofferStream');
             times[method].push(r.ms);
