@@ -273,7 +273,8 @@ export async function runSyncCases(bench) {
   const plan = quick ? plans.quick : plans.full;
   const [sizeMiB, pushRuns] = plan.push;
   // Every upload of a repetition (11 × the file) plus the one kept for the pull, with room: a
-  // full memstore OSD makes radosgw hold writes without an answer (a run hung so at 12 ×).
+  // full memstore OSD makes radosgw hold writes without an answer (a run at 12 × hung in its
+  // second repetition, most likely so).
   const server = await gateway(Math.max(2048, 16 * Math.max(sizeMiB, Number(bench.args.size ?? 0))), log);
   const env = server.env;
   const target = {
