@@ -55,6 +55,30 @@ describe('sync: status, background runs, refused ops', () => {
     expect(await a.sync.recordStatus(record.id)).toBe('synced');
   });
 
+  it('counts every version still to push, past one page of the count (2,000), and only those', async () => {
+    const bucket = await freshS3Bucket({ label: 'status' });
+    const remote = new WrappedRemote(new S3Remote(bucket));
+    const a = await openDevice(remote);
+    const record = await a.coffer.records.create({ title: 'T' });
+    await record.files!.set('pushed.txt', text('already on the server'));
+    await a.sync.now();
+    const sizes = Array.from({ length: 2_003 }, (_, i) => 1 + (i % 10));
+    await record.files!.setMany(
+      sizes.map((size, i) => ({ key: `f-${i}.txt`, source: text('x'.repeat(size)) })),
+    );
+    remote.before = () => {
+      throw unreachable();
+    };
+
+    await expect(a.sync.now()).rejects.toMatchObject({ code: 'REMOTE_UNREACHABLE' });
+
+    expect(await a.sync.status()).toMatchObject({
+      phase: 'offline',
+      filesToGo: 2_003,
+      bytesToGo: sizes.reduce((sum, size) => sum + size, 0),
+    });
+  });
+
   it('syncs in the background after start() until stop()', async () => {
     const {
       devices: [a, b],
