@@ -211,7 +211,7 @@ export async function importBag(
 ): Promise<StagedImport> {
   const blob = request.source;
   if (!(blob instanceof Blob)) {
-    throw Object.assign(new InvalidArgumentError('An import needs a Blob or File.'), { argument: 'source' });
+    throw new InvalidArgumentError('An import needs a Blob or File.', { argument: 'source' });
   }
   throwIfAborted(hooks.signal);
   const bag = await BagEntries.open(blob, request);

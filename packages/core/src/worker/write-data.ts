@@ -82,7 +82,7 @@ async function* piecesOf(source: ReadableStream<Uint8Array>): AsyncGenerator<Uin
         return;
       }
       if (!(value instanceof Uint8Array)) {
-        throw Object.assign(new InvalidArgumentError('A source stream must deliver Uint8Array chunks.'), {
+        throw new InvalidArgumentError('A source stream must deliver Uint8Array chunks.', {
           argument: 'source',
         });
       }
@@ -100,17 +100,19 @@ async function* piecesOf(source: ReadableStream<Uint8Array>): AsyncGenerator<Uin
   }
 }
 
+/** The error for a source of a type the pipeline does not read. */
+const sourceTypeError = (source: unknown) =>
+  new InvalidArgumentError('A source must be a Blob, File, ArrayBuffer, Uint8Array or ReadableStream.', {
+    actual: Object.prototype.toString.call(source),
+    argument: 'source',
+  });
+
 /** Check the source's type, and its size where it is known before reading. */
 export function sourceSize(source: unknown): number | undefined {
   if (source instanceof Blob) return source.size;
   if (source instanceof ArrayBuffer || source instanceof Uint8Array) return source.byteLength;
   if (typeof ReadableStream !== 'undefined' && source instanceof ReadableStream) return undefined;
-  throw Object.assign(
-    new InvalidArgumentError('A source must be a Blob, File, ArrayBuffer, Uint8Array or ReadableStream.', {
-      actual: Object.prototype.toString.call(source),
-    }),
-    { argument: 'source' },
-  );
+  throw sourceTypeError(source);
 }
 
 class Digests {
@@ -809,11 +811,3 @@ function smallReads(sources: readonly Blob[], below: number): (index: number) =>
     return whole.slice(offset, offset + sources[index]!.size);
   };
 }
-
-const sourceTypeError = (source: unknown) =>
-  Object.assign(
-    new InvalidArgumentError('A source must be a Blob, File, ArrayBuffer, Uint8Array or ReadableStream.', {
-      actual: Object.prototype.toString.call(source),
-    }),
-    { argument: 'source' },
-  );
