@@ -1,6 +1,7 @@
 /**
  * Sync at a size CI can afford, through the real gateway: 1,000 records with 5,000 small files
- * from device A to device B. Asserts the request bounds of docs/sync-protocol.md (per file,
+ * from device A to device B (`COFFER_SYNC_SCALE_RECORDS=10000` for the 50,000-file run of
+ * RELIABILITY.md, about 15 minutes). Asserts the request bounds of docs/sync-protocol.md (per file,
  * per record, per sync with nothing to do), that a push reads only the records written since
  * the last one (schema version 3, `recordWrites`), and prints the times and the heap (live after
  * a collection, and the peak with garbage; fake-indexeddb keeps every stored row in this heap).
@@ -61,7 +62,7 @@ async function peakHeapOf<T>(work: () => Promise<T>): Promise<{ result: T; peak:
 
 const mib = (bytes: number) => `${(bytes / MiB).toFixed(1)} MiB`;
 
-describe('sync at scale (1,000 records, 5,000 files, real gateway)', () => {
+describe(`sync at scale (${RECORDS.toLocaleString('en')} records, ${FILES.toLocaleString('en')} files, real gateway)`, () => {
   it('stays within the request bounds, and a sync with nothing new only LISTs', async () => {
     const heapAtStart = liveHeap();
     const bucket = await freshS3Bucket({ label: 'scale' });
