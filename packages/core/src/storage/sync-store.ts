@@ -7,7 +7,7 @@
  * @module
  */
 import { Dexie, type Table } from 'dexie';
-import { InvalidOperationError, NotFoundError, SyncError } from '../errors.js';
+import { BucketLockedError, InvalidOperationError, NotFoundError, SyncError } from '../errors.js';
 import type { BucketId, FileId, RecordId, VersionId } from '../ids.js';
 import { assertFits } from '../model/limits.js';
 import { buildEntries, copyJson, filesField, orderOf, type RecordData } from '../model/record.js';
@@ -359,16 +359,12 @@ export class SyncStore {
       known ??
       (row.fileId === null ? undefined : await mapErrors(() => this.db.files.get(row.fileId as FileId)));
     if (!file?.readable) {
-      throw Object.assign(
-        new NotFoundError(`The bytes of version ${row.versionId} are gone.`, {
-          bucketId: row.bucketId,
-          key: row.key,
-          versionId: row.versionId,
-        }),
-        {
-          resource: 'file',
-        },
-      );
+      throw new NotFoundError(`The bytes of version ${row.versionId} are gone.`, {
+        bucketId: row.bucketId,
+        key: row.key,
+        versionId: row.versionId,
+        resource: 'file',
+      });
     }
     if (!known) return readBlob(this.db, file.extents, start, end, row.mimetype ?? '');
     try {
@@ -716,12 +712,7 @@ export class SyncStore {
       if (bucket.deleted)
         throw new InvalidOperationError(`Bucket ${bucket.id} is deleted.`, { bucketId: bucket.id });
       if (bucket.locked) {
-        throw Object.assign(
-          new InvalidOperationError(`Bucket ${bucket.id} is locked.`, { bucketId: bucket.id }),
-          {
-            code: 'BUCKET_LOCKED',
-          },
-        );
+        throw new BucketLockedError(bucket.id);
       }
       if (!op.marker) {
         if (!content)
@@ -1216,7 +1207,7 @@ export class SyncStore {
       db.transaction('rw', [db.syncConflicts, db.records, db.recordRevisions, db.syncRecords], async () => {
         const conflict = await db.syncConflicts.get(id);
         if (!conflict) {
-          throw Object.assign(new NotFoundError(`Conflict ${id} does not exist.`), { resource: 'conflict' });
+          throw new NotFoundError(`Conflict ${id} does not exist.`, { resource: 'conflict' });
         }
         const row = await db.records.get(conflict.recordId);
         if (row) {
