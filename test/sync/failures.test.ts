@@ -1,6 +1,11 @@
 import { openSync } from '@coffer/core/sync';
 import { describe, expect, it, vi } from 'vitest';
-import { IntegrityError, InvalidArgumentError, SyncError } from '../../packages/core/src/errors.js';
+import {
+  IntegrityError,
+  InvalidArgumentError,
+  SyncAlreadyOpenError,
+  SyncError,
+} from '../../packages/core/src/errors.js';
 import { md5Hex } from '../../packages/core/src/model/sync-merge.js';
 import { RemoteError } from '../../packages/core/src/sync/errors.js';
 import type { Remote } from '../../packages/core/src/sync/remote.js';
@@ -141,6 +146,16 @@ describe('sync: failures lose nothing and show nothing half-done', () => {
     for (const concurrency of [0, -1, 1.5, Number.NaN]) {
       expect(() => openSync(a.coffer, { remote, concurrency })).toThrow(InvalidArgumentError);
     }
+  });
+
+  it('refuses a second sync on a coffer whose sync is open, and opens one once it is closed', async () => {
+    const { a } = await pair();
+    const remote = a.remote as Remote;
+    expect(() => openSync(a.coffer, { remote })).toThrow(SyncAlreadyOpenError);
+    expect(() => openSync(a.coffer, { remote })).toThrow(expect.objectContaining({ code: 'SYNC_OPEN' }));
+    await a.sync.close();
+    const again = openSync(a.coffer, { remote });
+    await again.close();
   });
 
   it('refuses a multipart threshold below the part size or above what S3 takes in one PUT (5 GiB)', async () => {

@@ -13,7 +13,7 @@ import {
   CofferError,
   IntegrityError,
   InvalidArgumentError,
-  InvalidOperationError,
+  SyncAlreadyOpenError,
   SyncError,
 } from '../errors.js';
 import { type FileId, newId } from '../ids.js';
@@ -347,12 +347,10 @@ export class CofferSync {
     const partSize = options.partSize ?? 16 * MiB;
     const threshold = options.multipartThreshold ?? 64 * MiB;
     if (!Number.isSafeInteger(partSize) || partSize < 5 * MiB) {
-      throw Object.assign(
-        new InvalidArgumentError('partSize must be an integer of at least 5 MiB.', { actual: partSize }),
-        {
-          argument: 'partSize',
-        },
-      );
+      throw new InvalidArgumentError('partSize must be an integer of at least 5 MiB.', {
+        actual: partSize,
+        argument: 'partSize',
+      });
     }
     const concurrency = options.concurrency ?? 8;
     const partsInFlight = options.partsInFlight ?? 4;
@@ -361,20 +359,18 @@ export class CofferSync {
       ['partsInFlight', partsInFlight],
     ] as const) {
       if (!Number.isSafeInteger(value) || value < 1) {
-        throw Object.assign(
-          new InvalidArgumentError(`${argument} must be a positive integer.`, { actual: value }),
-          { argument },
-        );
+        throw new InvalidArgumentError(`${argument} must be a positive integer.`, {
+          actual: value,
+          argument,
+        });
       }
     }
     // S3 takes at most 5 GiB in one PUT.
     if (!Number.isSafeInteger(threshold) || threshold < partSize || threshold > 5 * 1024 * MiB) {
-      throw Object.assign(
-        new InvalidArgumentError('multipartThreshold must be an integer from partSize to 5 GiB.', {
-          actual: threshold,
-        }),
-        { argument: 'multipartThreshold' },
-      );
+      throw new InvalidArgumentError('multipartThreshold must be an integer from partSize to 5 GiB.', {
+        actual: threshold,
+        argument: 'multipartThreshold',
+      });
     }
     this.context = coffer.context;
     // Pulled record data meets the same JSON Schemas as local writes and imports.
@@ -1122,7 +1118,7 @@ const closedError = () => new AbortError('This sync is closed.');
  * This is `openSync` from `@coffer/core/sync`, not the issue's `coffer.sync`, so that bundles
  * that never sync carry none of it (S3 signing, XML, the engine).
  *
- * @throws {InvalidOperationError} (`SYNC_OPEN`) when the coffer has an open sync;
+ * @throws {SyncAlreadyOpenError} (`SYNC_OPEN`) when the coffer has an open sync;
  *   {@link InvalidArgumentError} for a part size under 5 MiB or a threshold under it.
  * @example
  * ```ts
@@ -1133,9 +1129,7 @@ const closedError = () => new AbortError('This sync is closed.');
 export function openSync(coffer: Coffer, options: SyncOptions): CofferSync {
   const open = engines.get(coffer);
   if (open) {
-    throw Object.assign(new InvalidOperationError('This coffer has an open sync: close it first.'), {
-      code: 'SYNC_OPEN',
-    });
+    throw new SyncAlreadyOpenError('This coffer has an open sync: close it first.');
   }
   const engine = new CofferSync(coffer, options);
   engines.set(coffer, engine);
