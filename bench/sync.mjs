@@ -10,6 +10,9 @@
  * - sync-requests: 1,000 small records, without files and with one small file each, pushed by
  *   one coffer and pulled by another, requests counted by method.
  *
+ * Tools, only with `--only=`: sync-profile, sync-parts, and sync-scale (10,000 records with 5
+ * small files each, pushed, pulled and synced again with nothing new; see `scaleTool`).
+ *
  * The gateway: `COFFER_S3_ENDPOINT` & co. when set, else its own Ceph radosgw started with
  * `scripts/s3-gateway.sh start` on free ports and stopped by its PID files when the cases end,
  * fail, or the process exits. One versioned bucket with the sync CORS rule, emptied as it goes.
@@ -25,7 +28,14 @@ const MiB = 1024 * 1024;
 const script = fileURLToPath(new URL('../scripts/s3-gateway.sh', import.meta.url));
 
 /** The cases of this module, for `--only`. */
-export const SYNC_CASES = ['sync-push', 'sync-pull', 'sync-requests', 'sync-profile', 'sync-parts'];
+export const SYNC_CASES = [
+  'sync-push',
+  'sync-pull',
+  'sync-requests',
+  'sync-profile',
+  'sync-parts',
+  'sync-scale',
+];
 
 /** Coffer's default part size (engine.ts `partSize`). */
 const PART_SIZE = 16 * MiB;
@@ -190,6 +200,113 @@ function admin(target) {
   };
 }
 
+/** `{ 'PUT file': 3, … }` as `"3 PUT file, …"`, sorted. */
+const describeMethods = (byMethod) =>
+  Object.entries(byMethod)
+    .sort()
+    .map(([k, v]) => `${v} ${k}`)
+    .join(', ');
+
+const requestsOf = (byMethod) => Object.values(byMethod).reduce((a, b) => a + b, 0);
+
+/**
+ * The request bounds of docs/sync-protocol.md for `records` records with `files` files: 1 PUT or
+ * GET per file; record and version ops ride in journal entries of at most 500 version ops and
+ * 1,000 ops; the push LISTs once, the pull twice (devices, the one journal).
+ */
+function requestBounds(records, files) {
+  const entries = Math.ceil(files / 500) + Math.ceil(records / 1000);
+  return { push: files + entries + 1, pull: files + entries + 2 };
+}
+
+/**
+ * `--only=sync-scale` (`--records=<n>`, default 10,000; `--files=<per record>`, default 5;
+ * `--bytes=<per file>`, default 1024; `--concurrency=<n>`, default openSync's 8): device A is
+ * seeded, pushes (`openSync` + `S3Remote` in the page, the byte pipeline in its worker), device
+ * B in the same page pulls, then B and A sync with nothing new; each step timed, requests
+ * counted by method, the page heap's growth after a collection reported. B must then hold
+ * every record and version A holds, or the case fails.
+ */
+async function scaleTool(bench) {
+  const { call, args, log, round, row, results } = bench;
+  const records = Number(args.records ?? 10_000);
+  const perRecord = Number(args.files ?? 5);
+  const fileBytes = Number(args.bytes ?? 1024);
+  const concurrency = args.concurrency ? Number(args.concurrency) : undefined;
+  const files = records * perRecord;
+  const label = `${records.toLocaleString('en')} records / ${files.toLocaleString('en')} files of ${fileBytes} B`;
+  const load = () => os.loadavg().map((x) => round(x));
+  const out = { records, perRecord, fileBytes, concurrency: concurrency ?? 8, steps: {} };
+  results.syncScale = out;
+  try {
+    log(`sync scale: seeding A with ${label}, load ${load()[0]}`);
+    out.steps.seed = {
+      ...(await call('syncScaleSeed', 'scale/', records, perRecord, fileBytes, concurrency)),
+      load: load(),
+    };
+    log(`  seeded in ${round(out.steps.seed.ms / 1000)} s; A pushes, load ${load()[0]}`);
+    out.steps.push = { ...(await call('syncScaleSync', 'a')), load: load() };
+    log(`  pushed in ${round(out.steps.push.ms / 1000)} s; B pulls, load ${load()[0]}`);
+    out.steps.pull = { ...(await call('syncScaleSync', 'b')), load: load() };
+    log(`  pulled in ${round(out.steps.pull.ms / 1000)} s; nothing new, B then A`);
+    out.steps.idleB = { ...(await call('syncScaleSync', 'b')), load: load() };
+    out.steps.idleA = { ...(await call('syncScaleSync', 'a')), load: load() };
+    out.steps.check = await call('syncScaleCheck');
+  } finally {
+    await call('syncScaleDispose');
+  }
+  const { push, pull, idleA, idleB, check } = out.steps;
+  const bounds = requestBounds(records, files);
+  const mib = (bytes) => `${round(bytes / MiB, 1)} MiB`;
+  for (const [phase, step, bound, moved] of [
+    ['push', push, bounds.push, push.report.versionsPushed],
+    ['pull', pull, bounds.pull, pull.report.versionsPulled],
+  ]) {
+    if (moved !== files) throw new Error(`sync scale: the ${phase} moved ${moved} files of ${files}`);
+    const total = requestsOf(step.byMethod);
+    log(
+      `  ${phase}: ${round(step.ms / 1000)} s, ${round(step.ms / files, 2)} ms per file; ${describeMethods(step.byMethod)}; ` +
+        `requests ${round(step.requestMs / total, 1)} ms each (to their headers), ${round(step.requestMs / step.ms, 2)} in flight on average, ` +
+        `none in flight ${round(100 * (1 - step.busyMs / step.ms), 1)} % of the time; ` +
+        `heap peak +${mib(step.heapPeak)}, after gc ${mib(step.heapGrowth)}; load ${step.load[0]}`,
+    );
+    row(
+      `sync ${phase} of ${label} (openSync in the page)`,
+      step.ms / 1000,
+      's',
+      `${round(step.ms / files, 2)} ms per file; ${total} requests (${describeMethods(step.byMethod)}), ` +
+        `${round(total / files, 4)} per file, ${round(total / records, 3)} per record`,
+      undefined,
+      `≤ ${bound} requests`,
+      total <= bound,
+    );
+    row(
+      `sync ${phase} of ${label}: page heap after a collection`,
+      step.heapGrowth / MiB,
+      'MiB',
+      `peak with garbage +${mib(step.heapPeak)}`,
+      undefined,
+      '< 64 MiB',
+      step.heapGrowth < 64 * MiB,
+    );
+  }
+  const idle = { ...idleB.byMethod };
+  for (const [k, v] of Object.entries(idleA.byMethod)) idle[k] = (idle[k] ?? 0) + v;
+  log(
+    `  nothing new: B ${round(idleB.ms)} ms (${describeMethods(idleB.byMethod)}), A ${round(idleA.ms)} ms (${describeMethods(idleA.byMethod)}); ` +
+      `B holds ${check.records[1]} records and ${check.versions[1]} versions, as A`,
+  );
+  row(
+    `sync with nothing new after ${label}, B then A`,
+    (idleB.ms + idleA.ms) / 1000,
+    's',
+    describeMethods(idle),
+    undefined,
+    '≤ 3 requests',
+    requestsOf(idle) <= 3,
+  );
+}
+
 /**
  * The ways to send one file compared with one plain signed PUT of the same Blob, interleaved
  * and rotated (`--only=sync-parts`, `--size=<MiB>`, `--reps=`, `--methods=a,b`):
@@ -348,6 +465,9 @@ export async function runSyncCases(bench) {
 
     // A tool, not in the full run: the push's ways of sending one file, each against one plain PUT.
     if (bench.only?.has('sync-parts')) await partsTool(bench, bucket, collect, sizeMiB);
+
+    // A tool, not in the full run: 50,000 small files pushed and pulled.
+    if (bench.only?.has('sync-scale')) await scaleTool(bench);
 
     if (wanted('sync-push') || wanted('sync-pull')) {
       log(`sync: source of ${sizeMiB} MiB`);
@@ -602,27 +722,17 @@ export async function runSyncCases(bench) {
         await bucket.empty(prefix);
         results.syncRequests[bytes ? 'withFiles' : 'withoutFiles'] = r;
         const files = bytes ? count : 0;
-        // docs/sync-protocol.md: per file 1 PUT / 1 GET; records ride in journal entries of at
-        // most 500 version ops and 1,000 ops; the push LISTs once, the pull twice (devices,
-        // the one journal).
-        const entries = Math.ceil(files / 500) + Math.ceil(count / 1000);
-        const pushBound = files + entries + 1;
-        const pullBound = files + entries + 2;
-        const describe = (byMethod) =>
-          Object.entries(byMethod)
-            .sort()
-            .map(([k, v]) => `${v} ${k}`)
-            .join(', ');
+        const bounds = requestBounds(count, files);
         for (const [phase, result, bound] of [
-          ['push', r.push, pushBound],
-          ['pull', r.pull, pullBound],
+          ['push', r.push, bounds.push],
+          ['pull', r.pull, bounds.pull],
         ]) {
-          const total = Object.values(result.byMethod).reduce((a, b) => a + b, 0);
+          const total = requestsOf(result.byMethod);
           row(
             `sync ${phase} of ${count} records ${label}`,
             total,
             'requests',
-            `${describe(result.byMethod)}; ${round(total / count, 3)} per record${files ? `, ${round(total / files, 3)} per file` : ''}; ${round(result.ms / 1000)} s`,
+            `${describeMethods(result.byMethod)}; ${round(total / count, 3)} per record${files ? `, ${round(total / files, 3)} per file` : ''}; ${round(result.ms / 1000)} s`,
             undefined,
             `≤ ${bound}`,
             total <= bound,
@@ -631,10 +741,13 @@ export async function runSyncCases(bench) {
       }
     }
   } finally {
-    await bucket
-      .empty()
-      .then(() => bucket.remove())
-      .catch((error) => log(`could not remove bucket ${target.bucket}: ${error.message}`));
+    // A gateway of our own goes with its data (a memstore): only the environment's is emptied.
+    if (!server.dir) {
+      await bucket
+        .empty()
+        .then(() => bucket.remove())
+        .catch((error) => log(`could not remove bucket ${target.bucket}: ${error.message}`));
+    }
     await server.stop();
   }
 }

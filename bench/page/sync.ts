@@ -174,11 +174,17 @@ async function cofferWithSource(): Promise<{ coffer: Coffer; recordId: string }>
 const usedHeap = () =>
   (performance as unknown as { memory?: { usedJSHeapSize: number } }).memory?.usedJSHeapSize ?? 0;
 
+const collectGarbage = () => {
+  (globalThis as { gc?: () => void }).gc?.();
+  (globalThis as { gc?: () => void }).gc?.();
+};
+
 /** Push or pull options of a timed sync. */
 interface TimedSyncOptions {
   partSize?: number | undefined;
   threshold?: number | undefined;
   partsInFlight?: number | undefined;
+  concurrency?: number | undefined;
   fetcher?: typeof fetch;
   /** Pull every body as a stream: the remote's bodies lose their `blob()` (as before it existed). */
   streamBodies?: boolean;
@@ -196,16 +202,17 @@ async function timedSync(
   coffer: Coffer,
   prefix: string,
   options: TimedSyncOptions = {},
-): Promise<{ ms: number; report: SyncReport; heapPeak: number }> {
-  const { partSize, threshold, partsInFlight } = options;
+): Promise<{ ms: number; report: SyncReport; heapPeak: number; heapGrowth: number }> {
+  const { partSize, threshold, partsInFlight, concurrency } = options;
   const remote = new S3Remote(remoteOptions(prefix, options.fetcher));
   const sync = openSync(coffer, {
     remote: options.streamBodies ? streamingRemote(remote) : remote,
     ...(partSize ? { partSize } : {}),
     ...(threshold || partSize ? { multipartThreshold: threshold ?? partSize } : {}),
     ...(partsInFlight ? { partsInFlight } : {}),
+    ...(concurrency ? { concurrency } : {}),
   });
-  (globalThis as { gc?: () => void }).gc?.();
+  collectGarbage();
   const before = usedHeap();
   let peak = before;
   // The page's JS heap (garbage included) sampled through the sync: what a part, or one PUT, holds.
@@ -215,11 +222,32 @@ async function timedSync(
   try {
     const started = performance.now();
     const report = await sync.now();
-    return { ms: performance.now() - started, report, heapPeak: peak - before };
+    const ms = performance.now() - started;
+    // What the sync left live (the sync still open), against the heap it started from.
+    collectGarbage();
+    return { ms, report, heapPeak: peak - before, heapGrowth: usedHeap() - before };
   } finally {
     clearInterval(sampler);
     await sync.close();
   }
+}
+
+/** The two devices of `--only=sync-scale`, kept from its seed to its check. */
+let scale: { a: Coffer; b: Coffer; prefix: string; concurrency: number | undefined } | undefined;
+
+function scaleDevices() {
+  if (!scale) throw new Error('syncScaleSeed() was not called');
+  return scale;
+}
+
+/** Every record and every version of a coffer, as comparable sets (file ids are local, so left out). */
+async function inventory(coffer: Coffer): Promise<{ records: string[]; versions: string[] }> {
+  const { db } = coffer.context;
+  const records = (await db.records.toArray()).map((row) => `${row.id}:${row.deleted}`).sort();
+  const versions = (await db.objects.toArray())
+    .map((row) => `${row.versionId}:${row.key}:${row.checksum ?? 'marker'}${row.isHead ? '*' : ''}`)
+    .sort();
+  return { records, versions };
 }
 
 export const syncCases = {
@@ -605,5 +633,96 @@ export const syncCases = {
       await disposeCoffer(a);
       await disposeCoffer(b);
     }
+  },
+  /**
+   * `--only=sync-scale`, step 1 (timed): device A gets `records` records, each with
+   * `filesPerRecord` files of `fileBytes` random bytes (distinct, so no copy is deduplicated),
+   * by `createMany` and one `setMany` per record, 8 records at a time; device B starts empty.
+   * `concurrency` sets `openSync`'s option of that name in the syncs that follow (default 8).
+   */
+  async syncScaleSeed(
+    prefix: string,
+    records: number,
+    filesPerRecord: number,
+    fileBytes: number,
+    concurrency?: number,
+  ) {
+    const a = await openCoffer({ name: `bench-sync-${uid()}`, ...pipeline });
+    const b = await openCoffer({ name: `bench-sync-${uid()}`, ...pipeline });
+    scale = { a, b, prefix, concurrency };
+    const started = performance.now();
+    const created = await a.records.createMany(
+      Array.from({ length: records }, (_, i) => ({ title: `Record ${i}`, n: i })),
+    );
+    await inFlight(created.length, 8, async (i) => {
+      const items = Array.from({ length: filesPerRecord }, (_, j) => ({
+        key: `file-${j}.bin`,
+        source: new Blob([crypto.getRandomValues(new Uint8Array(fileBytes))]),
+      }));
+      const results = await created[i]!.files!.setMany(items);
+      const failed = results.find((r) => !r.ok);
+      if (failed && !failed.ok) throw failed.error;
+    });
+    return { ms: performance.now() - started };
+  },
+
+  /**
+   * `--only=sync-scale`, the syncs: `device`'s `sync.now()` timed, its requests counted by
+   * method, the time requests took (until their answer's headers) summed and as a union (the
+   * rest of the time none was in flight), the page heap's peak (garbage included) and its
+   * growth after a collection.
+   */
+  async syncScaleSync(device: 'a' | 'b') {
+    const { prefix, concurrency, ...devices } = scaleDevices();
+    const counted = countingFetch();
+    const network = { inFlight: 0, since: 0, busyMs: 0, requestMs: 0 };
+    const fetcher: typeof fetch = async (input, init) => {
+      const start = performance.now();
+      if (network.inFlight++ === 0) network.since = start;
+      try {
+        return await counted.fetcher(input, init);
+      } finally {
+        const end = performance.now();
+        network.requestMs += end - start;
+        if (--network.inFlight === 0) network.busyMs += end - network.since;
+      }
+    };
+    const { ms, report, heapPeak, heapGrowth } = await timedSync(devices[device], prefix, {
+      fetcher,
+      concurrency,
+    });
+    const { busyMs, requestMs } = network;
+    return { ms, report, byMethod: counted.counts, busyMs, requestMs, heapPeak, heapGrowth };
+  },
+
+  /**
+   * `--only=sync-scale`, the check: B holds every record and every version A holds (ids,
+   * keys, checksums, heads), else it throws; then both devices are closed and deleted.
+   */
+  async syncScaleCheck() {
+    const { a, b } = scaleDevices();
+    const started = performance.now();
+    const [mine, theirs] = [await inventory(a), await inventory(b)];
+    const same = (x: string[], y: string[]) => x.length === y.length && x.every((v, i) => v === y[i]);
+    const result = {
+      ms: performance.now() - started,
+      records: [mine.records.length, theirs.records.length],
+      versions: [mine.versions.length, theirs.versions.length],
+    };
+    if (!same(mine.records, theirs.records) || !same(mine.versions, theirs.versions)) {
+      throw new Error(
+        `B differs from A: records ${result.records.join(' / ')}, versions ${result.versions.join(' / ')}`,
+      );
+    }
+    return result;
+  },
+
+  /** `--only=sync-scale`: close and delete both devices (also after a failure). */
+  async syncScaleDispose() {
+    if (!scale) return;
+    const { a, b } = scale;
+    scale = undefined;
+    await disposeCoffer(a);
+    await disposeCoffer(b);
   },
 };
