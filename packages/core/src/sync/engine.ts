@@ -1043,7 +1043,10 @@ export class CofferSync {
         {
           fileId,
           location: settings.location,
-          source: whole && body.blob ? await body.blob() : body.stream,
+          // Gathered whole only when the server declares the size the journal names: HTTP
+          // framing then holds the body to it. Any other body streams, and the pipeline stops
+          // at the first byte over `expectedSize` instead of storing what a server sends.
+          source: whole && body.blob && body.size === size ? await body.blob() : body.stream,
           expectedSize: size,
           chunkSize: settings.chunkSize,
           blobChunkSize: settings.blobChunkSize,
