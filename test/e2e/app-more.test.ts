@@ -200,17 +200,19 @@ describe('the Coffer app: find, act on many, undo, folders, activity', () => {
     const revision = async () =>
       (await page.locator('.record-head .meta').textContent())?.match(/revision\s+(\d+)/)?.[1];
     const history = page.locator('coffer-revision-history');
+    // The header follows the database a moment after the toast: read it before, and wait for it.
+    const before = Number(await revision());
     await history.getByRole('button', { name: 'Revert to revision 0', exact: true }).click();
     await history.locator('.confirm').getByRole('button', { name: 'Revert to revision 0' }).click();
     await toast(/Reverted to revision 0/).waitFor();
-    const reverted = Number(await revision());
+    await expect.poll(async () => Number(await revision())).toBe(before + 1);
 
     await toast(/Reverted to revision 0/)
       .getByRole('button', { name: 'Undo' })
       .click();
 
-    await toast(`Back to the details of revision ${reverted - 1}`).waitFor();
-    await expect.poll(async () => Number(await revision())).toBe(reverted + 1);
+    await toast(`Back to the details of revision ${before}`).waitFor();
+    await expect.poll(async () => Number(await revision())).toBe(before + 2);
   });
 
   it('moves a record to the trash, and Undo brings it back', async () => {
