@@ -23,6 +23,7 @@ import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { AwsV4Signer } from 'aws4fetch';
 import { corsXml } from '../scripts/s3-cors.mjs';
+import { cpuDelta, cpuSnapshot, formatCores } from './cpu.mjs';
 
 const MiB = 1024 * 1024;
 const script = fileURLToPath(new URL('../scripts/s3-gateway.sh', import.meta.url));
@@ -493,18 +494,21 @@ export async function runSyncCases(bench) {
             'multipart4',
             'parts1',
             'parts4',
+            'partsKnown4',
             'coffer32',
             'cofferPut',
             'cofferSerial',
           ]
         : ['coffer'];
       const times = Object.fromEntries(methods.map((m) => [m, []]));
+      const cpu = Object.fromEntries(methods.map((m) => [m, []]));
       const requests = [];
       for (let i = 0; i < runs; i++) {
         for (let j = 0; j < methods.length; j++) {
           const method = methods[(i + j) % methods.length];
           const key = `plain/${method}-${i}.bin`;
           if (bench.args.verbose) log(`  ${method}…`);
+          const before = cpuSnapshot(server.dir);
           if (method === 'coffer') {
             const prefix = `coffer-${i}/`;
             const r = await call('syncPushCoffer', prefix);
@@ -527,11 +531,16 @@ export async function runSyncCases(bench) {
             times.plainPutStored.push(await call('syncPushPlainStored', key));
           else if (method.startsWith('multipart')) {
             times[method].push(await call('syncPushMultipart', key, PART_SIZE, Number(method.slice(9))));
+          } else if (method === 'partsKnown4') {
+            times.partsKnown4.push(
+              await call('syncPushRemoteParts', `plain/${method}-${i}/`, PART_SIZE, 4, true),
+            );
           } else {
             times[method].push(
               await call('syncPushRemoteParts', `plain/${method}-${i}/`, PART_SIZE, Number(method.slice(5))),
             );
           }
+          cpu[method].push(cpuDelta(before, cpuSnapshot(server.dir)));
         }
         await bucket.empty('plain/');
         collect();
@@ -539,12 +548,20 @@ export async function runSyncCases(bench) {
       }
       if (wanted('sync-push')) {
         const speed = Object.fromEntries(methods.map((m) => [m, mibps(sizeMiB, median(times[m]))]));
+        // Where the cores went: the run of each method whose wall time is its median.
+        const cores = {};
+        for (const m of methods) {
+          const mid = [...cpu[m]].sort((a, b) => a.wall - b.wall)[Math.floor(cpu[m].length / 2)];
+          cores[m] = { cores: mid.cores, roles: mid.roles, wall: mid.wall };
+          log(`  cpu ${m}: ${round(mid.cores)} cores in ${round(mid.wall)} s (${formatCores(mid)})`);
+        }
         results.syncPush = {
           sizeMiB,
           runs,
           partSize: PART_SIZE,
           mibps: speed,
           all: times,
+          cores,
           requests,
           load: os.loadavg(),
         };
@@ -561,6 +578,7 @@ export async function runSyncCases(bench) {
             `a part loop alone (stored Blob, md5 with hash-wasm on the page's thread, S3Remote), ${part}, 1 in flight`,
           ],
           ['parts4', 'plainPut', 'plain fetch PUT of the same Blob'],
+          ['partsKnown4', 'plainPut', 'plain fetch PUT of the same Blob'],
           ['coffer32', 'plainPut', 'plain fetch PUT of the same Blob'],
           ['cofferPut', 'plainPut', 'plain fetch PUT of the same Blob'],
           ['cofferSerial', 'plainPut', 'plain fetch PUT of the same Blob'],
@@ -569,6 +587,7 @@ export async function runSyncCases(bench) {
           coffer: `sync push ${sizeMiB} MiB (openSync in the page)`,
           cofferWorker: `sync push ${sizeMiB} MiB (in a worker, as the app)`,
           parts4: `sync push ${sizeMiB} MiB: the part loop, 4 in flight`,
+          partsKnown4: `sync push ${sizeMiB} MiB: the part loop, 4 in flight, every md5 known before`,
           coffer32: `sync push ${sizeMiB} MiB, partSize 32 MiB`,
           cofferPut: `sync push ${sizeMiB} MiB, multipartThreshold ${sizeMiB} MiB (one PUT)`,
           cofferSerial: `sync push ${sizeMiB} MiB, partsInFlight 1`,

@@ -485,25 +485,34 @@ export const syncCases = {
    * engine hashes in the byte pipeline) and sent with `S3Remote.uploadPart` (Content-MD5), then
    * completed. Timed from the create to the complete.
    */
-  async syncPushRemoteParts(prefix: string, partSize: number, width: number) {
+  async syncPushRemoteParts(prefix: string, partSize: number, width: number, hashFirst = false) {
     const { coffer, recordId } = await cofferWithSource();
     try {
       const record = await coffer.records.get(recordId);
       const blob = await (await record.files!.get('big.bin'))!.blob();
       const remote = new S3Remote(remoteOptions(prefix));
       const key = 'big.bin';
-      const started = performance.now();
-      const uploadId = await remote.createMultipartUpload(key, { md5: '0'.repeat(32) });
       const count = Math.ceil(blob.size / partSize);
-      const parts: RemotePart[] = [];
-      await inFlight(count, width, async (i) => {
-        const part = blob.slice(i * partSize, Math.min(blob.size, (i + 1) * partSize));
+      const partOf = (i: number) => blob.slice(i * partSize, Math.min(blob.size, (i + 1) * partSize));
+      const md5Of = async (part: Blob) => {
         const hasher = await createMD5();
         hasher.init();
         const reader = part.stream().getReader();
         for (let next = await reader.read(); !next.done; next = await reader.read())
           hasher.update(next.value);
-        parts[i] = await remote.uploadPart(key, uploadId, i + 1, part, { md5: hasher.digest('hex') });
+        return hasher.digest('hex');
+      };
+      // With `hashFirst`, every part's md5 is known before the timing starts.
+      const known: string[] = [];
+      if (hashFirst) for (let i = 0; i < count; i++) known[i] = await md5Of(partOf(i));
+      const started = performance.now();
+      const uploadId = await remote.createMultipartUpload(key, { md5: '0'.repeat(32) });
+      const parts: RemotePart[] = [];
+      await inFlight(count, width, async (i) => {
+        const part = partOf(i);
+        parts[i] = await remote.uploadPart(key, uploadId, i + 1, part, {
+          md5: known[i] ?? (await md5Of(part)),
+        });
       });
       await remote.completeMultipartUpload(key, uploadId, parts);
       return performance.now() - started;
