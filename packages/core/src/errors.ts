@@ -61,6 +61,7 @@ export class CofferError extends Error implements ErrorContext {
     | AbortError['code']
     | UnsupportedEnvironmentError['code']
     | SyncError['code']
+    | BodyUnavailableError['code']
     | RemoteError['code'] = 'COFFER_ERROR';
   bucketId?: string;
   recordId?: string;
@@ -698,6 +699,51 @@ export class SyncAlreadyOpenError extends InvalidOperationError {
   override readonly code = 'SYNC_OPEN';
 }
 
+/** Why the bytes of a version pulled without its body could not be read here. */
+export type BodyUnavailableReason =
+  /** No sync is open to fetch them (none configured, or no tab leads it). */
+  | 'no-sync'
+  /** The server could not be reached. */
+  | 'offline'
+  /** The server no longer holds the version. */
+  | 'gone'
+  /** They were not fetched: an operation that reads only local bytes (fixity, an export). */
+  | 'not-fetched';
+
+/**
+ * The bytes of a version are not on this device (a sync pulled it with `bodies: 'lazy'`) and
+ * could not be fetched now. Nothing changed: the version stays as it was, and a later read
+ * fetches it. `key`, `versionId` and `fileId` name the file; an export names every such file
+ * in `fileIds`.
+ *
+ * @example
+ * ```ts
+ * const blob = await file.blob().catch((e) => {
+ *   if (e instanceof BodyUnavailableError && e.reason === 'offline') showNote('Available once online');
+ *   throw e;
+ * });
+ * ```
+ */
+export class BodyUnavailableError extends CofferError {
+  override readonly code = 'BODY_UNAVAILABLE';
+  /** Why the bytes could not be had. */
+  reason: BodyUnavailableReason = 'no-sync';
+  /** Every file instance concerned, when there are several (an export). */
+  fileIds?: string[];
+
+  constructor(
+    message: string,
+    context: ErrorContext & { cause?: unknown; reason: BodyUnavailableReason; fileIds?: string[] } = {
+      reason: 'no-sync',
+    },
+  ) {
+    const { reason, fileIds, ...rest } = context;
+    super(message, rest);
+    this.reason = reason;
+    if (fileIds !== undefined) this.fileIds = fileIds;
+  }
+}
+
 /** Every error class by name, so errors can cross the worker boundary and come back typed. */
 export const errorClasses: Record<string, new (...args: never[]) => CofferError> = {
   CofferError,
@@ -736,6 +782,7 @@ export const errorClasses: Record<string, new (...args: never[]) => CofferError>
   SyncNotConfiguredError,
   SyncRemoteChangeError,
   SyncAlreadyOpenError,
+  BodyUnavailableError,
 };
 
 /**

@@ -55,6 +55,8 @@ export type { PutOptions, SourceOptions } from './api/write-file.js';
 export {
   AbortError,
   type BagProblem,
+  BodyUnavailableError,
+  type BodyUnavailableReason,
   BucketDeletedError,
   BucketLockedError,
   BucketQuotaExceededError,

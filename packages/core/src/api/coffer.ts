@@ -12,6 +12,7 @@ import type { BytePipeline, ImportReport, OperationHooks } from '../worker/proto
 import { Bucket, type BucketOptions } from './bucket.js';
 import type { CofferContext, CofferSettings } from './context.js';
 import type { SchemaMap } from './json-schema.js';
+import { LazyBodies } from './lazy-bodies.js';
 import {
   collectGarbage,
   type GcOptions,
@@ -382,7 +383,7 @@ export async function openCoffer(options: CofferOptions): Promise<Coffer> {
       ? createWorkerPipeline(options.name)
       : createInProcessPipeline(db);
   return new Coffer(
-    { db, store: new BucketStore(db), pipeline, settings },
+    { db, store: new BucketStore(db), pipeline, settings, bodies: new LazyBodies() },
     { ...options.records, ...(options.schemas ? { schemas: options.schemas } : {}) },
   );
 }

@@ -77,6 +77,11 @@ export interface VerifyChecksumsResult {
   bytes: number;
   /** The files whose bytes do not match their checksum (their `lastCheck` is now `false`). */
   failed: FixityResult[];
+  /**
+   * Files whose bytes are on the sync remote only (pulled with `bodies: 'lazy'`, not read
+   * yet): not checked, and not failed either; they are checked once fetched.
+   */
+  remote: number;
 }
 
 const HOUR = 60 * 60 * 1000;
@@ -214,9 +219,12 @@ export async function verifyFiles(
     });
   }
   if (limit !== Number.POSITIVE_INFINITY) validateSize('limit', limit);
-  const files = await maintenanceStore(context).filesToCheck(olderThan?.getTime() ?? Date.now() + 1, limit);
+  const { files, lazy } = await maintenanceStore(context).filesToCheck(
+    olderThan?.getTime() ?? Date.now() + 1,
+    limit,
+  );
   const total = files.reduce((sum, f) => sum + f.size, 0);
-  const result: VerifyChecksumsResult = { checked: 0, bytes: 0, failed: [] };
+  const result: VerifyChecksumsResult = { checked: 0, bytes: 0, failed: [], remote: lazy };
   for (const file of files) {
     throwIfAborted(signal);
     const before = result.bytes;

@@ -1,11 +1,11 @@
-import { IntegrityError, InvalidArgumentError, NotFoundError } from '../errors.js';
+import { BodyUnavailableError, IntegrityError, InvalidArgumentError, NotFoundError } from '../errors.js';
 import type { BucketId, FileId, VersionId } from '../ids.js';
 import { bucketObjectUrl } from '../model/file-url.js';
 import { validateKey } from '../model/key.js';
 import { guessMimetype } from '../model/mimetype.js';
 import { type Tags, tagValue, validateTag } from '../model/tags.js';
 import { readBlob, readStream } from '../storage/chunks.js';
-import type { FileRow, ObjectVersionRow } from '../storage/schema.js';
+import { type FileRow, isLazyFile, type ObjectVersionRow } from '../storage/schema.js';
 import type { OperationHooks } from '../worker/protocol.js';
 import type { CofferContext } from './context.js';
 import { type FixityResult, verifyFile } from './maintenance.js';
@@ -20,6 +20,11 @@ export interface FileInstance {
   sha256: string | null;
   readable: boolean;
   writable: boolean;
+  /**
+   * The bytes are on the sync remote only (pulled with `bodies: 'lazy'`): the first read of a
+   * version fetches them through the sync; until then `readable` is false.
+   */
+  lazy: boolean;
   /** The result of the last fixity check; `null` before any. */
   lastCheck: boolean | null;
   lastCheckAt: Date | null;
@@ -35,6 +40,7 @@ export const toFileInstance = (row: FileRow): FileInstance => ({
   sha256: row.sha256,
   readable: row.readable === 1,
   writable: row.writable === 1,
+  lazy: isLazyFile(row),
   lastCheck: row.lastCheck,
   lastCheckAt: row.lastCheckAt === null ? null : new Date(row.lastCheckAt),
   created: new Date(row.created),
@@ -119,9 +125,12 @@ export class ObjectVersion {
     return bucketObjectUrl(urlPrefix, this.bucketId, this.key, versionId);
   }
 
-  /** The file instance holding the bytes. @throws {NotFoundError} for a delete marker. */
+  /**
+   * The file instance holding the bytes (its `lazy` flag says whether they are still on the
+   * sync remote only; this does not fetch them). @throws {NotFoundError} for a delete marker.
+   */
   async file(): Promise<FileInstance> {
-    return toFileInstance(await this.fileRow(false));
+    return toFileInstance(await this.fileRow({ intact: false, fetch: false }));
   }
 
   /**
@@ -131,13 +140,28 @@ export class ObjectVersion {
    * {@link IntegrityError} until a later check passes.
    *
    * @throws {NotFoundError} for a delete marker; {@link StorageError} when the bytes cannot be
-   *   read (the last check is then left as it was).
+   *   read (the last check is then left as it was); {@link BodyUnavailableError}
+   *   (`not-fetched`) when the bytes are on the sync remote only: fixity checks bytes stored here.
    */
   async verifyChecksum(hooks: OperationHooks = {}): Promise<FixityResult> {
-    return verifyFile(this.context, (await this.fileRow(false)).id, hooks);
+    const file = await this.fileRow({ intact: false, fetch: false });
+    if (isLazyFile(file)) {
+      throw new BodyUnavailableError(
+        `${this.key} (${this.versionId}) is on the sync remote only: there are no bytes here to check.`,
+        { key: this.key, versionId: this.versionId, fileId: file.id, reason: 'not-fetched' },
+      );
+    }
+    return verifyFile(this.context, file.id, hooks);
   }
 
-  /** The whole file as a Blob; with Blob chunks, made of handles, not bytes in memory. */
+  /**
+   * The whole file as a Blob; with Blob chunks, made of handles, not bytes in memory. This and
+   * every read below first fetch bytes pulled lazily (see {@link FileInstance.lazy}).
+   *
+   * @throws {BodyUnavailableError} when the bytes are on the sync remote only and cannot be
+   *   fetched now (no sync, offline, gone from the server); {@link IntegrityError} when fetched
+   *   bytes do not match their md5 (nothing is kept; a later read tries again).
+   */
   async blob(): Promise<Blob> {
     return this.slice(0, this.size);
   }
@@ -237,9 +261,19 @@ export class ObjectVersion {
     return new ObjectVersion(this.context, version);
   }
 
-  /** The readable file row; unless asked otherwise, refused when its last fixity check failed. */
-  private async fileRow(intact = true): Promise<FileRow> {
-    const row = this.fileId === null ? undefined : await this.context.store.getFile(this.fileId);
+  /**
+   * The readable file row, its bytes fetched first when they are on the sync remote only;
+   * unless asked otherwise, refused when its last fixity check failed. Without `fetch`, a lazy
+   * row is returned as it is.
+   */
+  private async fileRow({ intact = true, fetch = true } = {}): Promise<FileRow> {
+    const { store, bodies } = this.context;
+    let row = this.fileId === null ? undefined : await store.getFile(this.fileId);
+    if (row && isLazyFile(row)) {
+      if (!fetch) return row;
+      await bodies.fetch({ fileId: row.id, key: this.key, versionId: this.versionId });
+      row = await store.getFile(row.id);
+    }
     if (!row?.readable) {
       throw new NotFoundError(`${this.key} (${this.versionId}) has no readable file.`, {
         bucketId: this.bucketId,

@@ -1,4 +1,4 @@
-import { InvalidArgumentError, throwIfAborted, ValidationError } from '../errors.js';
+import { BodyUnavailableError, InvalidArgumentError, throwIfAborted, ValidationError } from '../errors.js';
 import type { FileId } from '../ids.js';
 import type { RecordData } from '../model/record.js';
 import { commitImport, discardStaged } from '../storage/transfer.js';
@@ -67,25 +67,60 @@ export interface DataCheck {
 const safeName = (text: string): string =>
   text.replace(/[^A-Za-z0-9._-]+/g, '-').replace(/^[-.]+|-+$/g, '') || 'coffer';
 
-/** Export a selection of the coffer as a BagIt ZIP, streamed in the worker. */
+/**
+ * Export a selection of the coffer as a BagIt ZIP, streamed in the worker. Files whose bytes
+ * are on the sync remote only (pulled lazily) are fetched first through the sync, so that the
+ * bag never lacks bytes; when some cannot be fetched the export is refused with a
+ * {@link BodyUnavailableError} naming them in `fileIds`.
+ */
 export async function exportCoffer(context: CofferContext, options: ExportOptions = {}): Promise<Blob> {
   const { settings } = context;
   const includeVersions = options.includeVersions ?? false;
   const records = options.records?.map((r) => (typeof r === 'string' ? r : r.id));
   const name = options.name ?? `${settings.name}-${new Date().toISOString().slice(0, 10)}`;
   throwIfAborted(options.signal);
-  return context.pipeline.exportBag(
-    {
-      ...(records ? { records } : {}),
-      includeVersions,
-      includeRevisions: options.includeRevisions ?? includeVersions,
-      sha256: options.sha256 ?? settings.sha256,
-      bagName: safeName(name),
-      cofferName: settings.name,
-      cofferVersion: COFFER_VERSION,
-    },
-    { signal: options.signal, onProgress: options.onProgress },
-  );
+  const exportBag = () =>
+    context.pipeline.exportBag(
+      {
+        ...(records ? { records } : {}),
+        includeVersions,
+        includeRevisions: options.includeRevisions ?? includeVersions,
+        sha256: options.sha256 ?? settings.sha256,
+        bagName: safeName(name),
+        cofferName: settings.name,
+        cofferVersion: COFFER_VERSION,
+      },
+      { signal: options.signal, onProgress: options.onProgress },
+    );
+  try {
+    return await exportBag();
+  } catch (error) {
+    if (!(error instanceof BodyUnavailableError && error.fileIds)) throw error;
+    await fetchBodies(context, error.fileIds as FileId[], options.signal);
+    return exportBag();
+  }
+}
+
+/** Lazy bodies fetched at once by an export. */
+const EXPORT_FETCHES = 4;
+
+/** Fetch lazy files' bytes through the sync; a failure names every file still without them. */
+async function fetchBodies(context: CofferContext, fileIds: FileId[], signal: AbortSignal | undefined) {
+  const queue = [...fileIds];
+  const failed: { fileId: FileId; error: unknown }[] = [];
+  const lane = async () => {
+    for (let fileId = queue.shift(); fileId !== undefined; fileId = queue.shift()) {
+      throwIfAborted(signal);
+      await context.bodies
+        .fetch({ fileId }, signal)
+        .catch((error: unknown) => failed.push({ fileId, error }));
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(EXPORT_FETCHES, queue.length) }, lane));
+  const [first] = failed;
+  if (!first) return;
+  if (first.error instanceof BodyUnavailableError) first.error.fileIds = failed.map((f) => f.fileId);
+  throw first.error;
 }
 
 async function defaultMaxSize(): Promise<number> {

@@ -13,7 +13,14 @@ import { type Tags, tagMap } from '../model/tags.js';
 import { deleteData } from './chunks.js';
 import { mapErrors } from './map-storage-error.js';
 import { deleteBucketRows, resized, startingWith, versionTables } from './rows.js';
-import type { BucketRow, ChunkRow, CofferDb, FileRow, ObjectVersionRow } from './schema.js';
+import {
+  type BucketRow,
+  type ChunkRow,
+  type CofferDb,
+  type FileRow,
+  isLazyFile,
+  type ObjectVersionRow,
+} from './schema.js';
 
 /** Settings of a new bucket. */
 export interface NewBucket {
@@ -389,7 +396,8 @@ export class BucketStore {
     if (content.kind === 'marker') return undefined;
     if (content.kind === 'linked') {
       const file = await db.files.get(content.fileId);
-      if (!file?.readable)
+      // A copy or restore shares a lazy file too: its bytes come with the first read of either.
+      if (!file || !(file.readable || isLazyFile(file)))
         throw new NotFoundError(`File ${content.fileId} is not readable.`, { fileId: content.fileId });
       return file;
     }

@@ -2,7 +2,7 @@ import type { FileId, UploadId } from '../ids.js';
 import { mapErrors } from './map-storage-error.js';
 import { type MultipartStore, uploadIdOfData } from './multipart-store.js';
 import { prefixRange, startingWith } from './rows.js';
-import type { CofferDb, Extent, FileRow } from './schema.js';
+import { type CofferDb, type Extent, type FileRow, isLazyFile } from './schema.js';
 
 /** What one step of garbage collection freed. */
 export interface Freed {
@@ -83,7 +83,8 @@ export class MaintenanceStore {
         if (!file) return undefined;
         if ((await db.objects.where('fileId').equals(fileId).count()) > 0) return undefined;
         if ((await db.multipartUploads.where('fileId').equals(fileId).count()) > 0) return undefined;
-        const abandoned = file.writable === 1 || file.readable === 0;
+        // A lazy file (bytes on the sync remote only) is unreadable but no write in progress.
+        const abandoned = !isLazyFile(file) && (file.writable === 1 || file.readable === 0);
         if (abandoned && (!rule.reclaimWritable || file.updated >= rule.heartbeatCutoff)) return undefined;
         const freed: Freed = { chunks: 0, bytes: 0 };
         for (const dataId of file.dataIds) {
@@ -148,16 +149,24 @@ export class MaintenanceStore {
 
   // --- Fixity ---
 
-  /** Readable file instances last checked before `before` (or never), least recently checked first. */
-  async filesToCheck(before: number, limit: number): Promise<FileRow[]> {
+  /**
+   * Readable file instances last checked before `before` (or never), least recently checked
+   * first; and how many files have their bytes on the sync remote only (not checked here).
+   */
+  async filesToCheck(before: number, limit: number): Promise<{ files: FileRow[]; lazy: number }> {
+    let lazy = 0;
     const rows = await mapErrors(() =>
       this.db.files
         .where('writable')
         .equals(0)
-        .filter((f) => f.readable === 1 && (f.lastCheckAt === null || f.lastCheckAt < before))
+        .filter((f) => {
+          if (isLazyFile(f)) lazy++;
+          return f.readable === 1 && (f.lastCheckAt === null || f.lastCheckAt < before);
+        })
         .toArray(),
     );
-    return rows.sort((a, b) => (a.lastCheckAt ?? -1) - (b.lastCheckAt ?? -1)).slice(0, limit);
+    const files = rows.sort((a, b) => (a.lastCheckAt ?? -1) - (b.lastCheckAt ?? -1)).slice(0, limit);
+    return { files, lazy };
   }
 
   /**

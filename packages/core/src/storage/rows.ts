@@ -2,7 +2,14 @@ import { type Collection, Dexie, type IndexableType, type Table } from 'dexie';
 import type { BucketId, FileId, RecordId } from '../ids.js';
 import type { HeadSummary } from '../model/record.js';
 import { deleteData } from './chunks.js';
-import type { BucketRow, CofferDb, Extent, FileRow, ObjectVersionRow } from './schema.js';
+import {
+  type BucketRow,
+  type CofferDb,
+  type Extent,
+  type FileRow,
+  isLazyFile,
+  type ObjectVersionRow,
+} from './schema.js';
 
 /** The bounds of every compound key that begins with `prefix`, for `Collection.between`. */
 export const prefixRange = (...prefix: IndexableType[]) =>
@@ -86,7 +93,7 @@ export async function discardWrittenFile(db: CofferDb, fileId: FileId): Promise<
   await db
     .transaction('rw', db.files, db.chunks, async () => {
       const file = await db.files.get(fileId);
-      if (!file || file.readable) return;
+      if (!file || file.readable || isLazyFile(file)) return;
       await deleteData(db, file.dataIds);
       await db.files.delete(fileId);
     })

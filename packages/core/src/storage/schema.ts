@@ -101,7 +101,18 @@ export interface FileRow {
   created: number;
   /** Also a heartbeat: a write in progress touches it with every chunk. */
   updated: number;
+  /**
+   * Set while the bytes are only on the sync remote (a version pulled with `bodies: 'lazy'`):
+   * the S3 key and version id to fetch them from. Such a file is neither readable nor
+   * writable and has no extents; the first read fills it in one transaction (see
+   * {@link isLazyFile}). Absent on every other file: no index, no schema version.
+   */
+  remote?: { key: string; versionId: string };
 }
+
+/** Whether a file instance's bytes are on the sync remote only, waiting for a first read. */
+export const isLazyFile = (file: FileRow): boolean =>
+  file.readable === 0 && file.writable === 0 && file.remote !== undefined;
 
 /** A chunk of bytes: a Blob where the browser stores Blobs well, else an ArrayBuffer. */
 export interface ChunkRow {

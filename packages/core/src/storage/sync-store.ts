@@ -45,6 +45,7 @@ import type {
   SyncUploadRow,
   SyncVersionRow,
 } from './schema.js';
+import { isLazyFile } from './schema.js';
 
 /** Where a version's bytes already are on the remote: its key and S3 version id. */
 export interface RemoteCopy {
@@ -65,10 +66,14 @@ export interface PendingVersion {
   file: FileRow | undefined;
 }
 
-/** The bytes of a pulled version, written (unreadable) before the apply. */
+/**
+ * The bytes of a pulled version, written (unreadable) before the apply; or, pulled with
+ * `bodies: 'lazy'`, not fetched: the apply stores a file instance that names where they are.
+ */
 export type PulledContent =
   | { kind: 'written'; fileId: FileId; size: number; checksum: string }
-  | { kind: 'linked'; fileId: FileId };
+  | { kind: 'linked'; fileId: FileId }
+  | { kind: 'lazy'; fileId: FileId; size: number; checksum: string; remote: RemoteCopy };
 
 /** What an apply did, for the report. */
 export interface ApplyResult {
@@ -622,6 +627,69 @@ export class SyncStore {
       .catch(() => undefined);
   }
 
+  // --- Lazy bodies ---
+
+  /** A file instance as stored now (to fetch its bytes when it is lazy). */
+  async file(fileId: FileId): Promise<FileRow | undefined> {
+    return mapErrors(() => this.db.files.get(fileId));
+  }
+
+  /** A version that uses a file instance, to name it in errors. */
+  async versionOfFile(fileId: FileId): Promise<ObjectVersionRow | undefined> {
+    return mapErrors(() => this.db.objects.where('fileId').equals(fileId).first());
+  }
+
+  /**
+   * Make a lazy file readable with the bytes just written and verified under another file
+   * instance (`written`), in one transaction: the lazy row takes the written chunks, the
+   * written row goes. `false` (and the written bytes dropped) when the file is not lazy any
+   * more: filled by another fetch, or removed meanwhile.
+   */
+  async fillLazy(fileId: FileId, written: Extract<PulledContent, { kind: 'written' }>): Promise<boolean> {
+    const { db } = this;
+    const filled = await mapErrors(() =>
+      db.transaction('rw', db.files, async () => {
+        const [lazy, staged] = await db.files.bulkGet([fileId, written.fileId]);
+        if (!lazy || !isLazyFile(lazy) || !staged || staged.readable) return false;
+        const { remote: _remote, ...rest } = lazy;
+        await db.files.put({
+          ...rest,
+          sha256: staged.sha256,
+          readable: 1,
+          extents: staged.extents.map((e) => ({ ...e, size: written.size })),
+          dataIds: staged.dataIds,
+          updated: Date.now(),
+        });
+        await db.files.delete(staged.id);
+        return true;
+      }),
+    );
+    if (!filled) await this.discard([written]);
+    return filled;
+  }
+
+  /** The lazy file instances of a record's bucket (every version's), with a version naming each. */
+  async lazyFilesOf(recordId: RecordId): Promise<{ file: FileRow; version: ObjectVersionRow }[]> {
+    const { db } = this;
+    return mapErrors(() =>
+      db.transaction('r', [db.recordsBuckets, db.objects, db.files], async () => {
+        const links = await startingWith(db.recordsBuckets, '[recordId+bucketId]', recordId).toArray();
+        const found = new Map<FileId, { file: FileRow; version: ObjectVersionRow }>();
+        for (const link of links) {
+          const versions = (await db.objects.where('bucketId').equals(link.bucketId).toArray()).filter(
+            (v) => v.fileId !== null,
+          );
+          const files = await db.files.bulkGet(versions.map((v) => v.fileId as FileId));
+          versions.forEach((version, i) => {
+            const file = files[i];
+            if (file && isLazyFile(file) && !found.has(file.id)) found.set(file.id, { file, version });
+          });
+        }
+        return [...found.values()];
+      }),
+    );
+  }
+
   /**
    * Apply one pulled journal entry in one transaction: insert the versions with their ids,
    * move heads by the head rule, apply the record changes (fast-forward or merge), rebuild
@@ -768,6 +836,7 @@ export class SyncStore {
     scope: ApplyScope,
   ): Promise<{ id: FileId; size: number; checksum: string }> {
     const { db } = this;
+    if (content.kind === 'lazy') return this.lazyFileRow(content, scope);
     const file = scope.files.has(content.fileId)
       ? scope.files.get(content.fileId)
       : await db.files.get(content.fileId);
@@ -788,6 +857,35 @@ export class SyncStore {
     await db.files.put(readable);
     scope.files.set(file.id, readable);
     return { id: file.id, size: content.size, checksum: op.checksum ?? content.checksum };
+  }
+
+  /** The file instance of a version pulled without its bytes: made once per apply and content. */
+  private async lazyFileRow(
+    content: Extract<PulledContent, { kind: 'lazy' }>,
+    scope: ApplyScope,
+  ): Promise<{ id: FileId; size: number; checksum: string }> {
+    if (!scope.files.get(content.fileId)) {
+      const now = Date.now();
+      const row: FileRow = {
+        id: content.fileId,
+        location: this.settings.location,
+        size: content.size,
+        checksum: content.checksum,
+        sha256: null,
+        readable: 0,
+        writable: 0,
+        lastCheck: null,
+        lastCheckAt: null,
+        extents: [],
+        dataIds: [],
+        created: now,
+        updated: now,
+        remote: { key: content.remote.key, versionId: content.remote.versionId },
+      };
+      await this.db.files.add(row);
+      scope.files.set(row.id, row);
+    }
+    return { id: content.fileId, size: content.size, checksum: content.checksum };
   }
 
   /** The next version seq: read once per apply, written back at its end. */

@@ -1,7 +1,7 @@
 import type { Coffer } from '../api/coffer.js';
 import type { ObjectVersion } from '../api/object-version.js';
 import type { CofferRecord } from '../api/records.js';
-import { InvalidKeyError, NotFoundError } from '../errors.js';
+import { BodyUnavailableError, InvalidKeyError, NotFoundError } from '../errors.js';
 import { DEFAULT_URL_PREFIX, type FileRoute, parseFileUrl } from '../model/file-url.js';
 import {
   type ByteRange,
@@ -103,6 +103,8 @@ const notFound = (): Response => plain(404, 'Not Found');
  * - The body streams from the stored chunks, reading only those the range covers, one at a
  *   time as the browser pulls.
  *
+ * - A file pulled by sync without its bytes (`bodies: 'lazy'`) is fetched through the sync on
+ *   its first `GET` (a `HEAD` or `304` does not fetch); `503` when they cannot be had now.
  * - Any other failure (storage) is reported (`reportError`) and answered `500`.
  *
  * @returns the response, or `undefined` when the URL is not one of the coffer's.
@@ -134,6 +136,9 @@ export async function handleFileRequest(
     return await serve(request, found.version, route.download, inlineTypes);
   } catch (error) {
     if (error instanceof NotFoundError || error instanceof InvalidKeyError) return notFound();
+    // Bytes on the sync remote only that the sync could not fetch now (offline, no leader tab).
+    if (error instanceof BodyUnavailableError)
+      return plain(503, 'Service Unavailable', { 'Retry-After': '30' });
     // A page gets a status it can show rather than a network error; the console gets the error.
     globalThis.reportError?.(error);
     return plain(500, 'Internal Server Error');

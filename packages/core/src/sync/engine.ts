@@ -10,13 +10,15 @@ import type { Coffer } from '../api/coffer.js';
 import type { CofferContext } from '../api/context.js';
 import {
   AbortError,
+  BodyUnavailableError,
   CofferError,
   IntegrityError,
   InvalidArgumentError,
+  NotFoundError,
   SyncAlreadyOpenError,
   SyncError,
 } from '../errors.js';
-import { type FileId, newId } from '../ids.js';
+import { type FileId, newId, type RecordId } from '../ids.js';
 import {
   type JournalEntry,
   MAX_JOURNAL_OPS,
@@ -96,6 +98,14 @@ export interface SyncOptions {
    * at a time). Journal entries still go one at a time and in order.
    */
   concurrency?: number;
+  /**
+   * How a pull takes file bodies (default `'eager'`). `'lazy'`: metadata only, no body `GET`:
+   * a pulled version becomes a head at once with its size, md5 and media type, and its bytes
+   * are fetched on first read (a blob, stream or range, the service worker's URL, an export),
+   * verified by md5 before they become readable; {@link CofferSync.fetchBodies} fetches a
+   * record's ahead of time. For large collections read in part.
+   */
+  bodies?: 'eager' | 'lazy';
 }
 
 /** What one sync did. */
@@ -284,6 +294,8 @@ const isOffline = (error: unknown): boolean =>
 /** One sync run: its signal, counters and progress. */
 interface Run {
   signal: AbortSignal | undefined;
+  /** Attempts per request, when not the sync's (a read waiting for a body tries less). */
+  attempts?: number;
   report: SyncReport;
   onProgress: ((progress: SyncProgress) => void) | undefined;
   files: { done: number; total: number };
@@ -338,6 +350,10 @@ export class CofferSync {
   private wake: (() => void) | undefined;
   private started = false;
   private readonly onOnline = () => this.wake?.();
+  private readonly bodies: 'eager' | 'lazy';
+  /** Lazy bodies being fetched, by file instance: concurrent reads share one download. */
+  private readonly fetching = new Map<FileId, Promise<void>>();
+  private readonly unregisterBodies: () => void;
 
   /** @internal */
   constructor(
@@ -382,12 +398,23 @@ export class CofferSync {
     this.partSize = partSize;
     this.partsInFlight = partsInFlight;
     this.concurrency = concurrency;
+    if (options.bodies !== undefined && options.bodies !== 'eager' && options.bodies !== 'lazy') {
+      throw new InvalidArgumentError("bodies must be 'eager' or 'lazy'.", {
+        actual: options.bodies,
+        argument: 'bodies',
+      });
+    }
+    this.bodies = options.bodies ?? 'eager';
     this.interval = options.interval ?? 60_000;
     this.retry = {
       attempts: options.retry?.attempts ?? 6,
       initialDelay: options.retry?.initialDelay ?? 500,
       maxDelay: options.retry?.maxDelay ?? 60_000,
     };
+    // Reads of files pulled lazily (by this sync or an earlier one) fetch through this sync.
+    this.unregisterBodies = this.context.bodies.register({
+      fetch: (fileId, fetchOptions) => this.fetchBody(fileId, fetchOptions),
+    });
   }
 
   /**
@@ -474,10 +501,114 @@ export class CofferSync {
     this.closed = true;
     this.started = false;
     this.closing.abort(closedError());
+    this.unregisterBodies();
     this.wake?.();
     await this.loop;
     await this.running?.catch(() => undefined);
+    await Promise.allSettled(this.fetching.values());
     if (engines.get(this.coffer) === this) engines.delete(this.coffer);
+  }
+
+  // --- Lazy bodies ---
+
+  /**
+   * Fetch the bytes of a file pulled with `bodies: 'lazy'` into chunked storage, verify their
+   * md5 and make the file readable; nothing to do when it is readable already. Concurrent calls
+   * for one file share one download. Reads call this through the coffer (`file.blob()`, ...).
+   *
+   * @throws {BodyUnavailableError} (`offline` when the server cannot be reached, `gone` when it
+   *   no longer holds the version); {@link IntegrityError} when the bytes do not match their
+   *   md5 (nothing is kept, the file stays lazy); {@link NotFoundError} for an unknown file.
+   */
+  fetchBody(fileId: FileId, options: { signal?: AbortSignal | undefined } = {}): Promise<void> {
+    if (this.closed) return Promise.reject(closedError());
+    const running = this.fetching.get(fileId);
+    if (running) return running;
+    const started = this.fill(fileId, options.signal).finally(() => this.fetching.delete(fileId));
+    this.fetching.set(fileId, started);
+    return started;
+  }
+
+  /**
+   * Fetch ahead ("keep offline") the bytes of every version of a record that a lazy pull left
+   * on the server, up to `concurrency` at a time.
+   *
+   * @throws as {@link CofferSync.fetchBody}, for the first file that failed (the others are
+   *   fetched all the same).
+   */
+  async fetchBodies(options: {
+    recordId: string;
+    signal?: AbortSignal | undefined;
+  }): Promise<{ files: number; bytes: number }> {
+    const lazy = await this.store.lazyFilesOf(options.recordId as RecordId);
+    const done = { files: 0, bytes: 0 };
+    const failures: unknown[] = [];
+    await inPool(lazy, this.concurrency, async ({ file }) => {
+      try {
+        await this.fetchBody(file.id, options);
+        done.files++;
+        done.bytes += file.size;
+      } catch (error) {
+        failures.push(error);
+      }
+    });
+    if (failures.length > 0) throw failures[0];
+    return done;
+  }
+
+  private async fill(fileId: FileId, signal: AbortSignal | undefined): Promise<void> {
+    const { store } = this;
+    const file = await store.file(fileId);
+    if (file?.readable) return;
+    if (!file?.remote || file.checksum === null) {
+      throw new NotFoundError(`File ${fileId} has no bytes here and none on the remote.`, {
+        fileId,
+        resource: 'file',
+      });
+    }
+    const version = await store.versionOfFile(fileId);
+    const context = {
+      fileId,
+      key: version?.key ?? file.remote.key,
+      versionId: version?.versionId ?? file.remote.versionId,
+    };
+    const run: Run = {
+      signal: signal ? anySignal(this.closing.signal, signal) : this.closing.signal,
+      attempts: 2,
+      report: emptyReport(),
+      onProgress: undefined,
+      files: { done: 0, total: 1 },
+    };
+    let content: PulledContent;
+    try {
+      content = await this.download(run, file.remote, file.size, file.checksum, {
+        device: 'remote',
+        seq: 0,
+        key: context.key,
+        versionId: context.versionId,
+      });
+    } catch (error) {
+      if (error instanceof SyncError) {
+        throw new BodyUnavailableError(
+          `${context.key} (${context.versionId}): the server no longer holds its bytes.`,
+          { ...context, reason: 'gone', cause: error },
+        );
+      }
+      if (isOffline(error)) {
+        throw new BodyUnavailableError(
+          `${context.key} (${context.versionId}) is not on this device, and the server cannot be reached.`,
+          { ...context, reason: 'offline', cause: error },
+        );
+      }
+      if (error instanceof IntegrityError) {
+        throw new IntegrityError(
+          `${context.key} (${context.versionId}): the bytes the server sent do not match their md5; nothing was kept.`,
+          { ...context, expected: error.expected, actual: error.actual, cause: error },
+        );
+      }
+      throw error;
+    }
+    if (content.kind === 'written') await store.fillLazy(fileId, content);
   }
 
   // --- The run ---
@@ -564,7 +695,7 @@ export class CofferSync {
       } catch (error) {
         if (run.signal?.aborted) throw new AbortError('The sync was aborted.', { cause: run.signal.reason });
         const retryable = error instanceof RemoteError && error.retryable;
-        if (!retryable || attempt + 1 >= this.retry.attempts) throw error;
+        if (!retryable || attempt + 1 >= (run.attempts ?? this.retry.attempts)) throw error;
         // Without network, the wait ends early when it comes back; a 429/503 keeps its Retry-After.
         const offline = error.code === 'REMOTE_UNREACHABLE';
         if (offline) {
@@ -967,6 +1098,7 @@ export class CofferSync {
   ): Promise<void> {
     const { store } = this;
     const contents = new Map<string, PulledContent>();
+    const lazy = this.bodies === 'lazy';
     try {
       const files = entry.ops.filter((op): op is VersionOp => op.op === 'version' && !op.marker);
       const known = await store.knownVersions(files.map((op) => op.versionId));
@@ -987,12 +1119,14 @@ export class CofferSync {
         const local = linked.get(`${op.size}:${checksum}`);
         const content: PulledContent = local
           ? { kind: 'linked', fileId: local }
-          : await this.download(run, op.remote, op.size, checksum, {
-              device,
-              seq,
-              key: op.key,
-              versionId: op.versionId,
-            });
+          : lazy
+            ? { kind: 'lazy', fileId: newId<FileId>(), size: op.size, checksum, remote: op.remote }
+            : await this.download(run, op.remote, op.size, checksum, {
+                device,
+                seq,
+                key: op.key,
+                versionId: op.versionId,
+              });
         for (const member of group) contents.set(member.versionId, content);
         if (content.kind === 'written') run.report.bytesPulled += op.size;
         run.files.done++;

@@ -1,6 +1,6 @@
 import { deflateSync } from 'fflate';
 import { createCRC32, createMD5, createSHA256, type IHasher } from 'hash-wasm';
-import { IntegrityError, throwIfAborted } from '../errors.js';
+import { BodyUnavailableError, IntegrityError, throwIfAborted } from '../errors.js';
 import type { FileId } from '../ids.js';
 import {
   BAG_FORMAT,
@@ -25,7 +25,7 @@ import {
   payloadOxum,
 } from '../model/bagit.js';
 import { readPieces } from '../storage/chunks.js';
-import type { CofferDb, FileRow } from '../storage/schema.js';
+import { type CofferDb, type FileRow, isLazyFile } from '../storage/schema.js';
 import { type ExportPlan, readExportPlan } from '../storage/transfer.js';
 import type { ExportBagRequest, OperationHooks } from './protocol.js';
 import { chunksOf } from './zip-reader.js';
@@ -333,6 +333,8 @@ class BagWriter {
  *
  * @throws {NotFoundError} when a selected record does not exist.
  * @throws {IntegrityError} when stored bytes no longer match their checksum.
+ * @throws {BodyUnavailableError} (`not-fetched`, every such file in `fileIds`) when files of the
+ *   selection have their bytes on the sync remote only: a bag never lacks bytes.
  * @throws {AbortError} when `signal` fires.
  */
 export async function exportBag(
@@ -357,6 +359,17 @@ async function writeFiles(
   layout: Layout,
   { signal, onProgress }: OperationHooks,
 ): Promise<void> {
+  const lazy = [...layout.files.keys()].filter((fileId) => {
+    const file = plan.files.get(fileId);
+    return file !== undefined && isLazyFile(file);
+  });
+  if (lazy.length > 0) {
+    throw new BodyUnavailableError(`${lazy.length} file(s) of the export are on the sync remote only.`, {
+      reason: 'not-fetched',
+      fileId: lazy[0],
+      fileIds: lazy,
+    });
+  }
   const files = [...layout.files].map(([fileId, paths]) => {
     const file = plan.files.get(fileId);
     if (!file?.readable || file.checksum === null) {
