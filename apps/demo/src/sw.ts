@@ -1,10 +1,13 @@
 /// <reference lib="webworker" />
 /**
  * The app's service worker: the precached app shell (offline after the first visit), the
- * Coffer file routes (stored files at ordinary URLs), and the app shell for navigations.
+ * Coffer file routes (stored files at ordinary URLs, those pulled lazily by sync fetched
+ * through the leader tab), and the app shell for navigations.
  * A new version waits until the page asks it to take over (`SKIP_WAITING`, see sw-update.ts).
  */
+import { openCoffer } from '@coffer/core';
 import { registerCofferRoutes } from '@coffer/core/sw/workbox';
+import { askLeaderForBodies } from '@coffer/core/sync/bodies';
 import { clientsClaim } from 'workbox-core';
 import { cleanupOutdatedCaches, createHandlerBoundToURL, precacheAndRoute } from 'workbox-precaching';
 import { NavigationRoute, registerRoute } from 'workbox-routing';
@@ -23,5 +26,11 @@ self.addEventListener('message', (event) => {
 clientsClaim();
 cleanupOutdatedCaches();
 precacheAndRoute(self.__WB_MANIFEST);
-registerCofferRoutes({ name: COFFER_NAME });
+// Files pulled by sync without their bytes (the Sync screen's "download on first open") are
+// fetched by the tab that leads sync: this worker has no sync and cannot start workers.
+registerCofferRoutes(async () => {
+  const coffer = await openCoffer({ name: COFFER_NAME });
+  askLeaderForBodies(coffer);
+  return coffer;
+});
 registerRoute(new NavigationRoute(createHandlerBoundToURL('index.html'), { denylist: [/^\/coffer\//] }));

@@ -16,7 +16,7 @@ import { proxy, type Remote, wrap } from 'comlink';
 import type { Coffer } from '../api/coffer.js';
 import { AbortError, InvalidOperationError } from '../errors.js';
 import { SyncStore } from '../storage/sync-store.js';
-import { fromWire, installErrorTransfer, toWire, type WireThrown } from '../worker/transfer.js';
+import { fromWire, installErrorTransfer, toWire } from '../worker/transfer.js';
 import type {
   ConflictChoice,
   RecordSyncState,
@@ -27,6 +27,14 @@ import type {
   SyncStatus,
 } from './engine.js';
 import { whileLeader } from './leader.js';
+import {
+  ACK_TIMEOUT,
+  BODY_SENDS,
+  type Command,
+  channelName,
+  type Message,
+  noLeader,
+} from './leader-channel.js';
 import type { RemoteCheck } from './remote.js';
 import { readRemote, type StoredRemote, type SyncRemoteConfig } from './remote-config.js';
 import type { S3Presign } from './s3-remote.js';
@@ -42,28 +50,16 @@ export interface BrowserSyncOptions {
   presign?: S3Presign | undefined;
 }
 
-/** Commands that run where the engine runs (the leader's worker). */
-type Command = 'configure' | 'check' | 'now' | 'start' | 'stop' | 'resolveConflict';
-
-type Message =
-  | { kind: 'call'; id: string; method: Command; args: unknown[] }
-  | { kind: 'ack'; id: string }
-  | { kind: 'result'; id: string; ok: true; value: unknown }
-  | { kind: 'result'; id: string; ok: false; error: WireThrown }
-  | { kind: 'progress'; id: string | undefined; progress: SyncProgress }
-  | { kind: 'leader' };
-
 interface PendingCall {
   message: Extract<Message, { kind: 'call' }>;
   acked: boolean;
+  /** Times sent without an acknowledgement (a body fetch gives up after {@link BODY_SENDS}). */
+  sends: number;
   resolve: (value: unknown) => void;
   reject: (error: unknown) => void;
   onProgress: ((progress: SyncProgress) => void) | undefined;
   timer: ReturnType<typeof setTimeout> | undefined;
 }
-
-/** How long a follower waits for the leader to acknowledge a command before sending it again. */
-const ACK_TIMEOUT = 2000;
 
 /**
  * Sync of one coffer from a browser tab; see {@link openBrowserSync}.
@@ -88,6 +84,7 @@ export class BrowserSync extends EventTarget {
   private api: Remote<SyncWorkerApi> | undefined;
   private ready: Promise<void> | undefined;
   private readonly leadership: Promise<void>;
+  private readonly unregisterBodies: () => void;
   #leading = false;
 
   /** @internal */
@@ -98,8 +95,14 @@ export class BrowserSync extends EventTarget {
     super();
     installErrorTransfer();
     this.store = new SyncStore(coffer.context.db, coffer.context.settings);
-    this.channel = new BroadcastChannel(`coffer-sync:${coffer.name}`);
+    this.channel = new BroadcastChannel(channelName(coffer.name));
     this.channel.onmessage = (event: MessageEvent<Message>) => void this.onMessage(event.data);
+    // Reads in this tab of files pulled lazily: the leader's worker fetches their bytes.
+    this.unregisterBodies = coffer.context.bodies.register({
+      fetch: async (fileId) => {
+        await this.command('fetchBody', [fileId]);
+      },
+    });
     this.leadership = whileLeader(coffer.name, (signal) => this.lead(signal), this.closing.signal).catch(
       (error: unknown) => {
         // No Web Locks, or the worker failed to start: this tab cannot lead; it still follows.
@@ -179,10 +182,19 @@ export class BrowserSync extends EventTarget {
     return this.command('resolveConflict', [id, choice]) as Promise<void>;
   }
 
+  /**
+   * Fetch ahead ("keep offline") every file body of a record that a lazy pull left on the
+   * server (see `CofferSync.fetchBodies`), in the leader's worker.
+   */
+  fetchBodies(options: { recordId: string }): Promise<{ files: number; bytes: number }> {
+    return this.command('fetchBodies', [options.recordId]) as Promise<{ files: number; bytes: number }>;
+  }
+
   /** Stop following and leading here (another tab takes over); the stored state stays. */
   async close(): Promise<void> {
     if (this.closing.signal.aborted) return;
     this.closing.abort();
+    this.unregisterBodies();
     for (const call of this.calls.values()) {
       clearTimeout(call.timer);
       call.reject(new AbortError('This sync was closed.'));
@@ -275,6 +287,7 @@ export class BrowserSync extends EventTarget {
           const call: PendingCall = {
             message: { kind: 'call', id, method, args },
             acked: false,
+            sends: 0,
             resolve: (value) => {
               this.calls.delete(id);
               resolve(value);
@@ -301,9 +314,17 @@ export class BrowserSync extends EventTarget {
     ]);
   }
 
-  /** Send a call to the leader, again until it acknowledges it. */
+  /**
+   * Send a call to the leader, again until it acknowledges it; a body fetch (a read waiting)
+   * gives up after {@link BODY_SENDS} sends when no tab leads.
+   */
   private send(call: PendingCall): void {
     clearTimeout(call.timer);
+    if (call.message.method === 'fetchBody' && call.sends >= BODY_SENDS) {
+      call.reject(noLeader(call.message.args[0] as string));
+      return;
+    }
+    call.sends++;
     this.post(call.message);
     call.timer = setTimeout(() => {
       if (!call.acked && this.calls.has(call.message.id)) this.send(call);
@@ -351,6 +372,7 @@ export class BrowserSync extends EventTarget {
         // A new leader: the old one is gone with the calls it had, so send them again.
         for (const call of this.calls.values()) {
           call.acked = false;
+          call.sends = 0;
           this.send(call);
         }
         return;

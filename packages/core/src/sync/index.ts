@@ -34,6 +34,7 @@ export {
 } from './engine.js';
 export { RemoteError, type RemoteErrorCode, type RemoteErrorContext } from './errors.js';
 export { leaderLockName } from './leader.js';
+export { askLeaderForBodies } from './leader-channel.js';
 export type {
   ListOptions,
   ListPage,

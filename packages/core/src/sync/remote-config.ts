@@ -48,6 +48,12 @@ export interface SyncRemoteConfig {
    * about 4 ms (docs/sync-protocol.md, "Requests (bounds)").
    */
   concurrency?: number | undefined;
+  /**
+   * How a pull takes file bodies (default `'eager'`): `'lazy'` pulls metadata only, and each
+   * file's bytes are fetched by the leader's worker on its first read, in any tab or through the
+   * service worker's file URL (see `SyncOptions.bodies`).
+   */
+  bodies?: 'eager' | 'lazy' | undefined;
 }
 
 /** {@link SyncRemoteConfig.concurrency}'s default: the connections a browser opens per host. */

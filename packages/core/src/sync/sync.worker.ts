@@ -10,6 +10,7 @@
 import { expose, releaseProxy } from 'comlink';
 import { type Coffer, openCoffer } from '../api/coffer.js';
 import { InvalidArgumentError, InvalidOperationError, SyncNotConfiguredError } from '../errors.js';
+import type { FileId } from '../ids.js';
 import { installErrorTransfer } from '../worker/transfer.js';
 import {
   type CofferSync,
@@ -39,6 +40,10 @@ export interface SyncWorkerApi {
   /** Pause background sync (and remember it). */
   stop(): Promise<void>;
   resolveConflict(id: string, choice: ConflictChoice): Promise<void>;
+  /** Fetch the bytes of a file pulled lazily (see `CofferSync.fetchBody`). */
+  fetchBody(fileId: string): Promise<void>;
+  /** Fetch every lazy body of a record (see `CofferSync.fetchBodies`). */
+  fetchBodies(recordId: string): Promise<{ files: number; bytes: number }>;
   close(): Promise<void>;
 }
 
@@ -73,6 +78,12 @@ function checkConcurrency(concurrency: number | undefined): void {
   });
 }
 
+/** Refuse a `bodies` `openSync` would refuse, before it is stored. */
+function checkBodies(bodies: SyncRemoteConfig['bodies']): void {
+  if (bodies === undefined || bodies === 'eager' || bodies === 'lazy') return;
+  throw new InvalidArgumentError("bodies must be 'eager' or 'lazy'.", { actual: bodies, argument: 'bodies' });
+}
+
 /** (Re)open sync on the stored remote; start it unless paused. */
 async function reopen(): Promise<void> {
   await engine?.close();
@@ -87,6 +98,7 @@ async function reopen(): Promise<void> {
     ...(config.partSize ? { partSize: config.partSize } : {}),
     ...(config.multipartThreshold ? { multipartThreshold: config.multipartThreshold } : {}),
     concurrency: config.concurrency ?? BROWSER_CONCURRENCY,
+    ...(config.bodies ? { bodies: config.bodies } : {}),
   });
   if (!stored.paused) engine.start();
 }
@@ -108,6 +120,7 @@ const api: SyncWorkerApi = {
     if (config) {
       remoteOf(config); // refuses a bad endpoint, bucket name or missing keys first
       checkConcurrency(config.concurrency);
+      checkBodies(config.bodies);
     }
     const stored = await readRemote(db);
     await writeRemote(db, config ? { config, paused: stored?.paused ?? false } : undefined);
@@ -138,6 +151,8 @@ const api: SyncWorkerApi = {
     await engine?.stop();
   },
   resolveConflict: (id, choice) => running().resolveConflict(id, choice),
+  fetchBody: (fileId) => running().fetchBody(fileId as FileId),
+  fetchBodies: (recordId) => running().fetchBodies({ recordId }),
   async close() {
     await engine?.close();
     engine = undefined;
