@@ -60,7 +60,7 @@ interface BodyCall {
  * Let `coffer` (opened where no sync runs, e.g. in the service worker) read files pulled with
  * `bodies: 'lazy'`: their bytes are fetched by the tab that leads sync, which writes them to
  * IndexedDB in its worker; the read then serves them from there. When no tab answers within
- * about {@link BODY_SENDS} × 2 s the read fails with `BodyUnavailableError` (`no-sync`).
+ * about 6 s (3 sends, 2 s apart) the read fails with `BodyUnavailableError` (`no-sync`).
  *
  * @returns a function that stops asking (and fails the reads still waiting); closing the
  *   coffer stops too.
