@@ -1,5 +1,5 @@
 import type { FileObject, ObjectVersion, RecordFiles } from '@coffer/core';
-import { css, html, type PropertyValues } from 'lit';
+import { css, html, nothing, type PropertyValues } from 'lit';
 import { customElement, property, query, state } from 'lit/decorators.js';
 import { CofferElement } from './base-element.js';
 import './coffer-file-preview.js';
@@ -137,6 +137,15 @@ export class CofferFileRow extends CofferElement {
         color: var(--_muted);
         font-variant-numeric: tabular-nums;
       }
+      .cloud {
+        display: inline-flex;
+        align-items: center;
+        gap: 4px;
+      }
+      .cloud .icon {
+        width: 14px;
+        height: 14px;
+      }
       .description {
         font-size: 0.85rem;
         color: var(--_muted);
@@ -253,6 +262,8 @@ export class CofferFileRow extends CofferElement {
   @state() private status = '';
   /** An older version shown in the preview instead of the current one. */
   @state() private previewed: ObjectVersion | undefined;
+  /** The bytes are still on the sync server only (pulled lazily): fetched when opened. */
+  @state() private remoteOnly = false;
   @query('.rename input') private renameInput?: HTMLInputElement;
   @query('input[type=file]') private versionInput?: HTMLInputElement;
   private revokeThumb: () => void = () => undefined;
@@ -270,14 +281,25 @@ export class CofferFileRow extends CofferElement {
         this.previewed = undefined;
       }
     }
+    // Opened, a file left on the server was downloaded for its preview: show it as local now.
+    if (changed.has('open') && !this.open && this.remoteOnly) void this.loadThumb();
   }
 
   private async loadThumb(): Promise<void> {
     this.revokeThumb();
     this.revokeThumb = () => undefined;
     this.thumbUrl = undefined;
+    this.remoteOnly = false;
     const file = this.file;
-    if (!file || previewKind(file.mimetype) !== 'image') return;
+    if (!file) return;
+    // A thumbnail would download a file sync left on the server: it shows as such instead.
+    const lazy = await file.version.file().then(
+      (instance) => instance.lazy,
+      () => false,
+    );
+    if (this.file !== file) return;
+    this.remoteOnly = lazy;
+    if (lazy || previewKind(file.mimetype) !== 'image') return;
     try {
       const { url, revoke } = await resolveFileUrl(file);
       if (this.file !== file) return revoke();
@@ -333,6 +355,13 @@ export class CofferFileRow extends CofferElement {
           <div class="meta">
             <span>${formatBytes(file.size)}</span><span aria-hidden="true">·</span>
             <span>${describeMimetype(file.mimetype)}</span><span aria-hidden="true">·</span>
+            ${
+              this.remoteOnly
+                ? html`<span class="cloud" title="On the sync server only: downloaded when opened"
+                    >${icons.cloud} Not downloaded</span
+                  ><span aria-hidden="true">·</span>`
+                : nothing
+            }
             <button class="md5" @click=${() => this._copy(hex)} title="Copy the md5 checksum ${hex}">
               md5 ${hex.slice(0, 8)}<span class="visually-hidden">, copy checksum ${hex}</span> ${icons.copy}
             </button>

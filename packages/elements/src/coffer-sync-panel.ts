@@ -15,6 +15,8 @@ interface RemoteForm {
   accessKeyId: string;
   secretAccessKey: string;
   prefix: string;
+  /** How a pull takes file bodies: at once, or on first open. */
+  bodies: 'eager' | 'lazy';
 }
 
 /** Where a message shows: beside the form, the status or the conflicts. */
@@ -27,6 +29,7 @@ const EMPTY: RemoteForm = {
   accessKeyId: '',
   secretAccessKey: '',
   prefix: '',
+  bodies: 'eager',
 };
 
 const PHASES: Record<string, string> = {
@@ -78,6 +81,20 @@ export class CofferSyncPanel extends LitElement {
       }
       .grid .wide {
         grid-column: 1 / -1;
+      }
+      .check {
+        display: flex;
+        align-items: center;
+        gap: var(--_space-2);
+        cursor: pointer;
+      }
+      .check input {
+        width: 18px;
+        height: 18px;
+        min-height: 0;
+        margin: 0;
+        flex: none;
+        accent-color: var(--_accent);
       }
       .actions {
         display: flex;
@@ -218,6 +235,7 @@ export class CofferSyncPanel extends LitElement {
         accessKeyId: config.credentials?.accessKeyId ?? '',
         secretAccessKey: config.credentials?.secretAccessKey ?? '',
         prefix: config.prefix ?? '',
+        bodies: config.bodies ?? 'eager',
       };
     }
   }
@@ -321,6 +339,23 @@ export class CofferSyncPanel extends LitElement {
           ${field('bucket', 'Bucket')} ${field('region', 'Region', { placeholder: 'us-east-1' })}
           ${field('accessKeyId', 'Access key')} ${field('secretAccessKey', 'Secret key', { type: 'password' })}
           ${field('prefix', 'Prefix (optional)', { placeholder: 'coffer/', hint: 'Keeps this coffer in a folder of the bucket.', wide: true })}
+          <div class="field wide">
+            <label class="check">
+              <input
+                id="bodies"
+                name="bodies"
+                type="checkbox"
+                aria-describedby="bodies-hint"
+                .checked=${f.bodies === 'lazy'}
+                @change=${(e: Event) => this.edit('bodies', (e.target as HTMLInputElement).checked ? 'lazy' : 'eager')}
+              />
+              Download files from other devices when first opened
+            </label>
+            <span class="hint" id="bodies-hint">
+              Records and file details arrive at once; each file's bytes only when it is opened (or kept offline).
+              For large collections.
+            </span>
+          </div>
         </div>
         <p class="alert info small" id="keys-note">
           <span>The keys are kept on this device, in this browser's storage, unencrypted. Use keys that can reach
@@ -424,6 +459,7 @@ export class CofferSyncPanel extends LitElement {
       bucket: f.bucket.trim(),
       ...(f.region.trim() ? { region: f.region.trim() } : {}),
       ...(f.prefix.trim() ? { prefix: f.prefix.trim() } : {}),
+      ...(f.bodies === 'lazy' ? { bodies: 'lazy' as const } : {}),
       credentials: { accessKeyId: f.accessKeyId.trim(), secretAccessKey: f.secretAccessKey },
     };
   }

@@ -25,4 +25,5 @@ export const icons = {
   pencil: icon(svg`<path d="M4 20h4L19 9l-4-4L4 16z"/><path d="m13 7 4 4"/>`),
   restore: icon(svg`<path d="M3 12a9 9 0 1 0 3-6.7L3 8"/><path d="M3 3v5h5"/>`),
   check: icon(svg`<path d="m5 12 5 5 9-10"/>`),
+  cloud: icon(svg`<path d="M7 18h10a4 4 0 0 0 .5-7.97A6 6 0 0 0 6.1 9.5 4.25 4.25 0 0 0 7 18z"/>`),
 };
