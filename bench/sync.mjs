@@ -355,6 +355,9 @@ async function partsTool(bench, bucket, collect, defaultMiB) {
       const mp = /^mp(\d+)x(\d+)$/.exec(method);
       const cofferParts = /^coffer(\d+)$/.exec(method);
       const cofferWidth = /^coffer(\d+)x(\d+)$/.exec(method);
+      // The part loop without the engine: loop16x4 (parts streamed to be hashed), loop16x4buffer
+      // (read with arrayBuffer()), loop16x4known (every md5 computed before the timing).
+      const loop = /^loop(\d+)x(\d+)(buffer|known)?$/.exec(method);
       let ms;
       if (method === 'plainPut') ms = await call('syncPushPlain', key);
       else if (mp) ms = await call('syncPushMultipart', key, Number(mp[1]) * MiB, Number(mp[2]));
@@ -363,6 +366,14 @@ async function partsTool(bench, bucket, collect, defaultMiB) {
       else if (cofferWidth)
         ms = await coffer(method, i, Number(cofferWidth[1]) * MiB, undefined, Number(cofferWidth[2]));
       else if (method === 'cofferPut') ms = await coffer(method, i, undefined, size);
+      else if (loop)
+        ms = await call(
+          'syncPushRemoteParts',
+          `parts/${method}-${i}/`,
+          Number(loop[1]) * MiB,
+          Number(loop[2]),
+          loop[3] ?? 'stream',
+        );
       else throw new Error(`sync-parts: unknown method ${method}`);
       times[method].push(ms);
     }
@@ -533,7 +544,7 @@ export async function runSyncCases(bench) {
             times[method].push(await call('syncPushMultipart', key, PART_SIZE, Number(method.slice(9))));
           } else if (method === 'partsKnown4') {
             times.partsKnown4.push(
-              await call('syncPushRemoteParts', `plain/${method}-${i}/`, PART_SIZE, 4, true),
+              await call('syncPushRemoteParts', `plain/${method}-${i}/`, PART_SIZE, 4, 'known'),
             );
           } else {
             times[method].push(

@@ -485,7 +485,12 @@ export const syncCases = {
    * engine hashes in the byte pipeline) and sent with `S3Remote.uploadPart` (Content-MD5), then
    * completed. Timed from the create to the complete.
    */
-  async syncPushRemoteParts(prefix: string, partSize: number, width: number, hashFirst = false) {
+  async syncPushRemoteParts(
+    prefix: string,
+    partSize: number,
+    width: number,
+    mode: 'stream' | 'buffer' | 'known' = 'stream',
+  ) {
     const { coffer, recordId } = await cofferWithSource();
     try {
       const record = await coffer.records.get(recordId);
@@ -497,14 +502,16 @@ export const syncCases = {
       const md5Of = async (part: Blob) => {
         const hasher = await createMD5();
         hasher.init();
+        if (mode === 'buffer') return hasher.update(new Uint8Array(await part.arrayBuffer())).digest('hex');
         const reader = part.stream().getReader();
         for (let next = await reader.read(); !next.done; next = await reader.read())
           hasher.update(next.value);
         return hasher.digest('hex');
       };
-      // With `hashFirst`, every part's md5 is known before the timing starts.
+      // `known`: every part's md5 computed before the timing starts; `buffer`: each part read
+      // with one arrayBuffer() to be hashed, instead of streamed.
       const known: string[] = [];
-      if (hashFirst) for (let i = 0; i < count; i++) known[i] = await md5Of(partOf(i));
+      if (mode === 'known') for (let i = 0; i < count; i++) known[i] = await md5Of(partOf(i));
       const started = performance.now();
       const uploadId = await remote.createMultipartUpload(key, { md5: '0'.repeat(32) });
       const parts: RemotePart[] = [];
