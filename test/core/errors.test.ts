@@ -50,6 +50,7 @@ const everyCode: Record<CofferErrorCode, true> = {
   ABORTED: true,
   UNSUPPORTED_ENVIRONMENT: true,
   SYNC_INVALID_JOURNAL: true,
+  BODY_UNAVAILABLE: true,
   REMOTE_UNREACHABLE: true,
   REMOTE_AUTH: true,
   REMOTE_NO_BUCKET: true,
