@@ -175,6 +175,20 @@ describe('sync with lazy bodies', () => {
     expect((await fileOf(b, record.id, 'a.txt')).lazy).toBe(true);
   });
 
+  it('reads a body the server refuses with BodyUnavailableError (refused), keeping the cause', async () => {
+    const { a, b, wb } = await pair();
+    const record = await seed(a);
+    await b.sync.now();
+    wb.before = (method) => {
+      if (method === 'getObject') throw new RemoteError('REMOTE_AUTH', 'Access denied (simulated).');
+    };
+
+    const error = await fileText(b.coffer, record.id, 'a.txt').catch((e: unknown) => e);
+
+    expect(error).toMatchObject({ code: 'BODY_UNAVAILABLE', reason: 'refused', key: 'a.txt' });
+    expect((error as Error).cause).toMatchObject({ code: 'REMOTE_AUTH' });
+  });
+
   it('reads without a sync open with BodyUnavailableError (no-sync)', async () => {
     const { a, b } = await pair();
     const record = await seed(a);
@@ -276,6 +290,20 @@ describe('sync with lazy bodies', () => {
     const there = await a.coffer.records.get(record.id, { includeDeleted: true });
     expect(there.deleted).toBe(true);
     expect((await there.files!.dumps()).map((f) => f.key)).toEqual(['b.txt']);
+  });
+
+  it('fills a lazy file with the same bytes written here, so that reading it makes no request', async () => {
+    const { a, b, wb } = await pair();
+    const record = await seed(a);
+    await b.sync.now();
+    const gets = bodyGets(wb);
+    const here = await b.coffer.records.get(record.id);
+
+    await here.files!.set('again.txt', text('bytes of a'));
+
+    expect(await fileOf(b, record.id, 'a.txt')).toMatchObject({ lazy: false, readable: true });
+    expect(await fileText(b.coffer, record.id, 'a.txt')).toBe('bytes of a');
+    expect(gets).toEqual([]);
   });
 
   it('fetches every lazy body of a record ahead of reading ("keep offline")', async () => {

@@ -707,6 +707,8 @@ export type BodyUnavailableReason =
   | 'offline'
   /** The server no longer holds the version. */
   | 'gone'
+  /** The server refused the request (keys, permissions: see `cause`). */
+  | 'refused'
   /** They were not fetched: an operation that reads only local bytes (fixity, an export). */
   | 'not-fetched';
 

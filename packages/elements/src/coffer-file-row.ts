@@ -76,13 +76,6 @@ export class CofferFileRow extends CofferElement {
         margin: 0;
         cursor: pointer;
       }
-      .check input {
-        width: 18px;
-        height: 18px;
-        min-height: 0;
-        margin: 0;
-        accent-color: var(--_accent);
-      }
       .grip {
         width: 28px;
         min-height: 44px;

@@ -88,14 +88,6 @@ export class CofferSyncPanel extends LitElement {
         gap: var(--_space-2);
         cursor: pointer;
       }
-      .check input {
-        width: 18px;
-        height: 18px;
-        min-height: 0;
-        margin: 0;
-        flex: none;
-        accent-color: var(--_accent);
-      }
       .actions {
         display: flex;
         flex-wrap: wrap;

@@ -168,6 +168,14 @@ export const baseStyles = css`
     resize: vertical;
     min-height: 80px;
   }
+  input[type='checkbox'] {
+    width: 18px;
+    height: 18px;
+    min-height: 0;
+    margin: 0;
+    flex: none;
+    accent-color: var(--_accent);
+  }
   input:focus-visible,
   textarea:focus-visible,
   select:focus-visible {

@@ -1,4 +1,10 @@
-import { AbortError, BodyUnavailableError, CofferError, IntegrityError } from '../errors.js';
+import {
+  AbortError,
+  BodyUnavailableError,
+  CofferError,
+  IntegrityError,
+  SyncNotConfiguredError,
+} from '../errors.js';
 import type { FileId } from '../ids.js';
 
 /**
@@ -51,8 +57,9 @@ export class LazyBodies {
    * calls).
    *
    * @throws {BodyUnavailableError} with `key`, `versionId` and `fileId` (reason `no-sync` when no
-   *   source is registered or it failed for another reason); {@link IntegrityError};
-   *   {@link AbortError}.
+   *   source is registered, or its sync is not configured or closed); {@link IntegrityError};
+   *   {@link AbortError} when `signal` fires; the source's other errors as they are (a
+   *   `StorageError` when the disk is full).
    */
   fetch(ref: LazyBodyRef, signal?: AbortSignal): Promise<void> {
     const running = this.pending.get(ref.fileId);
@@ -82,7 +89,10 @@ export class LazyBodies {
         }
         throw error;
       }
-      if (error instanceof AbortError) throw error;
+      if (error instanceof AbortError && signal?.aborted) throw error;
+      // A sync that is not configured or was closed meanwhile: as if there were none.
+      const noSync = error instanceof SyncNotConfiguredError || error instanceof AbortError;
+      if (error instanceof CofferError && !noSync) throw error;
       throw new BodyUnavailableError(
         `${name} is not on this device, and the sync could not fetch it${
           error instanceof CofferError ? ` (${error.code})` : ''

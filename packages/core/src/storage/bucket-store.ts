@@ -436,6 +436,16 @@ export class BucketStore {
       extents: written.extents.map((e) => ({ ...e, size: content.size })),
       updated: Date.now(),
     };
+    // The bytes of a file sync left on the server (same size and md5): they fill it, shared.
+    const lazy = candidates.find((f) => isLazyFile(f) && f.location === written.location);
+    if (lazy) {
+      const { remote: _remote, ...rest } = lazy;
+      const { sha256, extents, dataIds, updated } = readable;
+      const filled: FileRow = { ...rest, sha256, readable: 1, extents, dataIds, updated };
+      await db.files.put(filled);
+      await db.files.delete(written.id);
+      return filled;
+    }
     await db.files.put(readable);
     return readable;
   }
@@ -478,6 +488,8 @@ export class BucketStore {
         let seq = (seqRow?.value as number | undefined) ?? 0;
         const now = Date.now();
         const files: FileRow[] = [];
+        /** Lazy file instances (bytes on the sync remote only) that staged bytes fill. */
+        const filled: FileRow[] = [];
         const chunks: ChunkRow[] = [];
         const rows = new Map<VersionId, ObjectVersionRow>();
         const unheaded: VersionId[] = [];
@@ -501,19 +513,32 @@ export class BucketStore {
             f.size === content.size &&
             f.checksum === content.checksum &&
             (f.sha256 === null || content.sha256 === null || f.sha256 === content.sha256);
-          let file = version.dedupe ? (candidates[i]!.find(sameBytes) ?? files.find(sameBytes)) : undefined;
+          let file = version.dedupe
+            ? (candidates[i]!.find(sameBytes) ?? files.find(sameBytes) ?? filled.find(sameBytes))
+            : undefined;
           if (!file) {
-            file = {
-              ...staged.file,
+            const ready = {
               size: content.size,
               checksum: content.checksum,
               sha256: content.sha256,
-              readable: 1,
-              writable: 0,
+              readable: 1 as const,
+              writable: 0 as const,
               extents: staged.file.extents.map((e) => ({ ...e, size: content.size })),
+              dataIds: staged.file.dataIds,
               updated: now,
             };
-            files.push(file);
+            // The bytes of a file sync left on the server (same size and md5): they fill it, shared.
+            const lazy = version.dedupe
+              ? candidates[i]!.find((f) => isLazyFile(f) && f.location === staged.file.location)
+              : undefined;
+            if (lazy) {
+              const { remote: _remote, ...rest } = lazy;
+              file = { ...rest, ...ready };
+              filled.push(file);
+            } else {
+              file = { ...staged.file, ...ready };
+              files.push(file);
+            }
             chunks.push(...staged.chunks);
           }
           seq++;
@@ -534,6 +559,7 @@ export class BucketStore {
         if (rows.size === 0) return { results, bucket };
         await Promise.all([
           files.length > 0 ? db.files.bulkAdd(files) : undefined,
+          filled.length > 0 ? db.files.bulkPut(filled) : undefined,
           chunks.length > 0 ? db.chunks.bulkAdd(chunks) : undefined,
           ...unheaded.map((id) => db.objects.update(id, { isHead: 0, updated: now })),
           db.objects.bulkAdd([...rows.values()]),

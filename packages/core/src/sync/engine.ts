@@ -517,7 +517,7 @@ export class CofferSync {
    * for one file share one download. Reads call this through the coffer (`file.blob()`, ...).
    *
    * @throws {BodyUnavailableError} (`offline` when the server cannot be reached, `gone` when it
-   *   no longer holds the version); {@link IntegrityError} when the bytes do not match their
+   *   no longer holds the version, `refused` for another refusal); {@link IntegrityError} when the bytes do not match their
    *   md5 (nothing is kept, the file stays lazy); {@link NotFoundError} for an unknown file.
    */
   fetchBody(fileId: FileId, options: { signal?: AbortSignal | undefined } = {}): Promise<void> {
@@ -598,6 +598,12 @@ export class CofferSync {
         throw new BodyUnavailableError(
           `${context.key} (${context.versionId}) is not on this device, and the server cannot be reached.`,
           { ...context, reason: 'offline', cause: error },
+        );
+      }
+      if (error instanceof RemoteError) {
+        throw new BodyUnavailableError(
+          `${context.key} (${context.versionId}): the server refused to send its bytes (${error.code}).`,
+          { ...context, reason: 'refused', cause: error },
         );
       }
       if (error instanceof IntegrityError) {
