@@ -2,7 +2,8 @@
  * CPU time of the processes a sync benchmark keeps busy, read from /proc (Linux): the Ceph
  * daemons, Chromium's processes by role, and this Node process. On a 2-core machine the
  * gateway shares the cores with the browser, so a ratio to a plain request is also a ratio of
- * CPU: `cpuSnapshot()` before and after a timed step, `cpuDelta()` gives seconds per role.
+ * CPU: `cpuRecorder()` samples them while a case runs and gives the seconds per role over the
+ * case's timed window; `cpuSnapshot()` and `cpuDelta()` do the same around any step.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 
@@ -24,26 +25,15 @@ function roleOf(cmdline) {
   return `chromium:${type}`;
 }
 
-/**
- * Seconds of CPU (user + system) used so far, summed per role, and this process's as `node`.
- * Only this run's processes count: Chromium's among this process's descendants, Ceph's whose
- * command line names `cephDir` (the gateway's folder; any Ceph process when not given).
- */
-export function cpuSnapshot(cephDir) {
+/** This run's processes (Chromium's among this process's descendants, Ceph's naming `cephDir`), by pid. */
+function ourProcesses(cephDir) {
   const procs = [];
   for (const pid of readdirSync('/proc')) {
     if (!/^\d+$/.test(pid)) continue;
     try {
       const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'latin1');
       const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
-      // Fields after the parenthesised name: ppid is field 4, utime and stime 14 and 15.
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      procs.push({
-        pid: Number(pid),
-        ppid: Number(fields[1]),
-        cmdline,
-        seconds: (Number(fields[11]) + Number(fields[12])) / TICKS,
-      });
+      procs.push({ pid: Number(pid), ppid: Number(fieldsOf(stat)[1]), role: roleOf(cmdline), cmdline });
     } catch {
       // The process ended between the listing and the read.
     }
@@ -57,16 +47,58 @@ export function cpuSnapshot(cephDir) {
         grew = true;
       }
   }
+  return procs.filter(
+    (p) =>
+      p.role && (p.role.startsWith('chromium') ? ours.has(p.pid) : !cephDir || p.cmdline.includes(cephDir)),
+  );
+}
+
+/** The fields of /proc/<pid>/stat after the parenthesised name: ppid is [1], utime [11], stime [12]. */
+const fieldsOf = (stat) => stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+
+/** Seconds of CPU used so far by each of `procs`, summed per role, and this process's as `node`. */
+function sample(procs) {
   const seconds = {};
   for (const p of procs) {
-    const role = roleOf(p.cmdline);
-    if (!role) continue;
-    if (role.startsWith('chromium') ? !ours.has(p.pid) : cephDir && !p.cmdline.includes(cephDir)) continue;
-    seconds[role] = (seconds[role] ?? 0) + p.seconds;
+    try {
+      const fields = fieldsOf(readFileSync(`/proc/${p.pid}/stat`, 'latin1'));
+      seconds[p.role] = (seconds[p.role] ?? 0) + (Number(fields[11]) + Number(fields[12])) / TICKS;
+    } catch {
+      // Ended: its time is lost with it.
+    }
   }
   const own = process.cpuUsage();
   seconds.node = (own.user + own.system) / 1e6;
-  return { at: performance.now(), seconds };
+  return { at: performance.timeOrigin + performance.now(), seconds };
+}
+
+/** Seconds of CPU used so far per role by this run's processes (see {@link ourProcesses}). */
+export function cpuSnapshot(cephDir) {
+  return sample(ourProcesses(cephDir));
+}
+
+/**
+ * Samples this run's processes every `everyMs` until `stop()`, which returns a function giving
+ * the CPU used over a window `{ start, end }` of epoch milliseconds (the samples around it; the
+ * whole recording without one). Reads only the processes found at the start: cheap enough to
+ * run beside what it measures.
+ */
+export function cpuRecorder(cephDir, everyMs = 20) {
+  const procs = ourProcesses(cephDir);
+  const samples = [sample(procs)];
+  const timer = setInterval(() => samples.push(sample(procs)), everyMs);
+  return {
+    stop() {
+      clearInterval(timer);
+      samples.push(sample(procs));
+      return (window) => {
+        if (!window) return cpuDelta(samples[0], samples[samples.length - 1]);
+        const before = samples.findLast((s) => s.at <= window.start) ?? samples[0];
+        const after = samples.find((s) => s.at >= window.end) ?? samples[samples.length - 1];
+        return cpuDelta(before, after);
+      };
+    },
+  };
 }
 
 /**

@@ -23,7 +23,7 @@ import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { AwsV4Signer } from 'aws4fetch';
 import { corsXml } from '../scripts/s3-cors.mjs';
-import { cpuDelta, cpuSnapshot, formatCores } from './cpu.mjs';
+import { cpuRecorder, formatCores } from './cpu.mjs';
 
 const MiB = 1024 * 1024;
 const script = fileURLToPath(new URL('../scripts/s3-gateway.sh', import.meta.url));
@@ -519,7 +519,7 @@ export async function runSyncCases(bench) {
           const method = methods[(i + j) % methods.length];
           const key = `plain/${method}-${i}.bin`;
           if (bench.args.verbose) log(`  ${method}…`);
-          const before = cpuSnapshot(server.dir);
+          const recording = cpuRecorder(server.dir);
           if (method === 'coffer') {
             const prefix = `coffer-${i}/`;
             const r = await call('syncPushCoffer', prefix);
@@ -551,7 +551,11 @@ export async function runSyncCases(bench) {
               await call('syncPushRemoteParts', `plain/${method}-${i}/`, PART_SIZE, Number(method.slice(5))),
             );
           }
-          cpu[method].push(cpuDelta(before, cpuSnapshot(server.dir)));
+          const over = recording.stop();
+          const window = await call('syncLastWindow');
+          if (bench.args.verbose)
+            log(`  window ${JSON.stringify(window)} now ${performance.timeOrigin + performance.now()}`);
+          cpu[method].push(over(window));
         }
         await bucket.empty('plain/');
         collect();
@@ -559,7 +563,7 @@ export async function runSyncCases(bench) {
       }
       if (wanted('sync-push')) {
         const speed = Object.fromEntries(methods.map((m) => [m, mibps(sizeMiB, median(times[m]))]));
-        // Where the cores went: the run of each method whose wall time is its median.
+        // Where the cores went, over each method's timed window: the run whose time is its median.
         const cores = {};
         for (const m of methods) {
           const mid = [...cpu[m]].sort((a, b) => a.wall - b.wall)[Math.floor(cpu[m].length / 2)];

@@ -179,6 +179,19 @@ const collectGarbage = () => {
   (globalThis as { gc?: () => void }).gc?.();
 };
 
+/**
+ * The last timed window, as epoch milliseconds (this context's `timeOrigin` + `now`), so that
+ * the harness can take the processes' CPU time over exactly the timed part of a case.
+ */
+let lastWindow: { start: number; end: number } | undefined;
+
+/** Milliseconds since `started` (a `performance.now()`), remembered as {@link lastWindow}. */
+function timedSince(started: number): number {
+  const end = performance.now();
+  lastWindow = { start: performance.timeOrigin + started, end: performance.timeOrigin + end };
+  return end - started;
+}
+
 /** Push or pull options of a timed sync. */
 interface TimedSyncOptions {
   partSize?: number | undefined;
@@ -222,7 +235,7 @@ async function timedSync(
   try {
     const started = performance.now();
     const report = await sync.now();
-    const ms = performance.now() - started;
+    const ms = timedSince(started);
     // What the sync left live (the sync still open), against the heap it started from.
     collectGarbage();
     return { ms, report, heapPeak: peak - before, heapGrowth: usedHeap() - before };
@@ -251,6 +264,16 @@ async function inventory(coffer: Coffer): Promise<{ records: string[]; versions:
 }
 
 export const syncCases = {
+  /** The timed window of the last case that has one (epoch ms), then forgets it. */
+  syncLastWindow() {
+    const window = lastWindow;
+    lastWindow = undefined;
+    return window;
+  },
+
+  /** For the sync worker: the window of its last case (epoch ms). */
+  lastWindowHere: () => lastWindow,
+
   /** Where the gateway and bucket are. */
   syncTarget(next: SyncBenchTarget) {
     target = next;
@@ -417,7 +440,11 @@ export const syncCases = {
     const worker = new Worker(new URL('./sync.worker.ts', import.meta.url), { type: 'module' });
     try {
       return await new Promise<{ ms: number; requests: number; key?: string }>((resolve, reject) => {
-        worker.onmessage = (e) => (e.data.error ? reject(new Error(e.data.error)) : resolve(e.data.result));
+        worker.onmessage = (e) => {
+          if (e.data.error) return reject(new Error(e.data.error));
+          lastWindow = e.data.window;
+          resolve(e.data.result);
+        };
         worker.onerror = (e) => reject(new Error(e.message));
         worker.postMessage({ op, prefix, arg, arg2, target: configured(), source });
       });
@@ -430,7 +457,7 @@ export const syncCases = {
   async syncPushPlain(key: string) {
     const started = performance.now();
     await plain('PUT', key, '', theSource());
-    return performance.now() - started;
+    return timedSince(started);
   },
 
   /**
@@ -444,7 +471,7 @@ export const syncCases = {
       const blob = await (await record.files!.get('big.bin'))!.blob();
       const started = performance.now();
       await plain('PUT', key, '', blob);
-      return performance.now() - started;
+      return timedSince(started);
     } finally {
       await disposeCoffer(coffer);
     }
@@ -476,7 +503,7 @@ export const syncCases = {
       .map((etag, i) => `<Part><PartNumber>${i + 1}</PartNumber><ETag>${etag}</ETag></Part>`)
       .join('')}</CompleteMultipartUpload>`;
     await (await plain('POST', key, `uploadId=${encodeURIComponent(uploadId)}`, xml)).text();
-    return performance.now() - started;
+    return timedSince(started);
   },
 
   /**
@@ -522,7 +549,7 @@ export const syncCases = {
         });
       });
       await remote.completeMultipartUpload(key, uploadId, parts);
-      return performance.now() - started;
+      return timedSince(started);
     } finally {
       await disposeCoffer(coffer);
     }

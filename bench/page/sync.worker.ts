@@ -23,7 +23,7 @@ self.onmessage = async (event: MessageEvent<SyncWorkerJob>) => {
       op === 'push'
         ? await syncCases.syncPushCoffer(prefix, arg, undefined, arg2)
         : await syncCases.syncPullCoffer(prefix, arg!, arg2 === 1);
-    self.postMessage({ result });
+    self.postMessage({ result, window: syncCases.lastWindowHere() });
   } catch (error) {
     self.postMessage({ error: error instanceof Error ? `${error.message}\n${error.stack}` : String(error) });
   }
