@@ -517,8 +517,9 @@ export class CofferSync {
    * for one file share one download. Reads call this through the coffer (`file.blob()`, ...).
    *
    * @throws {BodyUnavailableError} (`offline` when the server cannot be reached, `gone` when it
-   *   no longer holds the version, `refused` for another refusal); {@link IntegrityError} when the bytes do not match their
-   *   md5 (nothing is kept, the file stays lazy); {@link NotFoundError} for an unknown file.
+   *   no longer holds the version, `refused` for another refusal); {@link IntegrityError} when
+   *   the bytes do not match their md5 (nothing is kept, the file stays lazy);
+   *   {@link NotFoundError} for an unknown file.
    */
   fetchBody(fileId: FileId, options: { signal?: AbortSignal | undefined } = {}): Promise<void> {
     if (this.closed) return Promise.reject(closedError());
@@ -1104,7 +1105,6 @@ export class CofferSync {
   ): Promise<void> {
     const { store } = this;
     const contents = new Map<string, PulledContent>();
-    const lazy = this.bodies === 'lazy';
     try {
       const files = entry.ops.filter((op): op is VersionOp => op.op === 'version' && !op.marker);
       const known = await store.knownVersions(files.map((op) => op.versionId));
@@ -1123,16 +1123,28 @@ export class CofferSync {
         const op = group[0] as VersionOp;
         const checksum = op.checksum as string;
         const local = linked.get(`${op.size}:${checksum}`);
+        if (this.bodies === 'lazy' && !local) {
+          // Metadata only: the bytes stay on the server until a first read (fetchBody).
+          const remote: PulledContent = {
+            kind: 'lazy',
+            fileId: newId<FileId>(),
+            size: op.size,
+            checksum,
+            remote: op.remote,
+          };
+          for (const member of group) contents.set(member.versionId, remote);
+          run.files.done++;
+          this.progress(run, 'pulling', run.report.bytesPulled);
+          return;
+        }
         const content: PulledContent = local
           ? { kind: 'linked', fileId: local }
-          : lazy
-            ? { kind: 'lazy', fileId: newId<FileId>(), size: op.size, checksum, remote: op.remote }
-            : await this.download(run, op.remote, op.size, checksum, {
-                device,
-                seq,
-                key: op.key,
-                versionId: op.versionId,
-              });
+          : await this.download(run, op.remote, op.size, checksum, {
+              device,
+              seq,
+              key: op.key,
+              versionId: op.versionId,
+            });
         for (const member of group) contents.set(member.versionId, content);
         if (content.kind === 'written') run.report.bytesPulled += op.size;
         run.files.done++;
