@@ -7,8 +7,9 @@
 //                       chunks as coffer.js, so the two share one copy of every class
 //   coffer.worker.js    the byte-pipeline worker, self-contained; coffer.js starts it with
 //                       `new Worker(new URL('./coffer.worker.js', import.meta.url))`
-//   sync.worker.js      the sync engine's worker, self-contained; coffer-sync.js starts it, in
-//                       the tab that leads sync, with `new URL('./sync.worker.js', import.meta.url)`
+//   sync.worker.js      the sync engine's worker; coffer-sync.js starts it, in the tab that
+//                       leads sync, with `new URL('./sync.worker.js', import.meta.url)`; Ajv,
+//                       for a coffer with schemas, comes from chunks/sync-*
 //   coffer-elements.js  every <coffer-*> element, with Lit; imports the API from ./coffer.js
 //   coffer-sw.js        @coffer/core/sw for a page's own (module) service worker; without Ajv
 //
@@ -77,14 +78,14 @@ function bundles({ minify = true, write = true, external = [] } = {}) {
       splitting: true,
       chunkNames: 'chunks/[name]-[hash]',
     }),
-    // Without splitting, each worker is one self-contained file.
+    build({ ...options, entryPoints: { 'coffer.worker': `${core}/worker/coffer.worker.ts` }, outdir }),
+    // Self-contained too, but for Ajv: loaded (from chunks/sync-*) only by a coffer with schemas.
     build({
       ...options,
-      entryPoints: {
-        'coffer.worker': `${core}/worker/coffer.worker.ts`,
-        'sync.worker': `${core}/sync/sync.worker.ts`,
-      },
+      entryPoints: { 'sync.worker': `${core}/sync/sync.worker.ts` },
       outdir,
+      splitting: true,
+      chunkNames: 'chunks/sync-[name]-[hash]',
     }),
     build({ ...options, entryPoints: { 'coffer-sw': `${core}/sw/index.ts` }, outdir, plugins: [noAjv] }),
     build({
@@ -145,13 +146,15 @@ const UNITS = {
   'sync.worker.js': 'started by the tab that leads sync',
   'coffer-elements.js': 'imports `./coffer.js`',
   'chunks/*': 'Ajv, loaded only with `schemas`',
+  'chunks/sync-*': 'Ajv for `sync.worker.js`, loaded only with `schemas`',
   'coffer-sw.js': 'service worker; without Ajv: no `schemas` there',
 };
 
 /**
  * The row each output file counts in: what a page loads with an entry is the entry and every
  * chunk it imports statically; coffer-sync.js counts only what coffer.js has not loaded, and
- * the chunks no entry imports statically are Ajv's, loaded with `import()`.
+ * the chunks no entry imports statically are Ajv's, loaded with `import()` (chunks/sync-* by
+ * sync.worker.js).
  */
 function unitsOf(outputs) {
   const unit = {};
@@ -163,7 +166,8 @@ function unitsOf(outputs) {
     }
   };
   for (const name of Object.keys(UNITS)) if (name in outputs) claim(name, name);
-  for (const file of Object.keys(outputs)) unit[file] ??= 'chunks/*';
+  for (const file of Object.keys(outputs))
+    unit[file] ??= file.startsWith('chunks/sync-') ? 'chunks/sync-*' : 'chunks/*';
   return unit;
 }
 

@@ -136,7 +136,7 @@ describe('examples/embed: a page without a build step', () => {
       'coffer.js': 110_000,
       'coffer-sync.js': 32_000,
       'coffer.worker.js': 85_000,
-      'sync.worker.js': 180_000,
+      'sync.worker.js': 140_000,
       'coffer-elements.js': 50_000,
       'coffer-sw.js': 110_000,
     };
