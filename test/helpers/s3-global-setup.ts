@@ -128,8 +128,11 @@ function stopGateway(dir: string): Promise<void> {
   });
 }
 
-/** Test files that talk to S3: under `test/sync/`, and the app's and elements' sync tests. */
-const NEEDS_S3 = /[\\/]test[\\/](sync[\\/]|e2e[\\/]sync\.|elements[\\/]sync-)/;
+/**
+ * Test files that talk to S3: under `test/sync/`, the app's, the elements' and the embed
+ * example's sync tests.
+ */
+const NEEDS_S3 = /[\\/]test[\\/](sync[\\/]|e2e[\\/](sync|examples)\.|elements[\\/]sync-)/;
 
 /** Does this run include a test file that talks to S3 (see {@link NEEDS_S3})? */
 async function runNeedsS3(project: TestProject): Promise<boolean> {
