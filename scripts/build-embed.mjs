@@ -11,7 +11,8 @@
 //                       leads sync, with `new URL('./sync.worker.js', import.meta.url)`; Ajv,
 //                       for a coffer with schemas, comes from chunks/sync-*
 //   coffer-elements.js  every <coffer-*> element, with Lit; imports the API from ./coffer.js
-//   coffer-sw.js        @coffer/core/sw for a page's own (module) service worker; without Ajv
+//   coffer-sw.js        @coffer/core/sw for a page's own (module) service worker, with
+//                       openCoffer and askLeaderForBodies (files sync pulled lazily); without Ajv
 //
 // With `--sizes` it also measures what a page loads with each file (raw, minified, gzipped:
 // coffer.js with the chunks it imports, coffer-sync.js with what it adds) and what each
@@ -53,6 +54,25 @@ const noAjv = {
   },
 };
 
+/**
+ * coffer-sw.js: @coffer/core/sw, plus what a service worker needs to serve files that sync
+ * pulled without their bytes: `openCoffer`, and `askLeaderForBodies` (@coffer/core/sync/bodies).
+ */
+const swEntry = 'coffer-sw-entry';
+const swEntryPlugin = {
+  name: 'coffer-sw-entry',
+  setup(build) {
+    build.onResolve({ filter: new RegExp(`^${swEntry}$`) }, () => ({ path: swEntry, namespace: swEntry }));
+    build.onLoad({ filter: /.*/, namespace: swEntry }, () => ({
+      contents: `export * from './sw/index.ts';
+        export { openCoffer } from './api/coffer.ts';
+        export { askLeaderForBodies } from './sync/leader-channel.ts';`,
+      resolveDir: core,
+      loader: 'ts',
+    }));
+  },
+};
+
 const common = {
   bundle: true,
   format: 'esm',
@@ -87,7 +107,7 @@ function bundles({ minify = true, write = true, external = [] } = {}) {
       splitting: true,
       chunkNames: 'chunks/sync-[name]-[hash]',
     }),
-    build({ ...options, entryPoints: { 'coffer-sw': `${core}/sw/index.ts` }, outdir, plugins: [noAjv] }),
+    build({ ...options, entryPoints: { 'coffer-sw': swEntry }, outdir, plugins: [noAjv, swEntryPlugin] }),
     build({
       ...options,
       entryPoints: { 'coffer-elements': `${elements}/index.ts` },

@@ -52,16 +52,29 @@ function storeAndReadBack(page: Page) {
   });
 }
 
+/** `record.files` of a synced record: a file's instance tells whether its bytes were pulled. */
+interface SyncedFiles {
+  get(key: string): Promise<
+    | {
+        checksum: string;
+        url: string;
+        blob(): Promise<Blob>;
+        version: { file(): Promise<{ lazy: boolean }> };
+      }
+    | undefined
+  >;
+}
+
 /** What examples/embed/sync.html puts on `window`: a coffer and its sync, from two files. */
 interface SyncExample {
   coffer: {
     records: {
       create(data: object): Promise<{ id: string; files: Example['record']['files'] }>;
-      get(id: string): Promise<{ files: Example['record']['files'] }>;
+      get(id: string): Promise<{ files: SyncedFiles }>;
     };
   };
   sync: {
-    configure(config: TestS3Options): Promise<void>;
+    configure(config: TestS3Options & { bodies?: 'eager' | 'lazy' }): Promise<void>;
     now(): Promise<unknown>;
   };
 }
@@ -75,6 +88,18 @@ async function openSyncPage(origin: string) {
   await page.goto(`${origin}/sync.html`);
   await page.waitForFunction(() => 'sync' in window);
   return { context, page, loaded };
+}
+
+/** In sync.html: store `hello.txt` in a new record, sync it to `bucket`; the record's id. */
+function pushHello(page: Page, bucket: TestS3Options): Promise<string> {
+  return page.evaluate(async (bucket) => {
+    const { coffer, sync } = window as unknown as SyncExample;
+    const record = await coffer.records.create({ title: 'Synced from an embedded page' });
+    await record.files.set('hello.txt', new Blob(['hello'], { type: 'text/plain' }));
+    await sync.configure(bucket);
+    await sync.now();
+    return record.id;
+  }, bucket);
 }
 
 /** Fetch a URL from the page once its service worker controls it. */
@@ -215,14 +240,7 @@ describe('examples/embed: a page without a build step', () => {
     const a = await openSyncPage(origin);
     const b = await openSyncPage(origin);
     try {
-      const id = await a.page.evaluate(async (bucket) => {
-        const { coffer, sync } = window as unknown as SyncExample;
-        const record = await coffer.records.create({ title: 'Synced from an embedded page' });
-        await record.files.set('hello.txt', new Blob(['hello'], { type: 'text/plain' }));
-        await sync.configure(bucket);
-        await sync.now();
-        return record.id;
-      }, bucket);
+      const id = await pushHello(a.page, bucket);
 
       const stored = await s3AdminRequest(
         s3Gateway(),
@@ -244,6 +262,38 @@ describe('examples/embed: a page without a build step', () => {
         { bucket, id },
       );
       expect(pulled).toEqual({ checksum: HELLO_MD5, text: 'hello' });
+    } finally {
+      await a.context.close();
+      await b.context.close();
+    }
+  });
+
+  it('serves a file sync.html pulled without its bytes from coffer-sw.js, which asks the tab that leads sync', async () => {
+    const bucket = await freshS3Bucket({ label: 'e2e-embed-lazy' });
+    const a = await openSyncPage(origin);
+    const b = await openSyncPage(origin);
+    try {
+      const id = await pushHello(a.page, bucket);
+      const pulled = await b.page.evaluate(
+        async ({ bucket, id }) => {
+          const { coffer, sync } = window as unknown as SyncExample;
+          await sync.configure({ ...bucket, bodies: 'lazy' });
+          await sync.now();
+          const file = await (await coffer.records.get(id)).files.get('hello.txt');
+          return { url: file?.url, lazy: (await file?.version.file())?.lazy };
+        },
+        { bucket, id },
+      );
+
+      const response = await fetchThroughServiceWorker(b.page, pulled.url!);
+
+      expect(pulled.lazy).toBe(true);
+      expect(response).toEqual({
+        status: 200,
+        type: 'text/plain; charset=utf-8',
+        etag: `"${HELLO_MD5}"`,
+        body: 'hello',
+      });
     } finally {
       await a.context.close();
       await b.context.close();
