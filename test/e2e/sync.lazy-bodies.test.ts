@@ -1,8 +1,9 @@
 /**
  * Lazy bodies in the built app (Chromium, the real service worker, a real gateway): profile A
  * pushes a record with two files; profile B pulls it with "download files when first opened".
- * B's file URL, served by the service worker, and B's second tab, which follows, both read the
- * bytes that the leading tab's sync worker fetches on the first read.
+ * B's file URL, served by the service worker, and B's second tab, which follows ("Keep this
+ * record offline", then a preview), both get the bytes that the leading tab's sync worker
+ * fetches.
  */
 import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -24,6 +25,7 @@ async function openApp(context: BrowserContext, hash = ''): Promise<Page> {
   page.on('pageerror', (error) => console.error('page error:', error.message));
   await page.goto(`${app.url}${hash}`);
   await page.locator('coffer-record-list, coffer-files').first().waitFor();
+  await page.waitForFunction(() => (document.querySelector('coffer-app') as unknown as Shell | null)?.sync);
   return page;
 }
 
@@ -112,11 +114,16 @@ describe('lazy bodies in the app', () => {
         await second.evaluate(() => (document.querySelector('coffer-app') as unknown as Shell).sync.leading),
       ).toBe(false);
 
-      await row.getByRole('button', { name: 'plan.txt', exact: true }).click();
+      await second.getByRole('button', { name: 'Keep this record offline' }).click();
 
+      await second.getByText('1 file downloaded: this record works offline.').waitFor({ timeout: 20_000 });
+      expect(await lazyIn(pageB, id, 'plan.txt')).toBe(false);
+      await expect
+        .poll(() => row.evaluate((el) => el.shadowRoot?.textContent ?? ''), { timeout: 20_000 })
+        .not.toContain('Not downloaded');
+      await row.getByRole('button', { name: 'plan.txt', exact: true }).click();
       const contents = row.getByLabel('Contents of plan.txt');
       await expect.poll(() => contents.textContent(), { timeout: 20_000 }).toBe('The plan.');
-      expect(await lazyIn(pageB, id, 'plan.txt')).toBe(false);
     } finally {
       await a.close();
       await b.close();

@@ -218,6 +218,13 @@ export class CofferApp extends LitElement {
       .record-head .meta {
         margin-top: var(--_space-1);
       }
+      .keep-offline {
+        display: flex;
+        flex-wrap: wrap;
+        align-items: center;
+        gap: var(--_space-2);
+        margin: 0 0 var(--_space-3);
+      }
       nav.tabs {
         display: flex;
         gap: var(--_space-1);
@@ -446,6 +453,14 @@ export class CofferApp extends LitElement {
     enabled: (coffer, id) => coffer !== undefined && id !== undefined,
   });
 
+  /** Whether sync leaves other devices' file bytes on the server until first opened. */
+  private lazySync = new LiveQueryController(this, {
+    query: async (sync) => (await sync!.remote())?.config.bodies === 'lazy',
+    args: () => [this.sync] as const,
+    enabled: (sync) => sync !== undefined,
+  });
+  @state() private keepingOffline = false;
+
   override connectedCallback(): void {
     super.connectedCallback();
     window.addEventListener('hashchange', this._onHashChange);
@@ -619,7 +634,17 @@ export class CofferApp extends LitElement {
       </nav>
       ${
         route.tab === 'files'
-          ? html`<coffer-files record-id=${route.id}></coffer-files>
+          ? html`${
+              this.lazySync.value
+                ? html`<p class="keep-offline muted small">
+                    Files from other devices download when first opened.
+                    <button ?disabled=${this.keepingOffline} @click=${() => this._keepOffline(route.id)}>
+                      ${this.keepingOffline ? 'Downloading…' : 'Keep this record offline'}
+                    </button>
+                  </p>`
+                : ''
+            }
+            <coffer-files record-id=${route.id}></coffer-files>
             <details class="deleted">
               <summary>Deleted files</summary>
               <p class="muted small">Deleted files keep their versions until you remove them permanently.</p>
@@ -710,6 +735,24 @@ export class CofferApp extends LitElement {
       this._toast((error as { message?: string }).message ?? 'Could not create a record.', 'error');
     }
   };
+
+  /** Download every file of a record that sync left on the server (through the leading tab). */
+  private async _keepOffline(recordId: string): Promise<void> {
+    if (!this.sync) return;
+    this.keepingOffline = true;
+    try {
+      const { files } = await this.sync.fetchBodies({ recordId });
+      this._toast(
+        files === 0
+          ? 'Every file of this record is on this device already.'
+          : `${files} file${files === 1 ? '' : 's'} downloaded: this record works offline.`,
+      );
+    } catch (error) {
+      this._toast(describeError(error), 'error');
+    } finally {
+      this.keepingOffline = false;
+    }
+  }
 
   private _toast(text: string, kind: Toast['kind'] = 'info', undo?: Toast['undo']): void {
     const id = this.nextToast++;

@@ -2,6 +2,7 @@ import type { FileObject, ObjectVersion, RecordFiles } from '@coffer/core';
 import { css, html, nothing, type PropertyValues } from 'lit';
 import { customElement, property, query, state } from 'lit/decorators.js';
 import { CofferElement } from './base-element.js';
+import { LiveQueryController } from './controllers/live-query-controller.js';
 import './coffer-file-preview.js';
 import './coffer-version-history.js';
 import { deleteFiles, renameFile } from './file-actions.js';
@@ -255,8 +256,14 @@ export class CofferFileRow extends CofferElement {
   @state() private status = '';
   /** An older version shown in the preview instead of the current one. */
   @state() private previewed: ObjectVersion | undefined;
-  /** The bytes are still on the sync server only (pulled lazily): fetched when opened. */
-  @state() private remoteOnly = false;
+  /** The thumbnail was skipped: the bytes were still on the sync server only (pulled lazily). */
+  private remoteOnly = false;
+  /** Whether the bytes are still on the sync server only; live, so the note goes once they arrive. */
+  private lazy = new LiveQueryController(this, {
+    query: async (file) => (await file!.version.file()).lazy,
+    args: () => [this.file] as const,
+    enabled: (file) => file !== undefined,
+  });
   @query('.rename input') private renameInput?: HTMLInputElement;
   @query('input[type=file]') private versionInput?: HTMLInputElement;
   private revokeThumb: () => void = () => undefined;
@@ -274,8 +281,8 @@ export class CofferFileRow extends CofferElement {
         this.previewed = undefined;
       }
     }
-    // Opened, a file left on the server was downloaded for its preview: show it as local now.
-    if (changed.has('open') && !this.open && this.remoteOnly) void this.loadThumb();
+    // The bytes of a file left on the server arrived (opened, kept offline): its thumbnail now.
+    if (this.remoteOnly && this.lazy.value === false) void this.loadThumb();
   }
 
   private async loadThumb(): Promise<void> {
@@ -349,7 +356,7 @@ export class CofferFileRow extends CofferElement {
             <span>${formatBytes(file.size)}</span><span aria-hidden="true">·</span>
             <span>${describeMimetype(file.mimetype)}</span><span aria-hidden="true">·</span>
             ${
-              this.remoteOnly
+              this.lazy.value
                 ? html`<span class="cloud" title="On the sync server only: downloaded when opened"
                     >${icons.cloud} Not downloaded</span
                   ><span aria-hidden="true">·</span>`

@@ -20,6 +20,8 @@ const MESSAGES: Record<string, string> = {
   VALIDATION_FAILED: 'Some fields are not valid.',
   NOT_FOUND: "That item doesn't exist any more. It may have been deleted in another tab.",
   INTEGRITY: 'The stored file is damaged: its checksum does not match.',
+  BODY_UNAVAILABLE:
+    '{key} is not on this device yet and could not be downloaded now (offline, or sync is not running). Nothing was changed.',
   UNSUPPORTED_ENVIRONMENT: "This browser can't store data for this site (private mode may block it).",
   STORAGE: "The browser couldn't save the data. Please try again.",
 };
