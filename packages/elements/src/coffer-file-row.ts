@@ -256,13 +256,13 @@ export class CofferFileRow extends CofferElement {
   @state() private status = '';
   /** An older version shown in the preview instead of the current one. */
   @state() private previewed: ObjectVersion | undefined;
-  /** The thumbnail was skipped: the bytes were still on the sync server only (pulled lazily). */
-  private remoteOnly = false;
-  /** Whether the bytes are still on the sync server only; live, so the note goes once they arrive. */
-  private lazy = new LiveQueryController(this, {
-    query: async (file) => (await file!.version.file()).lazy,
-    args: () => [this.file] as const,
-    enabled: (file) => file !== undefined,
+  /** The bytes were on the sync server only (pulled lazily) when the row loaded: no thumbnail. */
+  @state() private remoteOnly = false;
+  /** Watched only while {@link remoteOnly}: the bytes arriving (opened, kept offline) end it. */
+  private fetched = new LiveQueryController(this, {
+    query: async (file) => ({ fileId: file!.fileId, lazy: (await file!.version.file()).lazy }),
+    args: () => [this.file, this.remoteOnly] as const,
+    enabled: (file, remoteOnly) => file !== undefined && remoteOnly,
   });
   @query('.rename input') private renameInput?: HTMLInputElement;
   @query('input[type=file]') private versionInput?: HTMLInputElement;
@@ -281,8 +281,9 @@ export class CofferFileRow extends CofferElement {
         this.previewed = undefined;
       }
     }
-    // The bytes of a file left on the server arrived (opened, kept offline): its thumbnail now.
-    if (this.remoteOnly && this.lazy.value === false) void this.loadThumb();
+    // The bytes of a file left on the server arrived: no note any more, and its thumbnail.
+    const seen = this.fetched.value;
+    if (this.remoteOnly && seen?.fileId === this.file?.fileId && seen?.lazy === false) void this.loadThumb();
   }
 
   private async loadThumb(): Promise<void> {
@@ -356,7 +357,7 @@ export class CofferFileRow extends CofferElement {
             <span>${formatBytes(file.size)}</span><span aria-hidden="true">·</span>
             <span>${describeMimetype(file.mimetype)}</span><span aria-hidden="true">·</span>
             ${
-              this.lazy.value
+              this.remoteOnly
                 ? html`<span class="cloud" title="On the sync server only: downloaded when opened"
                     >${icons.cloud} Not downloaded</span
                   ><span aria-hidden="true">·</span>`
