@@ -47,11 +47,6 @@ export class LazyBodies {
     };
   }
 
-  /** Whether a source is registered. */
-  get available(): boolean {
-    return this.source !== undefined;
-  }
-
   /**
    * Fetch a lazy file's bytes through the registered source (one download for concurrent
    * calls).
