@@ -45,6 +45,11 @@ export class SchemaValidator {
 
   constructor(private readonly schemas: SchemaMap = {}) {}
 
+  /** The schemas this validator checks against (plain JSON: a worker can be given the same). */
+  get registered(): SchemaMap {
+    return this.schemas;
+  }
+
   /** Load Ajv when schemas are registered: call before a transaction, which must not wait on imports. */
   async prepare(): Promise<void> {
     const flavors = new Set(Object.values(this.schemas).map(flavorOf));

@@ -222,7 +222,10 @@ export class BrowserSync extends EventTarget {
     failed.catch(() => undefined);
     this.api = api;
     const { presign } = this.options;
-    this.ready = Promise.race([api.open(this.coffer.name, presign && proxy(presign)), failed]);
+    // The worker opens its own coffer: it checks pulled records against this one's schemas.
+    const { registered } = this.coffer.records.validator;
+    const schemas = Object.keys(registered).length > 0 ? registered : undefined;
+    this.ready = Promise.race([api.open(this.coffer.name, presign && proxy(presign), schemas), failed]);
     try {
       await this.ready;
       this.#leading = true;

@@ -9,6 +9,7 @@
  */
 import { expose, releaseProxy } from 'comlink';
 import { type Coffer, openCoffer } from '../api/coffer.js';
+import type { SchemaMap } from '../api/json-schema.js';
 import { InvalidArgumentError, InvalidOperationError, SyncNotConfiguredError } from '../errors.js';
 import type { FileId } from '../ids.js';
 import { installErrorTransfer } from '../worker/transfer.js';
@@ -27,9 +28,10 @@ import { type S3Presign, S3Remote } from './s3-remote.js';
 export interface SyncWorkerApi {
   /**
    * Open coffer `name` and, when a remote is stored, its sync (started unless paused).
-   * `presign`, a proxy of the page's callback, signs requests instead of stored credentials.
+   * `presign`, a proxy of the page's callback, signs requests instead of stored credentials;
+   * `schemas`, the page coffer's JSON Schemas, check pulled records as the page would.
    */
-  open(name: string, presign?: S3Presign): Promise<void>;
+  open(name: string, presign?: S3Presign, schemas?: SchemaMap): Promise<void>;
   /** Store (or forget, with `null`) the remote and reopen sync on it, keeping the pause state. */
   configure(config: SyncRemoteConfig | null): Promise<void>;
   /** Check a remote (default: the stored one) without storing anything. */
@@ -109,10 +111,10 @@ const running = (): CofferSync => {
 };
 
 const api: SyncWorkerApi = {
-  async open(name, callback) {
+  async open(name, callback, schemas) {
     if (coffer) throw new InvalidOperationError('The sync worker is open already.');
     presign = callback;
-    coffer = await openCoffer({ name, worker: false });
+    coffer = await openCoffer({ name, worker: false, ...(schemas ? { schemas } : {}) });
     await reopen();
   },
   async configure(config) {
