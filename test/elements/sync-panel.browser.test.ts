@@ -180,6 +180,10 @@ describe('coffer-sync-panel', () => {
 
     button(panel, 'Save').click();
     await until(() => $(panel, '#message')?.textContent?.includes('Saved') === true, 10_000);
+    // The status card (with "Sync now") renders once the stored remote is read back.
+    await until(() =>
+      [...panel.shadowRoot!.querySelectorAll('button')].some((b) => b.textContent?.trim() === 'Sync now'),
+    );
     button(panel, 'Sync now').click();
     await until(() => $(panel, '#message')?.textContent?.includes('Synced:') === true, 30_000);
 
