@@ -601,6 +601,7 @@ export async function runSyncCases(bench) {
         'plainIngest',
         'cofferStream',
         'plainBlobRaw',
+        'cofferWorkerStream',
       ];
       const times = Object.fromEntries(methods.map((m) => [m, []]));
       const heap = { coffer: [], cofferStream: [] };
@@ -618,6 +619,10 @@ export async function runSyncCases(bench) {
             times.plainStream.push(await call('syncPullPlain', pullSource.key, size));
           else if (method === 'cofferWorker')
             times.cofferWorker.push((await call('syncInWorker', 'pull', pullSource.prefix, size)).ms);
+          else if (method === 'cofferWorkerStream')
+            times.cofferWorkerStream.push(
+              (await call('syncInWorker', 'pull', pullSource.prefix, size, 1)).ms,
+            );
           else if (method === 'plainArrayBuffer')
             times.plainArrayBuffer.push(await call('syncPullPlainArrayBuffer', pullSource.key, size));
           else times.plainIngest.push(await call('syncPullPlainIngest', pullSource.key, size));
@@ -660,6 +665,15 @@ export async function runSyncCases(bench) {
         speed.plainIngest,
       );
       beside("Coffer's pull with the body streamed (no blob())", speed.cofferStream);
+      row(
+        `sync pull ${sizeMiB} MiB (in a worker, body streamed)`,
+        speed.cofferWorkerStream,
+        'MiB/s',
+        `plain fetch GET of the same object, body streamed to its end ${round(speed.plainStream)}`,
+        speed.cofferWorkerStream / speed.plainStream,
+        '—',
+        undefined,
+      );
       row(
         `sync pull ${sizeMiB} MiB: platform bound`,
         speed.plainBlobRaw,
