@@ -18,6 +18,7 @@
  * fail, or the process exits. One versioned bucket with the sync CORS rule, emptied as it goes.
  */
 import { execFile, execFileSync } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
@@ -45,6 +46,85 @@ const plans = {
   quick: { push: [32, 1], pull: 1, requests: [100, 1024] },
   full: { push: [256, 3], pull: 3, requests: [1_000, 1024] },
 };
+
+/** Clock ticks per second of /proc/<pid>/stat's times (USER_HZ, 100 on Linux). */
+const TICKS = 100;
+
+/** `[ppid, utime + stime in ticks]` of a process from /proc, or undefined once it is gone. */
+function procStat(pid) {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return [Number(fields[1]), Number(fields[11]) + Number(fields[12])];
+  } catch {
+    return undefined;
+  }
+}
+
+/** What a Chromium process is, from its command line: browser, renderer, network, storage, gpu… */
+function chromiumKind(pid) {
+  let cmdline = '';
+  try {
+    cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ');
+  } catch {
+    return undefined;
+  }
+  if (!/chrom/i.test(cmdline.split(' ')[0] ?? '')) return undefined;
+  const type = /--type=(\S+)/.exec(cmdline)?.[1];
+  if (!type) return 'chromium browser';
+  if (type === 'utility') {
+    const sub = /--utility-sub-type=(\S+)/.exec(cmdline)?.[1] ?? '';
+    return `chromium ${sub.includes('network') ? 'network' : sub.includes('storage') ? 'storage' : 'utility'}`;
+  }
+  return `chromium ${type}`;
+}
+
+/**
+ * CPU seconds used so far by this run's own processes: the Chromium it drives (descendants of
+ * this process, by kind) and the gateway's daemons (from `dir`'s PID files; none when the
+ * gateway is not ours). Subtract two of these around a step to see who worked during it.
+ */
+function cpuNow(dir) {
+  const out = {};
+  const add = (kind, ticks) => {
+    out[kind] = (out[kind] ?? 0) + ticks / TICKS;
+  };
+  const parents = new Map();
+  const times = new Map();
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    const stat = procStat(name);
+    if (!stat) continue;
+    parents.set(Number(name), stat[0]);
+    times.set(Number(name), stat[1]);
+  }
+  for (const [pid, ticks] of times) {
+    let up = parents.get(pid);
+    while (up && up !== process.pid && up !== 1) up = parents.get(up);
+    if (up !== process.pid) continue;
+    const kind = chromiumKind(pid);
+    if (kind) add(kind, ticks);
+  }
+  if (dir) {
+    for (const [daemon, file] of [
+      ['radosgw', 'client.rgw.a.pid'],
+      ['ceph-osd', 'osd.0.pid'],
+      ['ceph-mon', 'mon.a.pid'],
+    ]) {
+      try {
+        const stat = procStat(readFileSync(`${dir}/run/${file}`, 'utf8').trim());
+        if (stat) add(daemon, stat[1]);
+      } catch {
+        // not running
+      }
+    }
+  }
+  return out;
+}
+
+/** CPU seconds by process kind between two {@link cpuNow} readings. */
+const cpuSince = (before, after) =>
+  Object.fromEntries(Object.entries(after).map(([kind, s]) => [kind, s - (before[kind] ?? 0)]));
 
 function freePort() {
   return new Promise((resolve, reject) => {
@@ -605,10 +685,12 @@ export async function runSyncCases(bench) {
       ];
       const times = Object.fromEntries(methods.map((m) => [m, []]));
       const heap = { coffer: [], cofferStream: [] };
+      const cpu = Object.fromEntries(methods.map((m) => [m, []]));
       for (let i = 0; i < runs; i++) {
         for (let j = 0; j < methods.length; j++) {
           const method = methods[(i + j) % methods.length];
           if (bench.args.verbose) log(`  ${method}…`);
+          const cpuBefore = cpuNow(server.dir);
           if (method === 'coffer' || method === 'cofferStream') {
             const r = await call('syncPullCoffer', pullSource.prefix, size, method === 'cofferStream');
             times[method].push(r.ms);
@@ -626,11 +708,24 @@ export async function runSyncCases(bench) {
           else if (method === 'plainArrayBuffer')
             times.plainArrayBuffer.push(await call('syncPullPlainArrayBuffer', pullSource.key, size));
           else times.plainIngest.push(await call('syncPullPlainIngest', pullSource.key, size));
+          cpu[method].push(cpuSince(cpuBefore, cpuNow(server.dir)));
         }
         log(`sync pull, rep ${i + 1}/${runs}, load ${round(os.loadavg()[0])}`);
       }
       const speed = Object.fromEntries(methods.map((m) => [m, mibps(sizeMiB, median(times[m]))]));
-      results.syncPull = { sizeMiB, runs, mibps: speed, all: times, heapPeak: heap, load: os.loadavg() };
+      results.syncPull = { sizeMiB, runs, mibps: speed, all: times, heapPeak: heap, cpu, load: os.loadavg() };
+      // Who worked during each method (median CPU seconds by process, the wall time beside):
+      // on 2 cores the gateway, Chromium's processes and Coffer share them.
+      for (const method of methods) {
+        const kinds = [...new Set(cpu[method].flatMap((c) => Object.keys(c)))].sort();
+        const parts = kinds
+          .map((kind) => [kind, median(cpu[method].map((c) => c[kind] ?? 0))])
+          .filter(([, s]) => s >= 0.01)
+          .map(([kind, s]) => `${kind} ${round(s, 2)}`);
+        log(
+          `sync pull cpu s, ${method} (wall ${round(median(times[method]) / 1000, 2)}): ${parts.join(', ')}`,
+        );
+      }
       log(
         `sync pull page heap peak: blob +${round(Math.max(...heap.coffer) / MiB, 1)} MiB, ` +
           `stream +${round(Math.max(...heap.cofferStream) / MiB, 1)} MiB`,
