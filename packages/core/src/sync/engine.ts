@@ -15,6 +15,7 @@ import {
   InvalidArgumentError,
   SyncAlreadyOpenError,
   SyncError,
+  UnexpectedFileSizeError,
 } from '../errors.js';
 import { type FileId, newId } from '../ids.js';
 import {
@@ -1056,6 +1057,19 @@ export class CofferSync {
           key: context.key,
         },
         { signal },
+      );
+    }).catch((error: unknown) => {
+      // The server sent more or fewer bytes than the journal names: the body is not that version.
+      if (!(error instanceof UnexpectedFileSizeError)) throw error;
+      throw new IntegrityError(
+        `Version ${context.versionId} of ${context.key} from ${context.device}/${context.seq} is not the ${size} bytes its journal entry names.`,
+        {
+          key: context.key,
+          versionId: context.versionId,
+          expected: size,
+          actual: error.actual,
+          cause: error,
+        },
       );
     });
     const content: PulledContent = {
