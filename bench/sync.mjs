@@ -36,6 +36,7 @@ export const SYNC_CASES = [
   'sync-profile',
   'sync-parts',
   'sync-scale',
+  'sync-gather',
 ];
 
 /** Coffer's default part size (engine.ts `partSize`). */
@@ -545,6 +546,49 @@ export async function runSyncCases(bench) {
 
     // A tool, not in the full run: the push's ways of sending one file, each against one plain PUT.
     if (bench.only?.has('sync-parts')) await partsTool(bench, bucket, collect, sizeMiB);
+
+    // A tool, not in the full run: ways of reading, hashing and storing one GET's body, without Coffer.
+    if (bench.only?.has('sync-gather')) {
+      const gatherMiB = Number(bench.args.size ?? sizeMiB);
+      await call('syncSource', gatherMiB);
+      await call('syncPushPlain', 'gather/pull.bin');
+      const variants = String(
+        bench.args.variants ??
+          'plain,blobRaw,default-md5-none,byob-raw-none,byob-md5-none,default-md5-response,byob-md5-response,default-md5-blobs,byob-md5-blobs',
+      ).split(',');
+      const times = Object.fromEntries(variants.map((v) => [v, []]));
+      const cpu = Object.fromEntries(variants.map((v) => [v, []]));
+      for (let i = 0; i < Number(bench.args.reps ?? 3); i++) {
+        for (let j = 0; j < variants.length; j++) {
+          const v = variants[(i + j) % variants.length];
+          const before = cpuNow(server.dir);
+          const bytes = gatherMiB * MiB;
+          times[v].push(
+            v === 'plain'
+              ? await call('syncPullPlain', 'gather/pull.bin', bytes)
+              : v === 'blobRaw'
+                ? await call('syncPullPlainBlobRaw', 'gather/pull.bin', bytes)
+                : await call('syncPullGather', 'gather/pull.bin', bytes, v),
+          );
+          cpu[v].push(cpuSince(before, cpuNow(server.dir)));
+        }
+        log(`sync gather, rep ${i + 1}, load ${round(os.loadavg()[0])}`);
+      }
+      const plainMs = median(times.plain ?? [Number.NaN]);
+      for (const v of variants) {
+        const kinds = [...new Set(cpu[v].flatMap((c) => Object.keys(c)))].sort();
+        const parts = kinds
+          .map((kind) => [kind, median(cpu[v].map((c) => c[kind] ?? 0))])
+          .filter(([, s]) => s >= 0.01)
+          .map(([kind, s]) => `${kind.replace('chromium ', '')} ${round(s, 2)}`);
+        log(
+          `gather ${v}: ${round(mibps(gatherMiB, median(times[v])))} MiB/s (${round(plainMs / median(times[v]))}× plain GET); cpu s ${parts.join(', ')}`,
+        );
+      }
+      results.syncGather = { sizeMiB: gatherMiB, all: times, cpu, load: os.loadavg() };
+      await bucket.empty('gather/');
+      collect();
+    }
 
     // A tool, not in the full run: 50,000 small files pushed and pulled.
     if (bench.only?.has('sync-scale')) await scaleTool(bench);

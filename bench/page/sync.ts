@@ -586,6 +586,100 @@ export const syncCases = {
     }
   },
 
+  /**
+   * `--only=sync-gather` (a tool): the same plain GET read and stored in one of the ways a
+   * verified pull could take, without Coffer, each timed to the committed raw IndexedDB put
+   * (or to the end of the body where nothing is stored). `read`: `default` (the body's pieces
+   * as they come) or `byob` (1 MiB reads into one reused buffer, `min` 1 MiB); `md5`: hash every
+   * byte (hash-wasm); `gather`: `none`, `response` (pieces handed to `new Response(stream).blob()`
+   * by one loop), `blobs` (a Blob per 1–2 MiB, then a Blob of those).
+   */
+  async syncPullGather(key: string, size: number, variant: string) {
+    const [read, md5, gather] = variant.split('-') as [
+      'default' | 'byob',
+      'md5' | 'raw',
+      'none' | 'response' | 'blobs',
+    ];
+    const name = `bench-sync-gather-${uid()}`;
+    const db = gather === 'none' ? undefined : await openRawBlobs(name);
+    const hasher = await createMD5();
+    try {
+      const started = performance.now();
+      const body = (await plain('GET', key)).body!;
+      let pieces: () => Promise<Uint8Array | undefined>;
+      if (read === 'byob') {
+        const reader = body.getReader({ mode: 'byob' });
+        let buffer = new ArrayBuffer(MiB);
+        pieces = async () => {
+          const { done, value } = await (
+            reader.read as (
+              v: Uint8Array,
+              o: { min: number },
+            ) => Promise<ReadableStreamReadResult<Uint8Array>>
+          )(new Uint8Array(buffer), { min: MiB });
+          if (value) buffer = value.buffer as ArrayBuffer;
+          return done ? (value?.length ? value : undefined) : value;
+        };
+      } else {
+        const reader = body.getReader();
+        pieces = async () => (await reader.read()).value;
+      }
+      let loaded = 0;
+      let blob: Blob | undefined;
+      const own = (piece: Uint8Array) => (read === 'byob' ? piece.slice() : piece);
+      if (gather === 'response') {
+        blob = await new Response(
+          new ReadableStream<Uint8Array>(
+            {
+              async pull(controller) {
+                const piece = await pieces();
+                if (!piece) return controller.close();
+                if (md5 === 'md5') hasher.update(piece);
+                loaded += piece.length;
+                controller.enqueue(own(piece));
+              },
+            },
+            { highWaterMark: 0 },
+          ),
+        ).blob();
+      } else {
+        const groups: Blob[] = [];
+        let held: Uint8Array[] = [];
+        let heldBytes = 0;
+        for (let piece = await pieces(); piece; piece = await pieces()) {
+          if (md5 === 'md5') hasher.update(piece);
+          loaded += piece.length;
+          if (gather === 'blobs') {
+            held.push(own(piece));
+            heldBytes += piece.length;
+            if (heldBytes >= MiB) {
+              groups.push(new Blob(held as Uint8Array<ArrayBuffer>[]));
+              held = [];
+              heldBytes = 0;
+            }
+          }
+        }
+        if (gather === 'blobs') blob = new Blob([...groups, new Blob(held as Uint8Array<ArrayBuffer>[])]);
+      }
+      if (db && blob) {
+        const tx = db.transaction('blobs', 'readwrite');
+        tx.objectStore('blobs').put(blob, 'pulled');
+        await new Promise<void>((resolve, reject) => {
+          tx.oncomplete = () => resolve();
+          tx.onerror = tx.onabort = () => reject(tx.error);
+        });
+      }
+      const ms = performance.now() - started;
+      if (loaded !== size || (blob && blob.size !== size))
+        throw new Error(`${variant}: ${loaded} bytes, expected ${size}`);
+      hasher.digest('hex');
+      return ms;
+    } finally {
+      db?.close();
+      if (db) await deleteDatabase(name);
+    }
+  },
+
   /** The same GET with `arrayBuffer()`. */
   async syncPullPlainArrayBuffer(key: string, size: number) {
     const started = performance.now();
