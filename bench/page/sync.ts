@@ -596,9 +596,9 @@ export const syncCases = {
    */
   async syncPullGather(key: string, size: number, variant: string) {
     const [read, md5, gather] = variant.split('-') as [
-      'default' | 'byob',
+      'default' | 'byob' | 'fresh',
       'md5' | 'raw',
-      'none' | 'response' | 'blobs',
+      'none' | 'response' | 'response4' | 'blobs' | 'after',
     ];
     const name = `bench-sync-gather-${uid()}`;
     const db = gather === 'none' ? undefined : await openRawBlobs(name);
@@ -606,11 +606,14 @@ export const syncCases = {
     try {
       const started = performance.now();
       const body = (await plain('GET', key)).body!;
-      let pieces: () => Promise<Uint8Array | undefined>;
-      if (read === 'byob') {
+      let pieces: () => Promise<Uint8Array | undefined> = async () => undefined;
+      if (gather === 'after') {
+        // read below, from the gathered Blob
+      } else if (read === 'byob' || read === 'fresh') {
         const reader = body.getReader({ mode: 'byob' });
         let buffer = new ArrayBuffer(MiB);
         pieces = async () => {
+          if (read === 'fresh') buffer = new ArrayBuffer(MiB);
           const { done, value } = await (
             reader.read as (
               v: Uint8Array,
@@ -627,7 +630,15 @@ export const syncCases = {
       let loaded = 0;
       let blob: Blob | undefined;
       const own = (piece: Uint8Array) => (read === 'byob' ? piece.slice() : piece);
-      if (gather === 'response') {
+      if (gather === 'after') {
+        // The path before: the body gathered with blob(), then hashed from the Blob.
+        blob = await new Response(body).blob();
+        const reader = blob.stream().getReader();
+        for (let next = await reader.read(); !next.done; next = await reader.read()) {
+          hasher.update(next.value);
+          loaded += next.value.length;
+        }
+      } else if (gather === 'response' || gather === 'response4') {
         blob = await new Response(
           new ReadableStream<Uint8Array>(
             {
@@ -639,7 +650,7 @@ export const syncCases = {
                 controller.enqueue(own(piece));
               },
             },
-            { highWaterMark: 0 },
+            { highWaterMark: gather === 'response4' ? 4 : 0 },
           ),
         ).blob();
       } else {
