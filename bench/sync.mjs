@@ -713,20 +713,22 @@ export async function runSyncCases(bench) {
     }
 
     if (wanted('sync-pull')) {
-      const runs = plan.pull;
+      const runs = Number(bench.args.reps ?? plan.pull);
       // coffer / cofferWorker: Coffer's pull (a body up to blobChunkSize taken as a Blob);
       // cofferStream: the same with the body streamed (as before RemoteBody.blob()); plainBlobRaw:
       // the platform's bound, a plain GET's blob() put raw into IndexedDB.
-      const methods = [
-        'coffer',
-        'plainStream',
-        'cofferWorker',
-        'plainArrayBuffer',
-        'plainIngest',
-        'cofferStream',
-        'plainBlobRaw',
-        'cofferWorkerStream',
-      ];
+      const methods = bench.args.methods
+        ? String(bench.args.methods).split(',')
+        : [
+            'coffer',
+            'plainStream',
+            'cofferWorker',
+            'plainArrayBuffer',
+            'plainIngest',
+            'cofferStream',
+            'plainBlobRaw',
+            'cofferWorkerStream',
+          ];
       const times = Object.fromEntries(methods.map((m) => [m, []]));
       const heap = { coffer: [], cofferStream: [] };
       const cpu = Object.fromEntries(methods.map((m) => [m, []]));
