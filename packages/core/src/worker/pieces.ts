@@ -20,9 +20,10 @@ export interface PieceReader {
  * each filled before it is handed out where the platform can (`min`); measured in Chromium 156,
  * reading and hashing 256 MiB took 0.82 CPU seconds so against 0.99 with the network's pieces.
  * Each buffer is handed out for good (no reuse), so a piece can be kept or sent on. Any other
- * stream is read as it comes.
+ * stream is read as it comes. With `size` (the bytes expected, e.g. `Content-Length`) no buffer is
+ * larger than what is left.
  */
-export function pieceReader(source: ReadableStream<Uint8Array>): PieceReader {
+export function pieceReader(source: ReadableStream<Uint8Array>, size?: number): PieceReader {
   let byob: ReadableStreamBYOBReader | undefined;
   try {
     byob = source.getReader({ mode: 'byob' });
@@ -46,13 +47,19 @@ export function pieceReader(source: ReadableStream<Uint8Array>): PieceReader {
     options: { min: number },
   ) => Promise<ReadableStreamReadResult<Uint8Array<ArrayBuffer>>>;
   let ended = false;
+  let left = size ?? Number.POSITIVE_INFINITY;
   return {
     read: async () => {
       if (ended) return undefined;
-      const { done, value } = await read(new Uint8Array(LARGE_PIECE), { min: LARGE_PIECE });
+      // A body of a known size gets buffers no larger than what is left of it: one byte at its
+      // end, to see the end, and full ones again if it goes on (a decoded body, longer).
+      const length = left > 0 ? Math.min(LARGE_PIECE, left) : left === 0 ? 1 : LARGE_PIECE;
+      const { done, value } = await read(new Uint8Array(length), { min: length });
       // At the end a read may hold the last bytes with `done` set.
       ended = done;
-      return value && value.length > 0 ? value : undefined;
+      if (!value || value.length === 0) return undefined;
+      left -= value.length;
+      return value;
     },
     cancel: (reason) => reader.cancel(reason),
     releaseLock: () => reader.releaseLock(),
