@@ -1010,9 +1010,10 @@ export class CofferSync {
 
   /**
    * GET one version into chunked storage through the byte pipeline, then check its md5. A body
-   * that fits in one stored Blob chunk (`blobChunkSize`) is taken as a Blob where the remote can
-   * (a browser's `Response.blob()`), which IndexedDB stores by a fast copy while the pipeline
-   * hashes it; larger ones, and all where chunks are ArrayBuffers, are streamed chunk by chunk.
+   * that fits in one stored Blob chunk (`blobChunkSize`) is stored as one Blob: gathered by the
+   * pipeline while it hashes the stream where the pipeline runs in process, else taken as a Blob
+   * where the remote can (a browser's `Response.blob()`) and hashed after; larger ones, and all
+   * where chunks are ArrayBuffers, are streamed chunk by chunk.
    */
   private async download(
     run: Run,
@@ -1044,10 +1045,14 @@ export class CofferSync {
         {
           fileId,
           location: settings.location,
-          // Gathered whole only when the server declares the size the journal names: HTTP
-          // framing then holds the body to it. Any other body streams, and the pipeline stops
-          // at the first byte over `expectedSize` instead of storing what a server sends.
-          source: whole && body.blob && body.size === size ? await body.blob() : body.stream,
+          // A pipeline in process hashes the stream while it gathers it into one Blob (the
+          // hashing overlaps the download). One in another thread gets the platform's Blob,
+          // hashed after the download, rather than a stream crossing piece by piece: only when
+          // the server declares the size the journal names (HTTP framing then holds the body to
+          // it). Any other body streams, and the pipeline stops at the first byte over
+          // `expectedSize` instead of storing what a server sends.
+          source:
+            whole && !pipeline.inProcess && body.blob && body.size === size ? await body.blob() : body.stream,
           expectedSize: size,
           chunkSize: settings.chunkSize,
           blobChunkSize: settings.blobChunkSize,
