@@ -597,7 +597,7 @@ export const syncCases = {
   async syncPullGather(key: string, size: number, variant: string) {
     const [read, md5, gather] = variant.split('-') as [
       'default' | 'byob' | 'fresh',
-      'md5' | 'raw',
+      'md5' | 'raw' | 'split',
       'none' | 'response' | 'response4' | 'blobs' | 'after',
     ];
     const name = `bench-sync-gather-${uid()}`;
@@ -630,7 +630,40 @@ export const syncCases = {
       let loaded = 0;
       let blob: Blob | undefined;
       const own = (piece: Uint8Array) => (read === 'byob' ? piece.slice() : piece);
-      if (gather === 'after') {
+      if (md5 === 'split') {
+        // The md5 on another thread: each piece's copy transferred to a hashing worker while
+        // this thread hands the piece to Response.blob().
+        const worker = new Worker(new URL('./md5.worker.ts', import.meta.url), { type: 'module' });
+        const answer = () =>
+          new Promise<{ checksum?: string }>((resolve) => {
+            worker.onmessage = (e) => resolve(e.data);
+          });
+        try {
+          let next = answer();
+          worker.postMessage({ kind: 'begin' });
+          await next;
+          blob = await new Response(
+            new ReadableStream<Uint8Array>(
+              {
+                async pull(controller) {
+                  const piece = await pieces();
+                  if (!piece) return controller.close();
+                  loaded += piece.length;
+                  const copy = piece.slice();
+                  worker.postMessage(copy.buffer, [copy.buffer]);
+                  controller.enqueue(own(piece));
+                },
+              },
+              { highWaterMark: 0 },
+            ),
+          ).blob();
+          next = answer();
+          worker.postMessage({ kind: 'end' });
+          await next;
+        } finally {
+          worker.terminate();
+        }
+      } else if (gather === 'after') {
         // The path before: the body gathered with blob(), then hashed from the Blob.
         blob = await new Response(body).blob();
         const reader = blob.stream().getReader();
