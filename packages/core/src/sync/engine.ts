@@ -1011,8 +1011,9 @@ export class CofferSync {
   /**
    * GET one version into chunked storage through the byte pipeline, then check its md5. A body
    * that fits in one stored Blob chunk (`blobChunkSize`) is stored as one Blob: gathered by the
-   * pipeline while it hashes the stream where the pipeline runs in process, else taken as a Blob
-   * where the remote can (a browser's `Response.blob()`) and hashed after; larger ones, and all
+   * pipeline while it hashes the stream where the pipeline runs in process off a page's main
+   * thread (the app's sync worker, Node), else taken as a Blob where the remote can (a
+   * browser's `Response.blob()`) and hashed after; larger ones, and all
    * where chunks are ArrayBuffers, are streamed chunk by chunk.
    */
   private async download(
@@ -1025,6 +1026,9 @@ export class CofferSync {
     const { settings, pipeline } = this.context;
     const fileId = newId<FileId>();
     const whole = settings.chunkStorage === 'blob' && size <= (settings.blobChunkSize ?? settings.chunkSize);
+    // Overlapping the md5 with the download moves every byte through the pipeline's thread: worth
+    // it on a thread of its own (a worker, Node), not on a page's main thread.
+    const overlap = pipeline.inProcess === true && typeof document === 'undefined';
     const written = await this.call(run, async (signal) => {
       const body = await this.remote
         .getObject(remote.key, { versionId: remote.versionId, signal })
@@ -1045,14 +1049,13 @@ export class CofferSync {
         {
           fileId,
           location: settings.location,
-          // A pipeline in process hashes the stream while it gathers it into one Blob (the
-          // hashing overlaps the download). One in another thread gets the platform's Blob,
-          // hashed after the download, rather than a stream crossing piece by piece: only when
-          // the server declares the size the journal names (HTTP framing then holds the body to
-          // it). Any other body streams, and the pipeline stops at the first byte over
-          // `expectedSize` instead of storing what a server sends.
-          source:
-            whole && !pipeline.inProcess && body.blob && body.size === size ? await body.blob() : body.stream,
+          // Overlapped, the pipeline hashes the stream while it gathers it into one Blob. Else
+          // it gets the platform's Blob, hashed after the download (rather than a stream
+          // crossing to a worker piece by piece), only when the server declares the size the
+          // journal names (HTTP framing then holds the body to it). Any other body streams, and
+          // the pipeline stops at the first byte over `expectedSize` instead of storing what a
+          // server sends.
+          source: whole && !overlap && body.blob && body.size === size ? await body.blob() : body.stream,
           expectedSize: size,
           chunkSize: settings.chunkSize,
           blobChunkSize: settings.blobChunkSize,
