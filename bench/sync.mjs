@@ -10,8 +10,11 @@
  * - sync-requests: 1,000 small records, without files and with one small file each, pushed by
  *   one coffer and pulled by another, requests counted by method.
  *
- * Tools, only with `--only=`: sync-profile, sync-parts, and sync-scale (10,000 records with 5
- * small files each, pushed, pulled and synced again with nothing new; see `scaleTool`).
+ * Tools, only with `--only=`: sync-profile, sync-parts, sync-scale (10,000 records with 5
+ * small files each, pushed, pulled and synced again with nothing new; see `scaleTool`), and
+ * sync-gather (one GET's body read, hashed and stored raw in each of the ways a verified pull
+ * could take, `--variants=`, with the CPU seconds of each process). `--methods=` and `--reps=`
+ * narrow sync-pull to a few methods.
  *
  * The gateway: `COFFER_S3_ENDPOINT` & co. when set, else its own Ceph radosgw started with
  * `scripts/s3-gateway.sh start` on free ports and stopped by its PID files when the cases end,
