@@ -5,9 +5,10 @@
 import type { CofferOptions } from '@coffer/core';
 import { describe, expect, it, vi } from 'vitest';
 import { IntegrityError } from '../../packages/core/src/errors.js';
+import { RemoteError } from '../../packages/core/src/sync/errors.js';
 import { S3Remote } from '../../packages/core/src/sync/s3-remote.js';
 import { freshS3Bucket } from '../helpers/s3.js';
-import { type Device, openDevice, stateOf, WrappedRemote } from './harness.js';
+import { type Device, openDevice, stateOf, unreachable, WrappedRemote } from './harness.js';
 
 vi.setConfig({ testTimeout: 60_000 });
 
@@ -78,6 +79,22 @@ const flipped = (stream: ReadableStream<Uint8Array>) => {
   );
 };
 
+/** `stream` passing its first `keep` bytes, then failing as a connection that broke. */
+const broken = (stream: ReadableStream<Uint8Array>, keep: number) => {
+  let passed = 0;
+  return stream.pipeThrough(
+    new TransformStream<Uint8Array, Uint8Array>({
+      transform(chunk, controller) {
+        const room = keep - passed;
+        passed += chunk.length;
+        if (room >= chunk.length) return controller.enqueue(chunk);
+        if (room > 0) controller.enqueue(chunk.subarray(0, room));
+        controller.error(unreachable());
+      },
+    }),
+  );
+};
+
 /** B pulls with A's file body rewritten by `map`: refused with IntegrityError, nothing of it kept. */
 async function expectRefused(map: (stream: ReadableStream<Uint8Array>) => ReadableStream<Uint8Array>) {
   const { a, b, remote, record } = await pushedFile({ blobChunkSize: 16_384 });
@@ -133,6 +150,22 @@ describe('sync: pulled bodies', () => {
     expect(error.key).toBe('f.bin');
     expect(error.expected).toMatch(/^md5:[0-9a-f]{32}$/);
     expect(error.actual).not.toBe(error.expected);
+  });
+
+  it('keeps nothing of a body whose connection breaks midway, and pulls it on the next sync', async () => {
+    const { a, b, remote, record } = await pushedFile({ blobChunkSize: 16_384 });
+    remote.mapBody = (key, stream) => (key.startsWith('records/') ? broken(stream, SIZE / 2) : stream);
+    const error = await b.sync.now().catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(RemoteError);
+    expect((error as RemoteError).code).toBe('REMOTE_UNREACHABLE');
+    expect(await b.coffer.records.list({ includeDeleted: true })).toEqual([]);
+    expect(await b.coffer.context.db.files.count()).toBe(0);
+    expect(await b.coffer.context.db.chunks.count()).toBe(0);
+
+    remote.mapBody = undefined;
+    await b.sync.now();
+    expect(await pulledBytes(b, record.id)).toEqual(bytes);
+    expect(await stateOf(b.coffer)).toEqual(await stateOf(a.coffer));
   });
 
   it('refuses a body longer than the journal names, keeps nothing, and pulls it once the bytes are right', async () => {
