@@ -6,7 +6,7 @@
  * Options: `--quick` (small sizes, one run each: for developing the harness),
  * `--only=ingest,ingest-file,small,createmany,fullread,listall,biglist,frames,tune,md5,main-thread,heap,reads,listing,records,sync-push,sync-pull,sync-requests`,
  * `--out=<file>`. Tools outside the full run, only with `--only=`: `knobs`, `sync-profile`,
- * `sync-parts`, `sync-scale` (bench/sync.mjs says what each measures).
+ * `sync-parts`, `sync-scale`, `sync-gather` (bench/sync.mjs says what each measures).
  */
 import { execFileSync } from 'node:child_process';
 import { randomFillSync } from 'node:crypto';

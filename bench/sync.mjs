@@ -10,8 +10,11 @@
  * - sync-requests: 1,000 small records, without files and with one small file each, pushed by
  *   one coffer and pulled by another, requests counted by method.
  *
- * Tools, only with `--only=`: sync-profile, sync-parts, and sync-scale (10,000 records with 5
- * small files each, pushed, pulled and synced again with nothing new; see `scaleTool`).
+ * Tools, only with `--only=`: sync-profile, sync-parts, sync-scale (10,000 records with 5
+ * small files each, pushed, pulled and synced again with nothing new; see `scaleTool`), and
+ * sync-gather (one GET's body read, hashed and stored raw in each of the ways a verified pull
+ * could take, `--variants=`, with the CPU seconds of each process). `--methods=` and `--reps=`
+ * narrow sync-pull to a few methods.
  *
  * The gateway: `COFFER_S3_ENDPOINT` & co. when set, else its own Ceph radosgw started with
  * `scripts/s3-gateway.sh start` on free ports and stopped by its PID files when the cases end,
@@ -23,7 +26,7 @@ import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { AwsV4Signer } from 'aws4fetch';
 import { corsXml } from '../scripts/s3-cors.mjs';
-import { cpuRecorder, formatCores } from './cpu.mjs';
+import { cpuDelta, cpuRecorder, cpuSnapshot, formatCores } from './cpu.mjs';
 
 const MiB = 1024 * 1024;
 const script = fileURLToPath(new URL('../scripts/s3-gateway.sh', import.meta.url));
@@ -36,6 +39,7 @@ export const SYNC_CASES = [
   'sync-profile',
   'sync-parts',
   'sync-scale',
+  'sync-gather',
 ];
 
 /** Coffer's default part size (engine.ts `partSize`). */
@@ -478,6 +482,49 @@ export async function runSyncCases(bench) {
     // A tool, not in the full run: the push's ways of sending one file, each against one plain PUT.
     if (bench.only?.has('sync-parts')) await partsTool(bench, bucket, collect, sizeMiB);
 
+    // A tool, not in the full run: ways of reading, hashing and storing one GET's body, without Coffer.
+    if (bench.only?.has('sync-gather')) {
+      const gatherMiB = Number(bench.args.size ?? sizeMiB);
+      await call('syncSource', gatherMiB);
+      await call('syncPushPlain', 'gather/pull.bin');
+      const variants = String(
+        bench.args.variants ??
+          'plain,blobRaw,default-md5-none,byob-raw-none,byob-md5-none,default-md5-response,byob-md5-response,default-md5-blobs,byob-md5-blobs',
+      ).split(',');
+      const times = Object.fromEntries(variants.map((v) => [v, []]));
+      const cpu = Object.fromEntries(variants.map((v) => [v, []]));
+      for (let i = 0; i < Number(bench.args.reps ?? 3); i++) {
+        for (let j = 0; j < variants.length; j++) {
+          const v = variants[(i + j) % variants.length];
+          const before = cpuSnapshot(server.dir);
+          const bytes = gatherMiB * MiB;
+          times[v].push(
+            v === 'plain'
+              ? await call('syncPullPlain', 'gather/pull.bin', bytes)
+              : v === 'blobRaw'
+                ? await call('syncPullPlainBlobRaw', 'gather/pull.bin', bytes)
+                : await call('syncPullGather', 'gather/pull.bin', bytes, v),
+          );
+          cpu[v].push(cpuDelta(before, cpuSnapshot(server.dir)).roles);
+        }
+        log(`sync gather, rep ${i + 1}, load ${round(os.loadavg()[0])}`);
+      }
+      const plainMs = median(times.plain ?? [Number.NaN]);
+      for (const v of variants) {
+        const kinds = [...new Set(cpu[v].flatMap((c) => Object.keys(c)))].sort();
+        const parts = kinds
+          .map((kind) => [kind, median(cpu[v].map((c) => c[kind] ?? 0))])
+          .filter(([, s]) => s >= 0.01)
+          .map(([kind, s]) => `${kind.replace('chromium:', '')} ${round(s, 2)}`);
+        log(
+          `gather ${v}: ${round(mibps(gatherMiB, median(times[v])))} MiB/s (${round(plainMs / median(times[v]))}× plain GET); cpu s ${parts.join(', ')}`,
+        );
+      }
+      results.syncGather = { sizeMiB: gatherMiB, all: times, cpu, load: os.loadavg() };
+      await bucket.empty('gather/');
+      collect();
+    }
+
     // A tool, not in the full run: 50,000 small files pushed and pulled.
     if (bench.only?.has('sync-scale')) await scaleTool(bench);
 
@@ -623,25 +670,33 @@ export async function runSyncCases(bench) {
     }
 
     if (wanted('sync-pull')) {
-      const runs = plan.pull;
-      // coffer / cofferWorker: Coffer's pull (a body up to blobChunkSize taken as a Blob);
-      // cofferStream: the same with the body streamed (as before RemoteBody.blob()); plainBlobRaw:
+      const runs = Number(bench.args.reps ?? plan.pull);
+      // coffer: Coffer's pull in the page, its pipeline in a worker (a body up to blobChunkSize
+      // taken with blob(), hashed after); cofferWorker: in a worker with the pipeline in process,
+      // as the app (the body hashed while Response.blob() gathers it); cofferWorkerBlob: the same
+      // worker taking the body with blob() (the path before); cofferStream: the page's pull with
+      // the bodies' blob() stripped (the stream crosses to the pipeline's worker); plainBlobRaw:
       // the platform's bound, a plain GET's blob() put raw into IndexedDB.
-      const methods = [
-        'coffer',
-        'plainStream',
-        'cofferWorker',
-        'plainArrayBuffer',
-        'plainIngest',
-        'cofferStream',
-        'plainBlobRaw',
-      ];
+      const methods = bench.args.methods
+        ? String(bench.args.methods).split(',')
+        : [
+            'coffer',
+            'plainStream',
+            'cofferWorker',
+            'plainArrayBuffer',
+            'plainIngest',
+            'cofferStream',
+            'plainBlobRaw',
+            'cofferWorkerBlob',
+          ];
       const times = Object.fromEntries(methods.map((m) => [m, []]));
       const heap = { coffer: [], cofferStream: [] };
+      const cpu = Object.fromEntries(methods.map((m) => [m, []]));
       for (let i = 0; i < runs; i++) {
         for (let j = 0; j < methods.length; j++) {
           const method = methods[(i + j) % methods.length];
           if (bench.args.verbose) log(`  ${method}…`);
+          const cpuBefore = cpuSnapshot(server.dir);
           if (method === 'coffer' || method === 'cofferStream') {
             const r = await call('syncPullCoffer', pullSource.prefix, size, method === 'cofferStream');
             times[method].push(r.ms);
@@ -652,14 +707,29 @@ export async function runSyncCases(bench) {
             times.plainStream.push(await call('syncPullPlain', pullSource.key, size));
           else if (method === 'cofferWorker')
             times.cofferWorker.push((await call('syncInWorker', 'pull', pullSource.prefix, size)).ms);
+          else if (method === 'cofferWorkerBlob')
+            times.cofferWorkerBlob.push((await call('syncInWorker', 'pull', pullSource.prefix, size, 2)).ms);
           else if (method === 'plainArrayBuffer')
             times.plainArrayBuffer.push(await call('syncPullPlainArrayBuffer', pullSource.key, size));
           else times.plainIngest.push(await call('syncPullPlainIngest', pullSource.key, size));
+          cpu[method].push(cpuDelta(cpuBefore, cpuSnapshot(server.dir)).roles);
         }
         log(`sync pull, rep ${i + 1}/${runs}, load ${round(os.loadavg()[0])}`);
       }
       const speed = Object.fromEntries(methods.map((m) => [m, mibps(sizeMiB, median(times[m]))]));
-      results.syncPull = { sizeMiB, runs, mibps: speed, all: times, heapPeak: heap, load: os.loadavg() };
+      results.syncPull = { sizeMiB, runs, mibps: speed, all: times, heapPeak: heap, cpu, load: os.loadavg() };
+      // Who worked during each method (median CPU seconds by process, the wall time beside):
+      // on 2 cores the gateway, Chromium's processes and Coffer share them.
+      for (const method of methods) {
+        const kinds = [...new Set(cpu[method].flatMap((c) => Object.keys(c)))].sort();
+        const parts = kinds
+          .map((kind) => [kind, median(cpu[method].map((c) => c[kind] ?? 0))])
+          .filter(([, s]) => s >= 0.01)
+          .map(([kind, s]) => `${kind} ${round(s, 2)}`);
+        log(
+          `sync pull cpu s, ${method} (wall ${round(median(times[method]) / 1000, 2)}): ${parts.join(', ')}`,
+        );
+      }
       log(
         `sync pull page heap peak: blob +${round(Math.max(...heap.coffer) / MiB, 1)} MiB, ` +
           `stream +${round(Math.max(...heap.cofferStream) / MiB, 1)} MiB`,
@@ -694,6 +764,15 @@ export async function runSyncCases(bench) {
         speed.plainIngest,
       );
       beside("Coffer's pull with the body streamed (no blob())", speed.cofferStream);
+      row(
+        `sync pull ${sizeMiB} MiB (in a worker, as the app)`,
+        speed.cofferWorker,
+        'MiB/s',
+        `the same with the body taken by blob() and hashed after it (the path before) ${round(speed.cofferWorkerBlob)}`,
+        speed.cofferWorker / speed.cofferWorkerBlob,
+        '—',
+        undefined,
+      );
       row(
         `sync pull ${sizeMiB} MiB: platform bound`,
         speed.plainBlobRaw,

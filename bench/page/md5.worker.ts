@@ -5,7 +5,10 @@ export type Md5Job =
   | { kind: 'blob'; blob: Blob }
   | { kind: 'stored'; dbName: string; chunks: [string, number][] }
   | { kind: 'profile'; blob: Blob; chunk: number }
-  | { kind: 'warm' };
+  | { kind: 'warm' }
+  | { kind: 'begin' }
+  | { kind: 'end' }
+  | ArrayBuffer;
 
 /** Where a hashing pass over a Blob spends its time, in a worker: reading, and md5 over it. */
 async function profile(blob: Blob, chunk: number): Promise<Record<string, number>> {
@@ -85,8 +88,24 @@ async function* one(blob: Blob) {
   yield blob;
 }
 
+/** The running md5 of bytes sent piece by piece (`begin`, ArrayBuffers, `end`), for sync-gather's `split`. */
+let running: Awaited<ReturnType<typeof createMD5>> | undefined;
+
 self.onmessage = async (event: MessageEvent<Md5Job>) => {
   const job = event.data;
+  if (job instanceof ArrayBuffer) {
+    running!.update(new Uint8Array(job));
+    return;
+  }
+  if (job.kind === 'begin') {
+    running = await createMD5();
+    self.postMessage({ ready: true });
+    return;
+  }
+  if (job.kind === 'end') {
+    self.postMessage({ checksum: `md5:${running!.digest('hex')}` });
+    return;
+  }
   if (job.kind === 'warm') {
     (await createMD5()).digest('hex');
     self.postMessage({ ms: 0, checksum: '' });

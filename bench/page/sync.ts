@@ -14,6 +14,8 @@ import {
 } from '@coffer/core/sync';
 import { AwsV4Signer } from 'aws4fetch';
 import { createMD5 } from 'hash-wasm';
+import type { CofferDb } from '../../packages/core/src/storage/schema.js';
+import { createInProcessPipeline } from '../../packages/core/src/worker/in-process.js';
 
 const MiB = 1024 * 1024;
 
@@ -558,10 +560,19 @@ export const syncCases = {
   /**
    * Coffer's pull: a fresh coffer, `sync.now()` on the prefix another device pushed to, timed
    * (listing, journal entry, the file stored in chunked storage and checked by md5). With
-   * `stream`, the body is streamed even where it fits in one stored Blob (no `blob()`).
+   * `stream`, the body is streamed even where it fits in one stored Blob (no `blob()`). With
+   * `blobFirst` (in the sync worker), the in-process pipeline is presented as one in another
+   * thread, so the engine takes the body with `blob()` and the md5 follows the download (the
+   * path before the md5 overlapped it).
    */
-  async syncPullCoffer(prefix: string, size: number, stream = false) {
-    const coffer = await openCoffer({ name: `bench-sync-${uid()}`, ...pipeline });
+  async syncPullCoffer(prefix: string, size: number, stream = false, blobFirst = false) {
+    const coffer = await openCoffer({
+      name: `bench-sync-${uid()}`,
+      ...pipeline,
+      ...(blobFirst
+        ? { pipeline: (db: CofferDb) => ({ ...createInProcessPipeline(db), inProcess: false }) }
+        : {}),
+    });
     try {
       // Start the worker outside the timing, in a bucket no record owns (never synced).
       await (await coffer.buckets.create()).objects.put('warm-up', new Blob(['warm']));
@@ -626,6 +637,144 @@ export const syncCases = {
     } finally {
       db.close();
       await deleteDatabase(name);
+    }
+  },
+
+  /**
+   * `--only=sync-gather` (a tool): the same plain GET read and stored in one of the ways a
+   * verified pull could take, without Coffer, each timed to the committed raw IndexedDB put
+   * (or to the end of the body where nothing is stored). `read`: `default` (the body's pieces
+   * as they come) or `byob` (1 MiB reads into one reused buffer, `min` 1 MiB); `md5`: hash every
+   * byte (hash-wasm); `gather`: `none`, `response` (pieces handed to `new Response(stream).blob()`
+   * by one loop), `blobs` (a Blob per 1–2 MiB, then a Blob of those).
+   */
+  async syncPullGather(key: string, size: number, variant: string) {
+    const [read, md5, gather] = variant.split('-') as [
+      'default' | 'byob' | 'fresh',
+      'md5' | 'raw' | 'split',
+      'none' | 'response' | 'response4' | 'blobs' | 'after',
+    ];
+    const name = `bench-sync-gather-${uid()}`;
+    const db = gather === 'none' ? undefined : await openRawBlobs(name);
+    const hasher = await createMD5();
+    try {
+      const started = performance.now();
+      const body = (await plain('GET', key)).body!;
+      let pieces: () => Promise<Uint8Array | undefined> = async () => undefined;
+      if (gather === 'after') {
+        // read below, from the gathered Blob
+      } else if (read === 'byob' || read === 'fresh') {
+        const reader = body.getReader({ mode: 'byob' });
+        let buffer = new ArrayBuffer(MiB);
+        pieces = async () => {
+          if (read === 'fresh') buffer = new ArrayBuffer(MiB);
+          const { done, value } = await (
+            reader.read as (
+              v: Uint8Array,
+              o: { min: number },
+            ) => Promise<ReadableStreamReadResult<Uint8Array>>
+          )(new Uint8Array(buffer), { min: MiB });
+          if (value) buffer = value.buffer as ArrayBuffer;
+          return done ? (value?.length ? value : undefined) : value;
+        };
+      } else {
+        const reader = body.getReader();
+        pieces = async () => (await reader.read()).value;
+      }
+      let loaded = 0;
+      let blob: Blob | undefined;
+      const own = (piece: Uint8Array) => (read === 'byob' ? piece.slice() : piece);
+      if (md5 === 'split') {
+        // The md5 on another thread: each piece's copy transferred to a hashing worker while
+        // this thread hands the piece to Response.blob().
+        const worker = new Worker(new URL('./md5.worker.ts', import.meta.url), { type: 'module' });
+        const answer = () =>
+          new Promise<{ checksum?: string }>((resolve) => {
+            worker.onmessage = (e) => resolve(e.data);
+          });
+        try {
+          let next = answer();
+          worker.postMessage({ kind: 'begin' });
+          await next;
+          blob = await new Response(
+            new ReadableStream<Uint8Array>(
+              {
+                async pull(controller) {
+                  const piece = await pieces();
+                  if (!piece) return controller.close();
+                  loaded += piece.length;
+                  const copy = piece.slice();
+                  worker.postMessage(copy.buffer, [copy.buffer]);
+                  controller.enqueue(own(piece));
+                },
+              },
+              { highWaterMark: 0 },
+            ),
+          ).blob();
+          next = answer();
+          worker.postMessage({ kind: 'end' });
+          await next;
+        } finally {
+          worker.terminate();
+        }
+      } else if (gather === 'after') {
+        // The path before: the body gathered with blob(), then hashed from the Blob.
+        blob = await new Response(body).blob();
+        const reader = blob.stream().getReader();
+        for (let next = await reader.read(); !next.done; next = await reader.read()) {
+          hasher.update(next.value);
+          loaded += next.value.length;
+        }
+      } else if (gather === 'response' || gather === 'response4') {
+        blob = await new Response(
+          new ReadableStream<Uint8Array>(
+            {
+              async pull(controller) {
+                const piece = await pieces();
+                if (!piece) return controller.close();
+                if (md5 === 'md5') hasher.update(piece);
+                loaded += piece.length;
+                controller.enqueue(own(piece));
+              },
+            },
+            { highWaterMark: gather === 'response4' ? 4 : 0 },
+          ),
+        ).blob();
+      } else {
+        const groups: Blob[] = [];
+        let held: Uint8Array[] = [];
+        let heldBytes = 0;
+        for (let piece = await pieces(); piece; piece = await pieces()) {
+          if (md5 === 'md5') hasher.update(piece);
+          loaded += piece.length;
+          if (gather === 'blobs') {
+            held.push(own(piece));
+            heldBytes += piece.length;
+            if (heldBytes >= MiB) {
+              groups.push(new Blob(held as Uint8Array<ArrayBuffer>[]));
+              held = [];
+              heldBytes = 0;
+            }
+          }
+        }
+        if (gather === 'blobs') blob = new Blob([...groups, new Blob(held as Uint8Array<ArrayBuffer>[])]);
+      }
+      if (db && blob) {
+        const tx = db.transaction('blobs', 'readwrite');
+        tx.objectStore('blobs').put(blob, 'pulled');
+        await new Promise<void>((resolve, reject) => {
+          tx.oncomplete = () => resolve();
+          tx.onerror = tx.onabort = () => reject(tx.error);
+        });
+      }
+      const ms = performance.now() - started;
+      if (loaded !== size || (blob && blob.size !== size))
+        throw new Error(`${variant}: ${loaded} bytes, expected ${size}`);
+      hasher.digest('hex');
+      return ms;
+    } finally {
+      db?.close();
+      if (db) await deleteDatabase(name);
     }
   },
 

@@ -9,7 +9,7 @@ export interface SyncWorkerJob {
   op: 'push' | 'pull';
   prefix: string;
   arg?: number;
-  /** Push: parts in flight; pull: stream the body (1) rather than take it as a Blob. */
+  /** Push: parts in flight; pull: strip the bodies' `blob()` (1), or have the engine take the body with `blob()` (2). */
   arg2?: number;
   target: SyncBenchTarget;
   source: Blob | undefined;
@@ -22,7 +22,7 @@ self.onmessage = async (event: MessageEvent<SyncWorkerJob>) => {
     const result =
       op === 'push'
         ? await syncCases.syncPushCoffer(prefix, arg, undefined, arg2)
-        : await syncCases.syncPullCoffer(prefix, arg!, arg2 === 1);
+        : await syncCases.syncPullCoffer(prefix, arg!, arg2 === 1, arg2 === 2);
     self.postMessage({ result, window: syncCases.lastWindowHere() });
   } catch (error) {
     self.postMessage({ error: error instanceof Error ? `${error.message}\n${error.stack}` : String(error) });

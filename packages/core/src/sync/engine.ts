@@ -17,6 +17,7 @@ import {
   NotFoundError,
   SyncAlreadyOpenError,
   SyncError,
+  UnexpectedFileSizeError,
 } from '../errors.js';
 import { type FileId, newId, type RecordId } from '../ids.js';
 import {
@@ -1161,9 +1162,11 @@ export class CofferSync {
 
   /**
    * GET one version into chunked storage through the byte pipeline, then check its md5. A body
-   * that fits in one stored Blob chunk (`blobChunkSize`) is taken as a Blob where the remote can
-   * (a browser's `Response.blob()`), which IndexedDB stores by a fast copy while the pipeline
-   * hashes it; larger ones, and all where chunks are ArrayBuffers, are streamed chunk by chunk.
+   * that fits in one stored Blob chunk (`blobChunkSize`) is stored as one Blob: gathered by the
+   * pipeline while it hashes the stream where the pipeline runs in process off a page's main
+   * thread (the app's sync worker, Node), else taken as a Blob where the remote can (a
+   * browser's `Response.blob()`) and hashed after; larger ones, and all
+   * where chunks are ArrayBuffers, are streamed chunk by chunk.
    */
   private async download(
     run: Run,
@@ -1175,6 +1178,9 @@ export class CofferSync {
     const { settings, pipeline } = this.context;
     const fileId = newId<FileId>();
     const whole = settings.chunkStorage === 'blob' && size <= (settings.blobChunkSize ?? settings.chunkSize);
+    // Overlapping the md5 with the download moves every byte through the pipeline's thread: worth
+    // it on a thread of its own (a worker, Node), not on a page's main thread.
+    const overlap = pipeline.inProcess === true && typeof document === 'undefined';
     const written = await this.call(run, async (signal) => {
       const body = await this.remote
         .getObject(remote.key, { versionId: remote.versionId, signal })
@@ -1195,10 +1201,13 @@ export class CofferSync {
         {
           fileId,
           location: settings.location,
-          // Gathered whole only when the server declares the size the journal names: HTTP
-          // framing then holds the body to it. Any other body streams, and the pipeline stops
-          // at the first byte over `expectedSize` instead of storing what a server sends.
-          source: whole && body.blob && body.size === size ? await body.blob() : body.stream,
+          // Overlapped, the pipeline hashes the stream while it gathers it into one Blob. Else
+          // it gets the platform's Blob, hashed after the download (rather than a stream
+          // crossing to a worker piece by piece), only when the server declares the size the
+          // journal names (HTTP framing then holds the body to it). Any other body streams, and
+          // the pipeline stops at the first byte over `expectedSize` instead of storing what a
+          // server sends.
+          source: whole && !overlap && body.blob && body.size === size ? await body.blob() : body.stream,
           expectedSize: size,
           chunkSize: settings.chunkSize,
           blobChunkSize: settings.blobChunkSize,
@@ -1208,6 +1217,19 @@ export class CofferSync {
           key: context.key,
         },
         { signal },
+      );
+    }).catch((error: unknown) => {
+      // The server sent more or fewer bytes than the journal names: the body is not that version.
+      if (!(error instanceof UnexpectedFileSizeError)) throw error;
+      throw new IntegrityError(
+        `Version ${context.versionId} of ${context.key} from ${context.device}/${context.seq} is not the ${size} bytes its journal entry names.`,
+        {
+          key: context.key,
+          versionId: context.versionId,
+          expected: size,
+          actual: error.actual,
+          cause: error,
+        },
       );
     });
     const content: PulledContent = {

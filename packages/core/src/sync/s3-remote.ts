@@ -14,6 +14,7 @@
  */
 import { AwsV4Signer } from 'aws4fetch';
 import { InvalidArgumentError } from '../errors.js';
+import { type PieceReader, pieceReader } from '../worker/pieces.js';
 import { RemoteError, type RemoteErrorCode, type RemoteErrorContext } from './errors.js';
 import type {
   ListOptions,
@@ -54,16 +55,19 @@ class S3Body implements RemoteBody {
     this.md5 = head.md5;
     this.versionId = head.versionId;
     const body = response.body ?? new ReadableStream<Uint8Array>({ start: (c) => c.close() });
-    let reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
+    let reader: PieceReader | undefined;
     const failed = (cause: unknown) => this.#failure(cause);
+    const size = head.size;
+    // Pieces of 1 MiB rather than the network's: one read, one hop here and one message to a
+    // worker per MiB.
     this.stream = new ReadableStream<Uint8Array>(
       {
         async pull(controller) {
           try {
-            reader ??= body.getReader();
-            const { done, value } = await reader.read();
-            if (done) controller.close();
-            else controller.enqueue(value);
+            reader ??= pieceReader(body, size);
+            const piece = await reader.read();
+            if (piece === undefined) controller.close();
+            else controller.enqueue(piece);
           } catch (cause) {
             controller.error(failed(cause));
           }

@@ -7,6 +7,7 @@ import {
   throwIfAborted,
 } from '../errors.js';
 import type { CofferWorkerApi } from './coffer.worker.js';
+import { inLargePieces } from './pieces.js';
 import type { BytePipeline, ByteSource, OperationHooks } from './protocol.js';
 import { installErrorTransfer } from './transfer.js';
 
@@ -16,7 +17,7 @@ import { installErrorTransfer } from './transfer.js';
  * caller asked to transfer it (`PutOptions.transfer`). An ArrayBuffer is transferred. A
  * Uint8Array's buffer is transferred when the view covers all of it; a view of part of a
  * buffer is copied once, so that the rest of the buffer stays usable. A ReadableStream is
- * transferred. A Blob or File is cloned, which copies a handle, not its bytes.
+ * transferred, a byte stream (a fetch body) in pieces of 1 MiB. A Blob or File is cloned, which copies a handle, not its bytes.
  */
 function prepareSource(source: ByteSource): [ByteSource, Transferable[]] {
   if (source instanceof ArrayBuffer) return [source, [source]];
@@ -31,7 +32,11 @@ function prepareSource(source: ByteSource): [ByteSource, Transferable[]] {
     const copy = source.slice();
     return [copy, [copy.buffer]];
   }
-  if (typeof ReadableStream !== 'undefined' && source instanceof ReadableStream) return [source, [source]];
+  if (typeof ReadableStream !== 'undefined' && source instanceof ReadableStream) {
+    // Each piece of a transferred stream crosses as a message of its own: fewer, larger pieces.
+    const pieces = inLargePieces(source);
+    return [pieces, [pieces]];
+  }
   return [source, []];
 }
 
@@ -137,6 +142,7 @@ export function createWorkerPipeline(name: string): BytePipeline {
     });
 
   return {
+    inProcess: false,
     ingestFile: (request, hooks) => call('ingestFile', request, hooks),
     writeData: (request, hooks) => call('writeData', request, hooks),
     hashSources: (request, hooks) => call('hashSources', request, hooks),

@@ -6,6 +6,7 @@ import { deleteData, putChunks, readStream } from '../storage/chunks.js';
 import { mapStorageError } from '../storage/map-storage-error.js';
 import { writableFileRow } from '../storage/rows.js';
 import type { ChunkRow, CofferDb } from '../storage/schema.js';
+import { pieceReader } from './pieces.js';
 import type {
   DigestRequest,
   HashOutcome,
@@ -47,12 +48,34 @@ export interface WriteTuning {
 export const defaultTuning: WriteTuning = { txBytes: 32 * MiB, heartbeatMs: 1000, hashRead: 'whole' };
 
 /**
- * The bytes per stored chunk of `source` written with `settings`: `blobChunkSize` for a Blob
- * source stored as Blob chunks (slices are handles, so their size costs no memory), else
- * `chunkSize`.
+ * Whether a stream source is gathered whole into one stored Blob while it is hashed: with Blob
+ * chunks, when its size is known beforehand (`expectedSize`, which the write then holds it to),
+ * fits in one stored Blob chunk (`blobChunkSize`) and is not stored inline, and where the
+ * platform gathers a stream into a Blob outside the JS heap (`Response.blob()`).
  */
-export const storedChunkSize = (settings: WriteSettings, source: unknown): number =>
-  source instanceof Blob && settings.chunkStorage === 'blob'
+const gathersWhole = (
+  settings: WriteSettings & { expectedSize?: number | undefined },
+  source: unknown,
+): settings is WriteSettings & { expectedSize: number } =>
+  typeof ReadableStream !== 'undefined' &&
+  source instanceof ReadableStream &&
+  typeof Response !== 'undefined' &&
+  settings.chunkStorage === 'blob' &&
+  settings.expectedSize !== undefined &&
+  settings.expectedSize > 0 &&
+  settings.expectedSize >= settings.inlineBelow &&
+  settings.expectedSize <= (settings.blobChunkSize ?? settings.chunkSize);
+
+/**
+ * The bytes per stored chunk of `source` written with `settings`: `blobChunkSize` for a Blob
+ * source stored as Blob chunks (slices are handles, so their size costs no memory) and for a
+ * stream gathered whole (see {@link gathersWhole}), else `chunkSize`.
+ */
+export const storedChunkSize = (
+  settings: WriteSettings & { expectedSize?: number | undefined },
+  source: unknown,
+): number =>
+  (source instanceof Blob && settings.chunkStorage === 'blob') || gathersWhole(settings, source)
     ? (settings.blobChunkSize ?? settings.chunkSize)
     : settings.chunkSize;
 
@@ -509,6 +532,80 @@ async function writeStream(
 }
 
 /**
+ * Gather a stream into one Blob, hashing it as it comes: one reader loop hashes each piece and
+ * hands it on to `Response.blob()`, which copies it out of the JS heap, so the hashing overlaps
+ * the download and the heap holds a few pieces at most. The forwarding stream asks for a piece
+ * only when the Blob's side has taken the one before (no queue grows). `checkSize` fails it at
+ * the first byte over a limit; returns the Blob and the bytes hashed (which the Blob holds,
+ * exactly).
+ */
+async function gatherStream(
+  source: ReadableStream<Uint8Array>,
+  {
+    digests,
+    checkSize,
+    signal,
+    onProgress,
+  }: OperationHooks & { digests: Digests; checkSize: (loaded: number) => void },
+): Promise<{ blob: Blob; loaded: number }> {
+  const reader = pieceReader(source);
+  const pace = pacer();
+  let loaded = 0;
+  let reported = 0;
+  let failure: { error: unknown } | undefined;
+  let stopped = false;
+  const forward = new ReadableStream<Uint8Array>(
+    {
+      async pull(controller) {
+        try {
+          throwIfAborted(signal);
+          const value = await reader.read();
+          if (stopped) return;
+          if (value === undefined) return controller.close();
+          if (!(value instanceof Uint8Array)) {
+            throw new InvalidArgumentError('A source stream must deliver Uint8Array chunks.', {
+              argument: 'source',
+            });
+          }
+          checkSize(loaded + value.length);
+          digests.update(value);
+          loaded += value.length;
+          controller.enqueue(value);
+          if (loaded - reported >= STREAM_GROUP) {
+            reported = loaded;
+            onProgress?.({ loaded, total: undefined });
+          }
+          await pace(loaded);
+        } catch (error) {
+          failure = { error };
+          controller.error(error);
+          await reader.cancel(error).catch(() => undefined);
+        }
+      },
+      cancel: (reason) => reader.cancel(reason),
+    },
+    { highWaterMark: 0 },
+  );
+  try {
+    const blob = await new Response(forward).blob();
+    if (blob.size !== loaded) {
+      // The Blob stored and the bytes hashed must be the same bytes.
+      throw new UnexpectedFileSizeError('The gathered body differs from the bytes read.', {
+        expected: loaded,
+        actual: blob.size,
+      });
+    }
+    return { blob, loaded };
+  } catch (error) {
+    stopped = true;
+    await reader.cancel(error).catch(() => undefined);
+    throw failure ? failure.error : error;
+  } finally {
+    reader.releaseLock();
+  }
+}
+
+/**
  * Write a source as chunks under `dataId`, hashing it in the same pass. The write of chunk n
  * overlaps the hashing of chunk n and the reading of chunk n + 1. On failure the chunks
  * written so far are deleted (or left to garbage collection if even that fails).
@@ -540,9 +637,12 @@ export async function writeData(
   const writer = new ChunkWriter(db, tuning, request.heartbeat);
   const source = request.source;
   const chunkSize = storedChunkSize(request, source);
+  const spare = spareDigests.get(request.sha256);
+  let digests: Digests | undefined;
   try {
     throwIfAborted(signal);
-    const digests = await Digests.create(request.sha256);
+    digests = spare?.pop() ?? (await Digests.create(request.sha256));
+    digests.reset();
     let loaded = 0;
     const whole = source instanceof Blob && request.chunkStorage === 'blob' && tuning.hashRead === 'whole';
     if (whole) {
@@ -606,6 +706,19 @@ export async function writeData(
         loaded += size;
         onProgress?.({ loaded, total });
       }
+    } else if (gathersWhole(request, source)) {
+      const gathered = await gatherStream(source, {
+        digests,
+        checkSize,
+        signal,
+        onProgress,
+      });
+      loaded = gathered.loaded;
+      // A short body is refused before it is stored.
+      if (loaded === request.expectedSize) {
+        writer.add({ dataId: request.dataId, offset: 0, size: loaded, data: gathered.blob }, false);
+        onProgress?.({ loaded, total: undefined });
+      }
     } else {
       loaded = await writeStream(source, request, chunkSize, {
         digests,
@@ -631,6 +744,8 @@ export async function writeData(
     throw signal?.aborted
       ? new AbortError('The write was aborted.', { cause: signal.reason })
       : mapStorageError(error);
+  } finally {
+    if (digests) spare?.push(digests);
   }
 }
 
