@@ -81,6 +81,16 @@ function openRawBlobs(name: string): Promise<IDBDatabase> {
   });
 }
 
+/** Put `blob` as it is under `pulled` in {@link openRawBlobs}'s store, to the transaction's end. */
+function putRawBlob(db: IDBDatabase, blob: Blob): Promise<void> {
+  const tx = db.transaction('blobs', 'readwrite');
+  tx.objectStore('blobs').put(blob, 'pulled');
+  return new Promise<void>((resolve, reject) => {
+    tx.oncomplete = () => resolve();
+    tx.onerror = tx.onabort = () => reject(tx.error);
+  });
+}
+
 async function disposeCoffer(coffer: Coffer): Promise<void> {
   coffer.close();
   await deleteDatabase(coffer.name);
@@ -625,12 +635,7 @@ export const syncCases = {
     try {
       const started = performance.now();
       const blob = await (await plain('GET', key)).blob();
-      const tx = db.transaction('blobs', 'readwrite');
-      tx.objectStore('blobs').put(blob, 'pulled');
-      await new Promise<void>((resolve, reject) => {
-        tx.oncomplete = () => resolve();
-        tx.onerror = tx.onabort = () => reject(tx.error);
-      });
+      await putRawBlob(db, blob);
       const ms = performance.now() - started;
       if (blob.size !== size) throw new Error(`GET gave ${blob.size} bytes, expected ${size}`);
       return ms;
@@ -759,14 +764,7 @@ export const syncCases = {
         }
         if (gather === 'blobs') blob = new Blob([...groups, new Blob(held as Uint8Array<ArrayBuffer>[])]);
       }
-      if (db && blob) {
-        const tx = db.transaction('blobs', 'readwrite');
-        tx.objectStore('blobs').put(blob, 'pulled');
-        await new Promise<void>((resolve, reject) => {
-          tx.oncomplete = () => resolve();
-          tx.onerror = tx.onabort = () => reject(tx.error);
-        });
-      }
+      if (db && blob) await putRawBlob(db, blob);
       const ms = performance.now() - started;
       if (loaded !== size || (blob && blob.size !== size))
         throw new Error(`${variant}: ${loaded} bytes, expected ${size}`);
