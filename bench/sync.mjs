@@ -224,7 +224,9 @@ function requestBounds(records, files) {
 /** Log each thread's busiest functions (samples of their own) from a trace of the pull. */
 function logProfile(log, round, trace) {
   for (const thread of profileThreads(trace).slice(0, 4)) {
-    log(`  profile of the pull, ${thread.thread}: ${thread.samples} samples, idle ${round(100 * thread.idleShare, 1)} %`);
+    log(
+      `  profile of the pull, ${thread.thread}: ${thread.samples} samples, idle ${round(100 * thread.idleShare, 1)} %`,
+    );
     for (const { where, share } of thread.top) log(`    ${round(100 * share, 1)} % ${where}`);
   }
 }
