@@ -605,12 +605,12 @@ export class SyncStore {
   }
 
   /**
-   * Store small pulled bodies, already hashed, as unreadable file instances of one inline chunk
-   * each, in one transaction: what the byte pipeline's ingest does one file at a time with two.
-   * The apply makes them readable; {@link SyncStore.discard} drops them if it does not.
+   * Store small pulled bodies, already hashed, as unreadable file instances of one chunk each,
+   * in one transaction: what the byte pipeline's ingest does one file at a time with two. The
+   * apply makes them readable; {@link SyncStore.discard} drops them if it does not.
    */
   async stageBodies(
-    bodies: readonly { fileId: FileId; bytes: ArrayBuffer }[],
+    bodies: readonly { fileId: FileId; size: number; data: ArrayBuffer | Blob }[],
     chunkSize: number,
   ): Promise<void> {
     const { db } = this;
@@ -626,8 +626,8 @@ export class SyncStore {
         now,
       ),
     );
-    const chunks = bodies.flatMap(({ fileId, bytes }) =>
-      bytes.byteLength === 0 ? [] : [{ dataId: fileId, offset: 0, size: bytes.byteLength, data: bytes }],
+    const chunks = bodies.flatMap(({ fileId, size, data }) =>
+      size === 0 ? [] : [{ dataId: fileId, offset: 0, size, data }],
     );
     await mapErrors(() =>
       db.transaction('rw', db.files, db.chunks, async () => {

@@ -36,10 +36,9 @@ import { toConflict, toSyncStatus } from './views.js';
 
 const MiB = 1024 * 1024;
 
-/**
- * Small pulled bodies hashed and stored together (at most `inlineBelow`, 64 KiB by default,
- * each: a few MiB of bytes held at once).
- */
+/** Pulled bodies up to this size (and one chunk) are read whole and stored a batch at a time. */
+const SMALL_BODY = 64 * 1024;
+/** Small pulled bodies hashed and stored together: at most 4 MiB of them held at once. */
 const SMALL_BATCH = 64;
 
 /** Most version ops in one journal entry: record ops fill the rest up to 1,000. */
@@ -1014,7 +1013,7 @@ export class CofferSync {
         const local = linked.get(`${op.size}:${checksum}`);
         const context = { device, seq, key: op.key, versionId: op.versionId };
         if (local) got(group, { kind: 'linked', fileId: local });
-        else if (op.size < this.context.settings.inlineBelow) {
+        else if (op.size <= Math.min(SMALL_BODY, this.context.settings.chunkSize)) {
           await small.add(group, await this.getSmall(run, op, context), context);
         } else got(group, await this.download(run, op.remote, op.size, checksum, context));
       });
@@ -1029,8 +1028,8 @@ export class CofferSync {
   }
 
   /**
-   * GET the body of a version small enough to be stored inline (under `inlineBelow`), whole,
-   * refusing one longer than the op says.
+   * GET the body of a small version ({@link SMALL_BODY}, one chunk) whole, refusing one longer
+   * than the op says.
    */
   private async getSmall(run: Run, op: VersionOp, context: PullContext): Promise<Uint8Array<ArrayBuffer>> {
     return this.call(run, async (signal) => {
@@ -1069,11 +1068,14 @@ export class CofferSync {
         if (checksum !== op.checksum || size !== op.size) {
           throw mismatch(context, op.checksum as string, checksum);
         }
-        return { fileId: newId<FileId>(), bytes: bytes.buffer, checksum, group };
+        // Stored as the ingest stores one chunk: inline below `inlineBelow` or without Blobs.
+        const data =
+          settings.chunkStorage === 'blob' && size >= settings.inlineBelow ? new Blob([bytes]) : bytes.buffer;
+        return { fileId: newId<FileId>(), size, data, checksum, group };
       });
       await this.store.stageBodies(bodies, settings.chunkSize);
-      for (const { fileId, bytes, checksum, group } of bodies) {
-        got(group, { kind: 'written', fileId, size: bytes.byteLength, checksum });
+      for (const { fileId, size, checksum, group } of bodies) {
+        got(group, { kind: 'written', fileId, size, checksum });
       }
     };
     const next = (taken: typeof batch) => {
