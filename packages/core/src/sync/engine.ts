@@ -38,7 +38,10 @@ const MiB = 1024 * 1024;
 
 /** Pulled bodies up to this size (and one chunk) are read whole and stored a batch at a time. */
 const SMALL_BODY = 64 * 1024;
-/** Small pulled bodies hashed and stored together: at most 4 MiB of them held at once. */
+/**
+ * Small pulled bodies hashed and stored together: a batch holds at most 4 MiB, and one fills
+ * while the one before is stored.
+ */
 const SMALL_BATCH = 64;
 
 /** Most version ops in one journal entry: record ops fill the rest up to 1,000. */
