@@ -288,7 +288,8 @@ async function scaleTool(bench) {
       `  ${phase}: ${round(step.ms / 1000)} s, ${round(step.ms / files, 2)} ms per file; ${describeMethods(step.byMethod)}; ` +
         `requests ${round(step.requestMs / total, 1)} ms each (to their headers), ${round(step.requestMs / step.ms, 2)} in flight on average, ` +
         `none in flight ${round(100 * (1 - step.busyMs / step.ms), 1)} % of the time; ` +
-        `heap peak +${mib(step.heapPeak)}, after gc ${mib(step.heapGrowth)}; load ${step.load[0]}`,
+        `heap peak +${mib(step.heapPeak)}, after gc ${mib(step.heapGrowth)}; ` +
+        `workers' heap ${step.workerGrowth === undefined ? 'not measured' : mib(step.workerGrowth)}; load ${step.load[0]}`,
     );
     row(
       `sync ${phase} of ${label} (openSync in the page)`,
@@ -304,7 +305,10 @@ async function scaleTool(bench) {
       `sync ${phase} of ${label}: page heap after a collection`,
       step.heapGrowth / MiB,
       'MiB',
-      `peak with garbage +${mib(step.heapPeak)}`,
+      `peak with garbage +${mib(step.heapPeak)}; workers' heap after a collection ` +
+        (step.workerGrowth === undefined
+          ? 'not measured'
+          : `${step.workerGrowth < 0 ? '' : '+'}${mib(step.workerGrowth)}`),
       undefined,
       '< 64 MiB',
       step.heapGrowth < 64 * MiB,
