@@ -924,7 +924,11 @@ if (only?.has('bigchunk')) {
 
 // Issue 13's sync cases: their own module, with their own gateway.
 if (SYNC_CASES.some(wanted)) {
-  await runSyncCases({ call, wanted, only, args, quick, row, results, log, round, median, mibps });
+  const tracing = {
+    start: (categories) => browser.startTracing(page, { categories }),
+    stop: () => browser.stopTracing(),
+  };
+  await runSyncCases({ call, wanted, only, args, quick, row, results, log, round, median, mibps, tracing });
 }
 
 // ------------------------------------------------------------ report

@@ -21,12 +21,14 @@
  * fail, or the process exits. One versioned bucket with the sync CORS rule, emptied as it goes.
  */
 import { execFile, execFileSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { AwsV4Signer } from 'aws4fetch';
 import { corsXml } from '../scripts/s3-cors.mjs';
 import { cpuDelta, cpuRecorder, cpuSnapshot, formatCores } from './cpu.mjs';
+import { PROFILE_CATEGORIES, profileThreads } from './cpu-profile.mjs';
 
 const MiB = 1024 * 1024;
 const script = fileURLToPath(new URL('../scripts/s3-gateway.sh', import.meta.url));
@@ -224,9 +226,21 @@ function requestBounds(records, files) {
   return { push: files + entries + 1, pull: files + entries + 2 };
 }
 
+/** Log each thread's busiest functions (samples of their own) from a trace of the pull. */
+function logProfile(log, round, trace) {
+  for (const thread of profileThreads(trace).slice(0, 4)) {
+    log(
+      `  profile of the pull, ${thread.thread}: ${thread.samples} samples, idle ${round(100 * thread.idleShare, 1)} %`,
+    );
+    for (const { where, share } of thread.top) log(`    ${round(100 * share, 1)} % ${where}`);
+  }
+}
+
 /**
  * `--only=sync-scale` (`--records=<n>`, default 10,000; `--files=<per record>`, default 5;
- * `--bytes=<per file>`, default 1024; `--concurrency=<n>`, default openSync's 8): device A is
+ * `--bytes=<per file>`, default 1024; `--concurrency=<n>`, default openSync's 8; `--profile[=<file>]`:
+ * the pull traced with V8's sampler, each thread's busiest functions logged, the trace kept in
+ * `<file>`): device A is
  * seeded, pushes (`openSync` + `S3Remote` in the page, the byte pipeline in its worker), device
  * B in the same page pulls, then B and A sync with nothing new; each step timed, requests
  * counted by method, the page heap's growth after a collection reported. B must then hold
@@ -252,7 +266,13 @@ async function scaleTool(bench) {
     log(`  seeded in ${round(out.steps.seed.ms / 1000)} s; A pushes, load ${load()[0]}`);
     out.steps.push = { ...(await call('syncScaleSync', 'a')), load: load() };
     log(`  pushed in ${round(out.steps.push.ms / 1000)} s; B pulls, load ${load()[0]}`);
+    if (args.profile) await bench.tracing.start(PROFILE_CATEGORIES);
     out.steps.pull = { ...(await call('syncScaleSync', 'b')), load: load() };
+    if (args.profile) {
+      const trace = await bench.tracing.stop();
+      if (typeof args.profile === 'string') writeFileSync(args.profile, trace);
+      logProfile(log, round, trace);
+    }
     log(`  pulled in ${round(out.steps.pull.ms / 1000)} s; nothing new, B then A`);
     out.steps.idleB = { ...(await call('syncScaleSync', 'b')), load: load() };
     out.steps.idleA = { ...(await call('syncScaleSync', 'a')), load: load() };
@@ -273,7 +293,8 @@ async function scaleTool(bench) {
       `  ${phase}: ${round(step.ms / 1000)} s, ${round(step.ms / files, 2)} ms per file; ${describeMethods(step.byMethod)}; ` +
         `requests ${round(step.requestMs / total, 1)} ms each (to their headers), ${round(step.requestMs / step.ms, 2)} in flight on average, ` +
         `none in flight ${round(100 * (1 - step.busyMs / step.ms), 1)} % of the time; ` +
-        `heap peak +${mib(step.heapPeak)}, after gc ${mib(step.heapGrowth)}; load ${step.load[0]}`,
+        `heap peak +${mib(step.heapPeak)}, after gc ${mib(step.heapGrowth)}; ` +
+        `workers' heap ${step.workerGrowth === undefined ? 'not measured' : mib(step.workerGrowth)}; load ${step.load[0]}`,
     );
     row(
       `sync ${phase} of ${label} (openSync in the page)`,
@@ -289,7 +310,10 @@ async function scaleTool(bench) {
       `sync ${phase} of ${label}: page heap after a collection`,
       step.heapGrowth / MiB,
       'MiB',
-      `peak with garbage +${mib(step.heapPeak)}`,
+      `peak with garbage +${mib(step.heapPeak)}; workers' heap after a collection ` +
+        (step.workerGrowth === undefined
+          ? 'not measured'
+          : `${step.workerGrowth < 0 ? '' : '+'}${mib(step.workerGrowth)}`),
       undefined,
       '< 64 MiB',
       step.heapGrowth < 64 * MiB,

@@ -7,6 +7,7 @@ import { createMD5 } from 'hash-wasm';
 import PouchDB from 'pouchdb-browser';
 import { CofferDb } from '../../packages/core/src/storage/schema.js';
 import type { Md5Job } from './md5.worker.js';
+import { heapByScope } from './memory.js';
 import { syncCases } from './sync.js';
 
 const MiB = 1024 * 1024;
@@ -109,25 +110,6 @@ async function md5Worker<T = { ms: number; workerMs: number; checksum: string }>
 const gc = () => (globalThis as { gc?: () => void }).gc?.();
 const usedHeap = () =>
   (performance as unknown as { memory?: { usedJSHeapSize: number } }).memory?.usedJSHeapSize ?? 0;
-
-/** Bytes of JS heap per scope (`Window`, `DedicatedWorkerGlobalScope`), measured after a GC. */
-async function heapByScope(): Promise<Record<string, number>> {
-  const measure = (
-    performance as unknown as {
-      measureUserAgentSpecificMemory?: () => Promise<{
-        breakdown: { bytes: number; attribution: { scope: string }[] }[];
-      }>;
-    }
-  ).measureUserAgentSpecificMemory;
-  if (!measure || !crossOriginIsolated) return {};
-  const result = await measure.call(performance);
-  const byScope: Record<string, number> = {};
-  for (const entry of result.breakdown) {
-    for (const a of entry.attribution)
-      byScope[a.scope] = (byScope[a.scope] ?? 0) + entry.bytes / entry.attribution.length;
-  }
-  return byScope;
-}
 
 // ---------------------------------------------------------------- state
 

@@ -16,6 +16,7 @@ import { AwsV4Signer } from 'aws4fetch';
 import { createMD5 } from 'hash-wasm';
 import type { CofferDb } from '../../packages/core/src/storage/schema.js';
 import { createInProcessPipeline } from '../../packages/core/src/worker/in-process.js';
+import { heapByScope } from './memory.js';
 
 const MiB = 1024 * 1024;
 
@@ -860,7 +861,8 @@ export const syncCases = {
    * `--only=sync-scale`, the syncs: `device`'s `sync.now()` timed, its requests counted by
    * method, the time requests took (until their answer's headers) summed and as a union (the
    * rest of the time none was in flight), the page heap's peak (garbage included) and its
-   * growth after a collection.
+   * growth after a collection, and the growth of the workers' heaps (both coffers' byte
+   * pipelines; `measureUserAgentSpecificMemory`, after a collection).
    */
   async syncScaleSync(device: 'a' | 'b') {
     const { prefix, concurrency, ...devices } = scaleDevices();
@@ -877,12 +879,16 @@ export const syncCases = {
         if (--network.inFlight === 0) network.busyMs += end - network.since;
       }
     };
+    const workersBefore = (await heapByScope()).DedicatedWorkerGlobalScope;
     const { ms, report, heapPeak, heapGrowth } = await timedSync(devices[device], prefix, {
       fetcher,
       concurrency,
     });
+    const workersAfter = (await heapByScope()).DedicatedWorkerGlobalScope;
+    const workerGrowth =
+      workersBefore === undefined || workersAfter === undefined ? undefined : workersAfter - workersBefore;
     const { busyMs, requestMs } = network;
-    return { ms, report, byMethod: counted.counts, busyMs, requestMs, heapPeak, heapGrowth };
+    return { ms, report, byMethod: counted.counts, busyMs, requestMs, heapPeak, heapGrowth, workerGrowth };
   },
 
   /**

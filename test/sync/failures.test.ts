@@ -61,6 +61,16 @@ const corrupt = (stream: ReadableStream<Uint8Array>) =>
     }),
   );
 
+/** A stream with one byte more at its end. */
+const longer = (stream: ReadableStream<Uint8Array>) =>
+  stream.pipeThrough(
+    new TransformStream<Uint8Array, Uint8Array>({
+      flush(controller) {
+        controller.enqueue(new Uint8Array([0x21]));
+      },
+    }),
+  );
+
 /** A record with three small files on `device`. */
 async function seed(device: Awaited<ReturnType<typeof openDevice>>) {
   const record = await device.coffer.records.create({ title: 'T' });
@@ -136,6 +146,38 @@ describe('sync: failures lose nothing and show nothing half-done', () => {
     wb.mapBody = undefined;
     await b.sync.now();
     expect(await fileText(b.coffer, record.id, 'f11.txt')).toBe('file number 11');
+    expect(await stateOf(b.coffer)).toEqual(await stateOf(a.coffer));
+  });
+
+  it('stores small bodies a batch at a time, and one bad body in a late batch leaves no byte of the entry', async () => {
+    const { a, b, wb } = await pair();
+    const record = await a.coffer.records.create({ title: 'T' });
+    // 150 small files: three batches of the pull's small bodies, in one journal entry.
+    await record.files!.setMany(
+      Array.from({ length: 150 }, (_, i) => ({ key: `f${i}.txt`, source: text(`small file ${i}`) })),
+    );
+    await a.sync.now();
+
+    for (const bad of [
+      (stream: ReadableStream<Uint8Array>) => corrupt(stream),
+      (stream: ReadableStream<Uint8Array>) => longer(stream),
+    ]) {
+      wb.mapBody = (key, stream) => (key.endsWith('/f140.txt') ? bad(stream) : stream);
+      const error = await b.sync.now().catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(IntegrityError);
+      expect(error).toMatchObject({ key: 'f140.txt' });
+      expect(await b.coffer.records.list({ includeDeleted: true })).toEqual([]);
+      expect(await b.coffer.context.db.objects.count()).toBe(0);
+      expect(await b.coffer.context.db.files.count()).toBe(0);
+      expect(await b.coffer.context.db.chunks.count()).toBe(0);
+    }
+
+    wb.mapBody = undefined;
+    wb.reset();
+    const report = await b.sync.now();
+    expect(report.versionsPulled).toBe(150);
+    expect(wb.counts.getObject).toBe(150 + 1);
+    expect(await fileText(b.coffer, record.id, 'f149.txt')).toBe('small file 149');
     expect(await stateOf(b.coffer)).toEqual(await stateOf(a.coffer));
   });
 

@@ -29,7 +29,7 @@ import { chooseHead, leaves, parentsFor, type VersionNode } from '../model/sync-
 import { toLimits } from './bucket-store.js';
 import { deleteData, readBlob } from './chunks.js';
 import { mapErrors } from './map-storage-error.js';
-import { resized, startingWith, toHead, versionTables } from './rows.js';
+import { resized, startingWith, toHead, versionTables, writableFileRow } from './rows.js';
 import type {
   BucketRow,
   CofferDb,
@@ -607,6 +607,39 @@ export class SyncStore {
       if (!found.has(key)) found.set(key, file.id);
     }
     return found;
+  }
+
+  /**
+   * Store small pulled bodies, already hashed, as unreadable file instances of one chunk each,
+   * in one transaction: what the byte pipeline's ingest does one file at a time with two. The
+   * apply makes them readable; {@link SyncStore.discard} drops them if it does not.
+   */
+  async stageBodies(
+    bodies: readonly { fileId: FileId; size: number; data: ArrayBuffer | Blob }[],
+    chunkSize: number,
+  ): Promise<void> {
+    const { db } = this;
+    const now = Date.now();
+    const files = bodies.map(({ fileId }) =>
+      writableFileRow(
+        {
+          id: fileId,
+          location: this.settings.location,
+          size: 0,
+          extents: [{ dataId: fileId, size: 0, chunkSize }],
+        },
+        now,
+      ),
+    );
+    const chunks = bodies.flatMap(({ fileId, size, data }) =>
+      size === 0 ? [] : [{ dataId: fileId, offset: 0, size, data }],
+    );
+    await mapErrors(() =>
+      db.transaction('rw', db.files, db.chunks, async () => {
+        await db.files.bulkAdd(files);
+        await db.chunks.bulkAdd(chunks);
+      }),
+    );
   }
 
   /**

@@ -39,6 +39,14 @@ import { toConflict, toSyncStatus } from './views.js';
 
 const MiB = 1024 * 1024;
 
+/** Pulled bodies up to this size (and one chunk) are read whole and stored a batch at a time. */
+const SMALL_BODY = 64 * 1024;
+/**
+ * Small pulled bodies hashed and stored together: a batch holds at most 4 MiB, and one fills
+ * while the one before is stored.
+ */
+const SMALL_BATCH = 64;
+
 /** Most version ops in one journal entry: record ops fill the rest up to 1,000. */
 const VERSIONS_PER_ENTRY = 500;
 /** About the most JSON in one journal entry. */
@@ -212,12 +220,12 @@ async function inPool<T, R>(items: readonly T[], limit: number, task: (item: T) 
   return results;
 }
 
-/** Read a small body whole, refusing one over `limit` bytes. */
-async function readText(
+/** Read a body whole into one array, failing with `tooLarge()` as soon as it is over `limit` bytes. */
+async function readAtMost(
   stream: ReadableStream<Uint8Array>,
   limit: number,
-  context: { device: string; seq: number },
-) {
+  tooLarge: () => Error,
+): Promise<Uint8Array<ArrayBuffer>> {
   const reader = stream.getReader();
   const parts: Uint8Array[] = [];
   let size = 0;
@@ -227,7 +235,7 @@ async function readText(
     size += value.length;
     if (size > limit) {
       await reader.cancel().catch(() => undefined);
-      throw new SyncError(`Journal entry ${context.device}/${context.seq} is over ${limit} bytes.`, context);
+      throw tooLarge();
     }
     parts.push(value);
   }
@@ -237,6 +245,20 @@ async function readText(
     bytes.set(part, at);
     at += part.length;
   }
+  return bytes;
+}
+
+/** Read a small body whole, refusing one over `limit` bytes. */
+async function readText(
+  stream: ReadableStream<Uint8Array>,
+  limit: number,
+  context: { device: string; seq: number },
+) {
+  const bytes = await readAtMost(
+    stream,
+    limit,
+    () => new SyncError(`Journal entry ${context.device}/${context.seq} is over ${limit} bytes.`, context),
+  );
   try {
     return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
   } catch (cause) {
@@ -1120,37 +1142,27 @@ export class CofferSync {
       }
       const groups = [...byBytes.values()];
       const linked = await store.linkable(groups.map((group) => group[0] as VersionOp));
+      const got = (group: VersionOp[], content: PulledContent) => {
+        for (const member of group) contents.set(member.versionId, content);
+        if (content.kind === 'written') run.report.bytesPulled += content.size;
+        run.files.done++;
+        this.progress(run, 'pulling', run.report.bytesPulled);
+      };
+      const small = this.smallBodies(run, got);
       await inPool(groups, this.concurrency, async (group) => {
         const op = group[0] as VersionOp;
         const checksum = op.checksum as string;
         const local = linked.get(`${op.size}:${checksum}`);
-        if (this.bodies === 'lazy' && !local) {
+        const context = { device, seq, key: op.key, versionId: op.versionId };
+        if (local) got(group, { kind: 'linked', fileId: local });
+        else if (this.bodies === 'lazy') {
           // Metadata only: the bytes stay on the server until a first read (fetchBody).
-          const remote: PulledContent = {
-            kind: 'lazy',
-            fileId: newId<FileId>(),
-            size: op.size,
-            checksum,
-            remote: op.remote,
-          };
-          for (const member of group) contents.set(member.versionId, remote);
-          run.files.done++;
-          this.progress(run, 'pulling', run.report.bytesPulled);
-          return;
-        }
-        const content: PulledContent = local
-          ? { kind: 'linked', fileId: local }
-          : await this.download(run, op.remote, op.size, checksum, {
-              device,
-              seq,
-              key: op.key,
-              versionId: op.versionId,
-            });
-        for (const member of group) contents.set(member.versionId, content);
-        if (content.kind === 'written') run.report.bytesPulled += op.size;
-        run.files.done++;
-        this.progress(run, 'pulling', run.report.bytesPulled);
+          got(group, { kind: 'lazy', fileId: newId<FileId>(), size: op.size, checksum, remote: op.remote });
+        } else if (op.size <= Math.min(SMALL_BODY, this.context.settings.chunkSize)) {
+          await small.add(group, await this.getSmall(run, op, context), context);
+        } else got(group, await this.download(run, op.remote, op.size, checksum, context));
       });
+      await small.flush();
       const applied = await store.applyEntry(device, seq, key, entry.ops, contents);
       run.report.versionsPulled += applied.versions;
       run.report.recordsPulled += applied.records;
@@ -1158,6 +1170,77 @@ export class CofferSync {
       // Bytes of refused ops, or of an entry that failed, never became readable.
       await store.discard(contents.values());
     }
+  }
+
+  /**
+   * GET the body of a small version ({@link SMALL_BODY}, one chunk) whole, refusing one longer
+   * than the op says.
+   */
+  private async getSmall(run: Run, op: VersionOp, context: PullContext): Promise<Uint8Array<ArrayBuffer>> {
+    return this.call(run, async (signal) => {
+      const body = await this.remote
+        .getObject(op.remote.key, { versionId: op.remote.versionId, signal })
+        .catch((error) => {
+          throw missingVersion(error, op.remote, context);
+        });
+      return readAtMost(body.stream, op.size, () =>
+        mismatch(context, op.checksum as string, `more than ${op.size} bytes`),
+      );
+    });
+  }
+
+  /**
+   * Small pulled bodies, hashed by the byte pipeline and stored (unreadable until the apply) a
+   * batch at a time: one pipeline call and one transaction per {@link SMALL_BATCH} bodies
+   * instead of a pipeline ingest of two transactions per body. `got` hears of each stored
+   * group; a body whose size or md5 differs fails its batch, which then stores nothing.
+   */
+  private smallBodies(run: Run, got: (group: VersionOp[], content: PulledContent) => void) {
+    const { settings, pipeline } = this.context;
+    let batch: { group: VersionOp[]; bytes: Uint8Array<ArrayBuffer>; context: PullContext }[] = [];
+    let storing: Promise<void> = Promise.resolve();
+    const store = async (taken: typeof batch) => {
+      const outcomes = await pipeline.hashSources(
+        { sources: taken.map(({ bytes }) => new Blob([bytes])), sha256: false, bytesBelow: 0 },
+        { signal: run.signal },
+      );
+      const bodies = taken.map(({ group, bytes, context }, index) => {
+        const op = group[0] as VersionOp;
+        const outcome = outcomes[index];
+        if (!outcome) throw new AbortError('The sync was aborted.', { cause: run.signal?.reason });
+        if (!outcome.ok) throw fromWire(outcome.error);
+        const { checksum, size } = outcome.result;
+        if (checksum !== op.checksum || size !== op.size) {
+          throw mismatch(context, op.checksum as string, checksum);
+        }
+        // Stored as the ingest stores one chunk: inline below `inlineBelow` or without Blobs.
+        const data =
+          settings.chunkStorage === 'blob' && size >= settings.inlineBelow ? new Blob([bytes]) : bytes.buffer;
+        return { fileId: newId<FileId>(), size, data, checksum, group };
+      });
+      await this.store.stageBodies(bodies, settings.chunkSize);
+      for (const { fileId, size, checksum, group } of bodies) {
+        got(group, { kind: 'written', fileId, size, checksum });
+      }
+    };
+    const next = (taken: typeof batch) => {
+      storing = storing.then(() => store(taken));
+      return storing;
+    };
+    return {
+      async add(group: VersionOp[], bytes: Uint8Array<ArrayBuffer>, context: PullContext): Promise<void> {
+        batch.push({ group, bytes, context });
+        if (batch.length < SMALL_BATCH) return;
+        const taken = batch;
+        batch = [];
+        await next(taken);
+      },
+      async flush(): Promise<void> {
+        const taken = batch;
+        batch = [];
+        await (taken.length > 0 ? next(taken) : storing);
+      },
+    };
   }
 
   /**
@@ -1173,7 +1256,7 @@ export class CofferSync {
     remote: RemoteVersion,
     size: number,
     checksum: string,
-    context: { device: string; seq: number; key: string; versionId: string },
+    context: PullContext,
   ): Promise<PulledContent> {
     const { settings, pipeline } = this.context;
     const fileId = newId<FileId>();
@@ -1185,17 +1268,7 @@ export class CofferSync {
       const body = await this.remote
         .getObject(remote.key, { versionId: remote.versionId, signal })
         .catch((error) => {
-          if (!(error instanceof RemoteError && error.code === 'REMOTE_NOT_FOUND')) throw error;
-          throw new SyncError(
-            `Journal entry ${context.device}/${context.seq} names version ${remote.versionId} of ${remote.key}, which the server does not hold.`,
-            {
-              device: context.device,
-              seq: context.seq,
-              key: context.key,
-              versionId: context.versionId,
-              cause: error,
-            },
-          );
+          throw missingVersion(error, remote, context);
         });
       return pipeline.ingestFile(
         {
@@ -1240,10 +1313,7 @@ export class CofferSync {
     };
     if (written.checksum !== checksum || written.size !== size) {
       await this.store.discard([content]);
-      throw new IntegrityError(
-        `Version ${context.versionId} of ${context.key} from ${context.device}/${context.seq} does not match its md5.`,
-        { key: context.key, versionId: context.versionId, expected: checksum, actual: written.checksum },
-      );
+      throw mismatch(context, checksum, written.checksum);
     }
     return content;
   }
@@ -1285,6 +1355,36 @@ const recordOp = (change: SyncChangeRow) => ({
   deleted: change.deleted === 1,
   data: change.data,
 });
+
+/** Where a pulled body comes from, for its errors. */
+interface PullContext {
+  device: string;
+  seq: number;
+  key: string;
+  versionId: string;
+}
+
+/** The error for a pulled body the server does not hold (a `SyncError`), or `error` itself. */
+function missingVersion(error: unknown, remote: RemoteVersion, context: PullContext): unknown {
+  if (!(error instanceof RemoteError && error.code === 'REMOTE_NOT_FOUND')) return error;
+  return new SyncError(
+    `Journal entry ${context.device}/${context.seq} names version ${remote.versionId} of ${remote.key}, which the server does not hold.`,
+    {
+      device: context.device,
+      seq: context.seq,
+      key: context.key,
+      versionId: context.versionId,
+      cause: error,
+    },
+  );
+}
+
+/** The error for a pulled body that is not the one its op names. */
+const mismatch = (context: PullContext, expected: string, actual: string) =>
+  new IntegrityError(
+    `Version ${context.versionId} of ${context.key} from ${context.device}/${context.seq} does not match its md5.`,
+    { key: context.key, versionId: context.versionId, expected, actual },
+  );
 
 const closedError = () => new AbortError('This sync is closed.');
 
