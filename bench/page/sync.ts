@@ -14,8 +14,6 @@ import {
 } from '@coffer/core/sync';
 import { AwsV4Signer } from 'aws4fetch';
 import { createMD5 } from 'hash-wasm';
-import type { CofferDb } from '../../packages/core/src/storage/schema.js';
-import { createInProcessPipeline } from '../../packages/core/src/worker/in-process.js';
 import { heapByScope } from './memory.js';
 
 const MiB = 1024 * 1024;
@@ -571,19 +569,10 @@ export const syncCases = {
   /**
    * Coffer's pull: a fresh coffer, `sync.now()` on the prefix another device pushed to, timed
    * (listing, journal entry, the file stored in chunked storage and checked by md5). With
-   * `stream`, the body is streamed even where it fits in one stored Blob (no `blob()`). With
-   * `blobFirst` (in the sync worker), the in-process pipeline is presented as one in another
-   * thread, so the engine takes the body with `blob()` and the md5 follows the download (the
-   * path before the md5 overlapped it).
+   * `stream`, the body is streamed even where it fits in one stored Blob (no `blob()`).
    */
-  async syncPullCoffer(prefix: string, size: number, stream = false, blobFirst = false) {
-    const coffer = await openCoffer({
-      name: `bench-sync-${uid()}`,
-      ...pipeline,
-      ...(blobFirst
-        ? { pipeline: (db: CofferDb) => ({ ...createInProcessPipeline(db), inProcess: false }) }
-        : {}),
-    });
+  async syncPullCoffer(prefix: string, size: number, stream = false) {
+    const coffer = await openCoffer({ name: `bench-sync-${uid()}`, ...pipeline });
     try {
       // Start the worker outside the timing, in a bucket no record owns (never synced).
       await (await coffer.buckets.create()).objects.put('warm-up', new Blob(['warm']));

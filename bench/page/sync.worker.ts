@@ -22,7 +22,7 @@ self.onmessage = async (event: MessageEvent<SyncWorkerJob>) => {
     const result =
       op === 'push'
         ? await syncCases.syncPushCoffer(prefix, arg, undefined, arg2)
-        : await syncCases.syncPullCoffer(prefix, arg!, arg2 === 1, arg2 === 2);
+        : await syncCases.syncPullCoffer(prefix, arg!, arg2 === 1);
     self.postMessage({ result, window: syncCases.lastWindowHere() });
   } catch (error) {
     self.postMessage({ error: error instanceof Error ? `${error.message}\n${error.stack}` : String(error) });

@@ -1245,11 +1245,10 @@ export class CofferSync {
 
   /**
    * GET one version into chunked storage through the byte pipeline, then check its md5. A body
-   * that fits in one stored Blob chunk (`blobChunkSize`) is stored as one Blob: gathered by the
-   * pipeline while it hashes the stream where the pipeline runs in process off a page's main
-   * thread (the app's sync worker, Node), else taken as a Blob where the remote can (a
-   * browser's `Response.blob()`) and hashed after; larger ones, and all
-   * where chunks are ArrayBuffers, are streamed chunk by chunk.
+   * that fits in one stored Blob chunk (`blobChunkSize`) is stored as one Blob: taken as a Blob
+   * where the remote can (a browser's `Response.blob()`) and hashed after, else gathered by the
+   * pipeline while it hashes the stream; larger ones, and all where chunks are ArrayBuffers, are
+   * streamed chunk by chunk.
    */
   private async download(
     run: Run,
@@ -1261,9 +1260,6 @@ export class CofferSync {
     const { settings, pipeline } = this.context;
     const fileId = newId<FileId>();
     const whole = settings.chunkStorage === 'blob' && size <= (settings.blobChunkSize ?? settings.chunkSize);
-    // Overlapping the md5 with the download moves every byte through the pipeline's thread: worth
-    // it on a thread of its own (a worker, Node), not on a page's main thread.
-    const overlap = pipeline.inProcess === true && typeof document === 'undefined';
     const written = await this.call(run, async (signal) => {
       const body = await this.remote
         .getObject(remote.key, { versionId: remote.versionId, signal })
@@ -1274,13 +1270,13 @@ export class CofferSync {
         {
           fileId,
           location: settings.location,
-          // Overlapped, the pipeline hashes the stream while it gathers it into one Blob. Else
-          // it gets the platform's Blob, hashed after the download (rather than a stream
-          // crossing to a worker piece by piece), only when the server declares the size the
-          // journal names (HTTP framing then holds the body to it). Any other body streams, and
-          // the pipeline stops at the first byte over `expectedSize` instead of storing what a
-          // server sends.
-          source: whole && !overlap && body.blob && body.size === size ? await body.blob() : body.stream,
+          // The platform's Blob, hashed after the download: in a quiet run (BENCHMARKS.md) this
+          // beat hashing the stream while the pipeline gathers it (211.6 against 171.9 MiB/s in
+          // the app's sync worker), which moves every byte through JavaScript. Taken only when the
+          // server declares the size the journal names (HTTP framing then holds the body to it);
+          // any other body streams, and the pipeline stops at the first byte over `expectedSize`
+          // instead of storing what a server sends.
+          source: whole && body.blob && body.size === size ? await body.blob() : body.stream,
           expectedSize: size,
           chunkSize: settings.chunkSize,
           blobChunkSize: settings.blobChunkSize,

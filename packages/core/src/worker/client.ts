@@ -142,7 +142,6 @@ export function createWorkerPipeline(name: string): BytePipeline {
     });
 
   return {
-    inProcess: false,
     ingestFile: (request, hooks) => call('ingestFile', request, hooks),
     writeData: (request, hooks) => call('writeData', request, hooks),
     hashSources: (request, hooks) => call('hashSources', request, hooks),

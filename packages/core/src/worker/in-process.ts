@@ -8,7 +8,6 @@ import { digestData, hashSources, ingestFile, writeData } from './write-data.js'
 /** The byte pipeline running on the calling thread: for Node, and where no Worker exists. */
 export function createInProcessPipeline(db: CofferDb): BytePipeline {
   return {
-    inProcess: true,
     ingestFile: (request, hooks) => ingestFile(db, request, hooks),
     writeData: (request, hooks) => writeData(db, request, hooks),
     digest: (request, hooks) => digestData(db, request, hooks),

@@ -168,13 +168,6 @@ export interface ImportReport {
  * no Worker exists the same code runs in process behind this interface.
  */
 export interface BytePipeline {
-  /**
-   * `true` when the pipeline runs on the calling thread. A stream handed to a pipeline in
-   * another thread crosses piece by piece, so a caller that can have the platform gather the
-   * bytes into a Blob (a fetch body's `blob()`) hands that over instead; one in process hashes
-   * a stream while it gathers it. Absent: not known to be in process.
-   */
-  readonly inProcess?: boolean;
   /** Create file instance `fileId` (writable, unreadable) and write `source` into it. */
   ingestFile(request: IngestFileRequest, hooks?: OperationHooks): Promise<WriteResult>;
   /** Write `source` as the chunks of `dataId` (a multipart part). */
