@@ -16,6 +16,11 @@ export async function axeFindings(on: Page): Promise<string[]> {
       },
     )
     .catch(() => undefined);
+  // Colours change through short CSS transitions (a colour scheme switched, a hover left): axe
+  // must read their end, not a blend of two schemes (a dark text on a half-dark background).
+  await on.waitForFunction(() =>
+    document.getAnimations().every((a) => !(a instanceof CSSTransition) || a.playState !== 'running'),
+  );
   if (!(await on.evaluate(() => 'axe' in window))) await on.addScriptTag({ path: axePath });
   return on.evaluate(async () => {
     const axe = (window as unknown as { axe: { run(c: Document): Promise<AxeResults> } }).axe;
