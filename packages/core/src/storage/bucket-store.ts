@@ -12,7 +12,7 @@ import { assertFits, assertWritable, type BucketLimits } from '../model/limits.j
 import { type Tags, tagMap } from '../model/tags.js';
 import { deleteData } from './chunks.js';
 import { mapErrors } from './map-storage-error.js';
-import { deleteBucketRows, resized, startingWith, versionTables } from './rows.js';
+import { deleteBucketRows, filledLazyFile, resized, startingWith, versionTables } from './rows.js';
 import {
   type BucketRow,
   type ChunkRow,
@@ -439,9 +439,7 @@ export class BucketStore {
     // The bytes of a file sync left on the server (same size and md5): they fill it, shared.
     const lazy = candidates.find((f) => isLazyFile(f) && f.location === written.location);
     if (lazy) {
-      const { remote: _remote, ...rest } = lazy;
-      const { sha256, extents, dataIds, updated } = readable;
-      const filled: FileRow = { ...rest, sha256, readable: 1, extents, dataIds, updated };
+      const filled = filledLazyFile(lazy, readable, readable.updated);
       await db.files.put(filled);
       await db.files.delete(written.id);
       return filled;
@@ -532,8 +530,7 @@ export class BucketStore {
               ? candidates[i]!.find((f) => isLazyFile(f) && f.location === staged.file.location)
               : undefined;
             if (lazy) {
-              const { remote: _remote, ...rest } = lazy;
-              file = { ...rest, ...ready };
+              file = filledLazyFile(lazy, ready, now);
               filled.push(file);
             } else {
               file = { ...staged.file, ...ready };

@@ -104,6 +104,48 @@ export async function discardWrittenFile(db: CofferDb, fileId: FileId): Promise<
  * A new file instance in Invenio's first state: writable, not readable, no checksum yet.
  * Every write path (a plain write, a multipart upload) starts from this row.
  */
+/**
+ * The file instance of a version whose bytes are on the sync remote only (pulled with
+ * `bodies: 'lazy'`): neither readable nor writable, no extents, and where to fetch them.
+ */
+export const lazyFileRow = (
+  file: {
+    id: FileId;
+    location: string;
+    size: number;
+    checksum: string;
+    remote: { key: string; versionId: string };
+  },
+  now = Date.now(),
+): FileRow => ({
+  ...writableFileRow({ id: file.id, location: file.location, size: file.size, extents: [] }, now),
+  checksum: file.checksum,
+  writable: 0,
+  remote: { key: file.remote.key, versionId: file.remote.versionId },
+});
+
+/**
+ * A lazy file instance made readable by bytes written and verified elsewhere: it keeps its id,
+ * size and md5 (the versions that share it stay as they are), takes their chunks, and forgets
+ * the remote.
+ */
+export function filledLazyFile(
+  lazy: FileRow,
+  bytes: Pick<FileRow, 'sha256' | 'extents' | 'dataIds'>,
+  now = Date.now(),
+): FileRow {
+  const { remote: _remote, ...rest } = lazy;
+  return {
+    ...rest,
+    sha256: bytes.sha256,
+    readable: 1,
+    writable: 0,
+    extents: bytes.extents,
+    dataIds: bytes.dataIds,
+    updated: now,
+  };
+}
+
 export const writableFileRow = (
   file: { id: FileId; location: string; size: number; extents: Extent[] },
   now = Date.now(),

@@ -29,7 +29,15 @@ import { chooseHead, leaves, parentsFor, type VersionNode } from '../model/sync-
 import { toLimits } from './bucket-store.js';
 import { deleteData, readBlob } from './chunks.js';
 import { mapErrors } from './map-storage-error.js';
-import { resized, startingWith, toHead, versionTables, writableFileRow } from './rows.js';
+import {
+  filledLazyFile,
+  lazyFileRow,
+  resized,
+  startingWith,
+  toHead,
+  versionTables,
+  writableFileRow,
+} from './rows.js';
 import type {
   BucketRow,
   CofferDb,
@@ -684,15 +692,8 @@ export class SyncStore {
       db.transaction('rw', db.files, async () => {
         const [lazy, staged] = await db.files.bulkGet([fileId, written.fileId]);
         if (!lazy || !isLazyFile(lazy) || !staged || staged.readable) return false;
-        const { remote: _remote, ...rest } = lazy;
-        await db.files.put({
-          ...rest,
-          sha256: staged.sha256,
-          readable: 1,
-          extents: staged.extents.map((e) => ({ ...e, size: written.size })),
-          dataIds: staged.dataIds,
-          updated: Date.now(),
-        });
+        const extents = staged.extents.map((e) => ({ ...e, size: written.size }));
+        await db.files.put(filledLazyFile(lazy, { ...staged, extents }));
         await db.files.delete(staged.id);
         return true;
       }),
@@ -898,23 +899,7 @@ export class SyncStore {
     scope: ApplyScope,
   ): Promise<{ id: FileId; size: number; checksum: string }> {
     if (!scope.files.get(content.fileId)) {
-      const now = Date.now();
-      const row: FileRow = {
-        id: content.fileId,
-        location: this.settings.location,
-        size: content.size,
-        checksum: content.checksum,
-        sha256: null,
-        readable: 0,
-        writable: 0,
-        lastCheck: null,
-        lastCheckAt: null,
-        extents: [],
-        dataIds: [],
-        created: now,
-        updated: now,
-        remote: { key: content.remote.key, versionId: content.remote.versionId },
-      };
+      const row = lazyFileRow({ ...content, id: content.fileId, location: this.settings.location });
       await this.db.files.add(row);
       scope.files.set(row.id, row);
     }
