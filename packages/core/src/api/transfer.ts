@@ -1,5 +1,6 @@
 import { BodyUnavailableError, InvalidArgumentError, throwIfAborted, ValidationError } from '../errors.js';
 import type { FileId } from '../ids.js';
+import { inPool } from '../in-pool.js';
 import type { RecordData } from '../model/record.js';
 import { commitImport, discardStaged } from '../storage/transfer.js';
 import type { ImportReport, OnConflict, OperationHooks, StagedImport } from '../worker/protocol.js';
@@ -106,17 +107,12 @@ const EXPORT_FETCHES = 4;
 
 /** Fetch lazy files' bytes through the sync; a failure names every file still without them. */
 async function fetchBodies(context: CofferContext, fileIds: FileId[], signal: AbortSignal | undefined) {
-  const queue = [...fileIds];
   const failed: { fileId: FileId; error: unknown }[] = [];
-  const lane = async () => {
-    for (let fileId = queue.shift(); fileId !== undefined; fileId = queue.shift()) {
-      throwIfAborted(signal);
-      await context.bodies
-        .fetch({ fileId }, signal)
-        .catch((error: unknown) => failed.push({ fileId, error }));
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(EXPORT_FETCHES, queue.length) }, lane));
+  // Each task keeps its failure, so that every file is tried; only an abort stops the pool.
+  await inPool(fileIds, EXPORT_FETCHES, async (fileId) => {
+    throwIfAborted(signal);
+    await context.bodies.fetch({ fileId }, signal).catch((error: unknown) => failed.push({ fileId, error }));
+  });
   const [first] = failed;
   if (!first) return;
   if (first.error instanceof BodyUnavailableError) first.error.fileIds = failed.map((f) => f.fileId);

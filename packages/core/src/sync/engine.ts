@@ -20,6 +20,7 @@ import {
   UnexpectedFileSizeError,
 } from '../errors.js';
 import { type FileId, newId, type RecordId } from '../ids.js';
+import { inPool } from '../in-pool.js';
 import {
   type JournalEntry,
   MAX_JOURNAL_OPS,
@@ -196,29 +197,6 @@ const emptyReport = (): SyncReport => ({
 
 /** The shortest time between two writes of the stored status during a push, in ms. */
 const STATUS_EVERY = 250;
-
-/**
- * Run `task` on every item, at most `limit` at once; the results in item order. After a
- * failure no new task starts, the running ones finish, then the first failure is thrown.
- */
-async function inPool<T, R>(items: readonly T[], limit: number, task: (item: T) => Promise<R>): Promise<R[]> {
-  const results = new Array<R>(items.length);
-  let next = 0;
-  let failure: { error: unknown } | undefined;
-  const lane = async () => {
-    while (!failure && next < items.length) {
-      const index = next++;
-      try {
-        results[index] = await task(items[index] as T);
-      } catch (error) {
-        failure ??= { error };
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
-  if (failure) throw failure.error;
-  return results;
-}
 
 /** Read a body whole into one array, failing with `tooLarge()` as soon as it is over `limit` bytes. */
 async function readAtMost(
@@ -421,12 +399,7 @@ export class CofferSync {
     this.partSize = partSize;
     this.partsInFlight = partsInFlight;
     this.concurrency = concurrency;
-    if (options.bodies !== undefined && options.bodies !== 'eager' && options.bodies !== 'lazy') {
-      throw new InvalidArgumentError("bodies must be 'eager' or 'lazy'.", {
-        actual: options.bodies,
-        argument: 'bodies',
-      });
-    }
+    checkBodies(options.bodies);
     this.bodies = options.bodies ?? 'eager';
     this.interval = options.interval ?? 60_000;
     this.retry = {
@@ -1383,6 +1356,18 @@ const mismatch = (context: PullContext, expected: string, actual: string) =>
   );
 
 const closedError = () => new AbortError('This sync is closed.');
+
+/**
+ * Refuse a `bodies` option other than `'eager'` or `'lazy'` (also before a remote that names
+ * one is stored).
+ *
+ * @throws {InvalidArgumentError}
+ * @internal
+ */
+export function checkBodies(bodies: unknown): void {
+  if (bodies === undefined || bodies === 'eager' || bodies === 'lazy') return;
+  throw new InvalidArgumentError("bodies must be 'eager' or 'lazy'.", { actual: bodies, argument: 'bodies' });
+}
 
 /**
  * Sync `coffer` with a remote (a versioned S3 bucket through `S3Remote`). One sync per coffer:

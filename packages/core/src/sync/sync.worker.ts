@@ -16,6 +16,7 @@ import { installErrorTransfer } from '../worker/transfer.js';
 import {
   type CofferSync,
   type ConflictChoice,
+  checkBodies,
   openSync,
   type SyncProgress,
   type SyncReport,
@@ -78,12 +79,6 @@ function checkConcurrency(concurrency: number | undefined): void {
     actual: concurrency,
     argument: 'concurrency',
   });
-}
-
-/** Refuse a `bodies` `openSync` would refuse, before it is stored. */
-function checkBodies(bodies: SyncRemoteConfig['bodies']): void {
-  if (bodies === undefined || bodies === 'eager' || bodies === 'lazy') return;
-  throw new InvalidArgumentError("bodies must be 'eager' or 'lazy'.", { actual: bodies, argument: 'bodies' });
 }
 
 /** (Re)open sync on the stored remote; start it unless paused. */
