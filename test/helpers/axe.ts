@@ -17,10 +17,13 @@ export async function axeFindings(on: Page): Promise<string[]> {
     )
     .catch(() => undefined);
   // Colours change through short CSS transitions (a colour scheme switched, a hover left): axe
-  // must read their end, not a blend of two schemes (a dark text on a half-dark background).
-  await on.waitForFunction(() =>
-    document.getAnimations().every((a) => !(a instanceof CSSTransition) || a.playState !== 'running'),
-  );
+  // must read their end, not a blend of two schemes (a dark text on a half-dark background). A
+  // transition starts only when styles are recomputed, which a loaded machine may not have done
+  // yet: force it (a layout read) before asking which transitions run.
+  await on.waitForFunction(() => {
+    void document.documentElement.offsetHeight;
+    return document.getAnimations().every((a) => !(a instanceof CSSTransition) || a.playState !== 'running');
+  });
   if (!(await on.evaluate(() => 'axe' in window))) await on.addScriptTag({ path: axePath });
   return on.evaluate(async () => {
     const axe = (window as unknown as { axe: { run(c: Document): Promise<AxeResults> } }).axe;
